@@ -1,0 +1,1 @@
+"""Pure analyses of media files. Paths and options in, frozen results out."""

@@ -1,0 +1,137 @@
+"""The FastAPI application: health, assets, proxies and posters (with HTTP Range), retry."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.auth import current_user, require_role
+from api.views import asset_detail, asset_summary
+from catalog.models import Asset, Collection, Proxy, User, Version
+from pipeline.farm import Farm
+from pipeline.retry import retry_asset
+from rushes.errors import NotFound, RushesError
+
+log = logging.getLogger(__name__)
+STATUSES = ("queued", "processing", "ready", "failed")
+
+
+def create_app(farm: Farm) -> FastAPI:
+    app = FastAPI(title="Rushes", version="0.1.0",
+                  description="Media asset management ingest farm. All /api/ routes need a Bearer token.")
+    app.state.farm = farm
+    _error_handlers(app)
+
+    def db() -> Iterator[Session]:
+        with farm.sessions() as session, session.begin():
+            yield session
+
+    DB = Annotated[Session, Depends(db)]
+    Reader = Annotated[User, Depends(current_user)]
+    Editor = Annotated[User, Depends(require_role("admin", "editor"))]
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, Any]:
+        with farm.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "database": farm.engine.dialect.name,
+                "broker": "redis" if farm.settings.broker_url else "embedded"}
+
+    @app.get("/api/v1/me", tags=["auth"])
+    def me(user: Reader) -> dict[str, Any]:
+        return {"name": user.name, "role": user.role}
+
+    @app.get("/api/v1/assets", tags=["assets"])
+    def list_assets(session: DB, user: Reader,
+                    status: Annotated[str | None, Query(pattern="^(queued|processing|ready|failed)$")] = None,
+                    collection: str | None = None,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                    offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        query = select(Asset).join(Collection).order_by(Asset.id.desc())
+        if status:
+            query = query.where(Asset.status == status)
+        if collection:
+            query = query.where(Collection.name == collection)
+        assets = session.scalars(query.limit(limit).offset(offset)).all()
+        return {"assets": [asset_summary(a) for a in assets], "limit": limit, "offset": offset}
+
+    @app.get("/api/v1/assets/{asset_id}", tags=["assets"])
+    def get_asset(asset_id: int, session: DB, user: Reader) -> dict[str, Any]:
+        return asset_detail(_asset(session, asset_id))
+
+    @app.post("/api/v1/assets/{asset_id}/retry", tags=["assets"])
+    def retry(asset_id: int, session: DB, user: Editor) -> dict[str, Any]:
+        _asset(session, asset_id)
+        session.commit()
+        retried = retry_asset(farm, asset_id)
+        return {"asset_id": asset_id, "retried_steps": retried}
+
+    @app.get("/api/v1/versions/{version_id}/proxy", tags=["media"], response_class=FileResponse)
+    def proxy(version_id: int, session: DB, user: Reader) -> FileResponse:
+        row = session.get(Proxy, version_id)
+        if row is None or not Path(row.path).is_file():
+            raise NotFound(f"version {version_id} has no proxy (yet)")
+        return FileResponse(row.path, media_type="video/mp4", filename=f"proxy-{version_id}.mp4",
+                            content_disposition_type="inline")
+
+    @app.get("/api/v1/versions/{version_id}/poster", tags=["media"], response_class=FileResponse)
+    def poster(version_id: int, session: DB, user: Reader) -> FileResponse:
+        row = session.get(Proxy, version_id)
+        if row is None or not row.poster_path or not Path(row.poster_path).is_file():
+            raise NotFound(f"version {version_id} has no poster (yet)")
+        return FileResponse(row.poster_path, media_type="image/jpeg")
+
+    @app.get("/api/v1/versions/{version_id}", tags=["assets"])
+    def get_version(version_id: int, session: DB, user: Reader) -> dict[str, Any]:
+        version = session.get(Version, version_id)
+        if version is None:
+            raise NotFound(f"no version {version_id}")
+        detail = asset_detail(version.asset)
+        return next(v for v in detail["versions"] if v["id"] == version_id)
+
+    return app
+
+
+def _asset(session: Session, asset_id: int) -> Asset:
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFound(f"no asset {asset_id}")
+    return asset
+
+
+def _error_handlers(app: FastAPI) -> None:
+    def reply(status: int, message: str, **extra: Any) -> JSONResponse:
+        return JSONResponse({"error": message, "status": status, **extra}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = reply(exc.status_code, str(exc.detail))
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return reply(422, f"invalid request: {problems}")
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return reply(404, str(exc))
+
+    @app.exception_handler(RushesError)
+    async def rushes_error(request: Request, exc: RushesError) -> JSONResponse:
+        return reply(400, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def fastapi_http(request: Request, exc: HTTPException) -> JSONResponse:
+        return reply(exc.status_code, str(exc.detail))

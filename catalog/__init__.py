@@ -1,0 +1,1 @@
+"""The catalog database: models, migrations and queries."""

@@ -1,0 +1,198 @@
+"""The catalog schema (SQLAlchemy 2). Changes go through an Alembic migration in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("admin", "editor", "reviewer", "viewer")
+ASSET_STATUSES = ("queued", "processing", "ready", "failed")
+STEP_STATUSES = ("pending", "queued", "running", "done", "failed", "skipped")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(DateTime):
+    """Timezone-aware on PostgreSQL; SQLite stores naive UTC, which we re-tag on the way out."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        parent = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> Any:
+            if parent is not None:
+                value = parent(value)
+            if isinstance(value, datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return value
+
+        return process
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tokens: Mapped[list[Token]] = relationship(back_populates="user")
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Collection(Base):
+    __tablename__ = "collections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Asset(Base):
+    """A piece of footage, identified by its name in its source (watch) folder; it has versions."""
+
+    __tablename__ = "assets"
+    __table_args__ = (UniqueConstraint("source_folder", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(1000))
+    source_folder: Mapped[str] = mapped_column(String(200))
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    collection: Mapped[Collection] = relationship()
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="asset", order_by="Version.number", cascade="all, delete-orphan"
+    )
+
+
+class Version(Base):
+    """One content of an asset: the original file as stored, and everything derived from it."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("asset_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    original_name: Mapped[str] = mapped_column(String(1000))
+    source_folder: Mapped[str] = mapped_column(String(200))
+    source_path: Mapped[str] = mapped_column(Text)
+    stored_path: Mapped[str | None] = mapped_column(Text)
+    sidecar: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ready_at: Mapped[datetime | None]
+    asset: Mapped[Asset] = relationship(back_populates="versions")
+    steps: Mapped[list[Step]] = relationship(back_populates="version", order_by="Step.id")
+    media_info: Mapped[MediaInfoRow | None] = relationship(uselist=False)
+    proxy: Mapped[Proxy | None] = relationship(uselist=False)
+    duplicates: Mapped[list[Duplicate]] = relationship(order_by="Duplicate.id")
+
+
+class Duplicate(Base):
+    """A drop whose content was already in the catalog: recorded, not processed again."""
+
+    __tablename__ = "duplicates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    original_name: Mapped[str] = mapped_column(String(1000))
+    source_folder: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MediaInfoRow(Base):
+    """Technical metadata from the probe; ``info`` holds the full probe result."""
+
+    __tablename__ = "media_info"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True)
+    container: Mapped[str | None] = mapped_column(String(200))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    frame_rate: Mapped[str | None] = mapped_column(String(32))
+    video_codec: Mapped[str | None] = mapped_column(String(64))
+    audio_codec: Mapped[str | None] = mapped_column(String(64))
+    start_timecode: Mapped[str | None] = mapped_column(String(16))
+    drop_frame: Mapped[bool] = mapped_column(default=False)
+    info: Mapped[dict[str, Any]]
+
+
+class Step(Base):
+    """One unit of work on a version; the catalog (not the broker) is the truth about it."""
+
+    __tablename__ = "steps"
+    __table_args__ = (UniqueConstraint("version_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    enqueued_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    version: Mapped[Version] = relationship(back_populates="steps")
+
+
+class Proxy(Base):
+    __tablename__ = "proxies"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(Text)
+    poster_path: Mapped[str | None] = mapped_column(Text)
+    width: Mapped[int]
+    height: Mapped[int]
+    duration_s: Mapped[float] = mapped_column(Float)
+    size: Mapped[int] = mapped_column(BigInteger)
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""Delivery: presets, renditions, QC and distribution targets (see the delivery issue)."""

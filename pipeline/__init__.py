@@ -1,0 +1,1 @@
+"""Orchestration: settings, broker, actors, workflow, watch folders and the CLI."""

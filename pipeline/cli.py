@@ -1,0 +1,252 @@
+"""The ``rushes`` command: run the farm embedded or as its parts, ingest files, inspect the catalog."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.settings import Settings, load_settings
+from rushes.errors import ConfigError, RushesError
+
+log = logging.getLogger("rushes")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger("dramatiq").setLevel(logging.WARNING)
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    try:
+        return load_settings(data_dir=ctx.obj.get("data"), **overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _farm(ctx: click.Context, **overrides: Any):  # type: ignore[no-untyped-def]
+    from pipeline.farm import Farm
+
+    try:
+        return Farm(_settings(ctx, **overrides))
+    except RushesError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.option("--data", type=click.Path(path_type=Path), envvar="RUSHES_DATA_DIR",
+              help="data folder (default ./rushes-data)")
+@click.option("-v", "--verbose", is_flag=True, help="debug logging")
+@click.pass_context
+def main(ctx: click.Context, data: Path | None, verbose: bool) -> None:
+    """Rushes: a media asset management ingest farm."""
+    ctx.ensure_object(dict)
+    ctx.obj["data"] = data
+    ctx.obj["verbose"] = verbose
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="API port (default 8000)")
+@click.option("--host", default=None, help="API address (default 127.0.0.1)")
+@click.option("--data", "data_opt", type=click.Path(path_type=Path), default=None,
+              help="data folder (default ./rushes-data)")
+@click.pass_context
+def up(ctx: click.Context, port: int | None, host: str | None, data_opt: Path | None) -> None:
+    """Run everything in one process: API, watch folders, workers (embedded)."""
+    from pipeline.services import Workers, admin_token_hint, ensure_admin_token, serve_api
+    from pipeline.watch import start_watcher
+
+    _setup_logging(ctx.obj["verbose"])
+    if data_opt is not None:
+        ctx.obj["data"] = data_opt
+    farm = _farm(ctx, port=port, host=host)
+    settings = farm.settings
+    token = ensure_admin_token(farm)
+    workers = Workers(farm, resend_all_queued_first=True)
+    workers.start()
+    watcher, _ = start_watcher(farm)
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo(f"Rushes is up ({'embedded' if settings.embedded else 'farm broker'}, "
+               f"catalog {farm.engine.dialect.name}).")
+    for folder in settings.watch_folders:
+        click.echo(f"  drop files into: {settings.watch_path(folder)}/")
+    click.echo(f"  API:             {url}  (docs at {url}/docs)")
+    click.echo(f"  {admin_token_hint(farm, token)}")
+    try:
+        serve_api(farm, settings.host, settings.port)
+    finally:
+        watcher.stop()
+        workers.stop()
+        farm.close()
+
+
+@main.command()
+@click.option("--port", type=int, default=None)
+@click.option("--host", default=None)
+@click.pass_context
+def api(ctx: click.Context, port: int | None, host: str | None) -> None:
+    """Run the API alone (farm role)."""
+    from pipeline.services import admin_token_hint, ensure_admin_token, serve_api
+
+    _setup_logging(ctx.obj["verbose"])
+    farm = _farm(ctx, port=port, host=host)
+    click.echo(admin_token_hint(farm, ensure_admin_token(farm)))
+    serve_api(farm, farm.settings.host, farm.settings.port)
+
+
+@main.command()
+@click.pass_context
+def watch(ctx: click.Context) -> None:
+    """Poll the watch folders and ingest what lands there (farm role)."""
+    from pipeline.services import wait_for_signal
+    from pipeline.watch import start_watcher
+
+    _setup_logging(ctx.obj["verbose"])
+    farm = _farm(ctx)
+    watcher, _ = start_watcher(farm)
+    wait_for_signal()
+    watcher.stop()
+
+
+@main.command()
+@click.option("--queues", default=None, help="comma-separated queues (default: all)")
+@click.option("--threads", type=int, default=None, help="worker threads (default: RUSHES_WORKER_THREADS)")
+@click.pass_context
+def worker(ctx: click.Context, queues: str | None, threads: int | None) -> None:
+    """Process steps from the broker (farm role; run as many as you like)."""
+    from pipeline.services import Workers, wait_for_signal
+
+    _setup_logging(ctx.obj["verbose"])
+    farm = _farm(ctx)
+    if farm.settings.embedded:
+        raise click.ClickException("'rushes worker' needs RUSHES_BROKER_URL=redis://…; "
+                                   "for one machine use 'rushes up'")
+    names = [q.strip() for q in queues.split(",")] if queues else None
+    unknown = set(names or ()) - set(farm.queues)
+    if unknown:
+        raise click.ClickException(f"unknown queue(s) {sorted(unknown)}; known: {', '.join(farm.queues)}")
+    workers = Workers(farm, queues=names, threads=threads)
+    workers.start()
+    click.echo(f"worker on {', '.join(names or farm.queues)} with "
+               f"{threads or farm.settings.worker_threads} thread(s)")
+    wait_for_signal()
+    workers.stop()
+    farm.close()
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--folder", default="default", help="source folder name the files count as (default: default)")
+@click.pass_context
+def ingest(ctx: click.Context, files: tuple[Path, ...], folder: str) -> None:
+    """Ingest FILES now (no server) and wait for them, with progress; non-zero exit if any failed."""
+    from pipeline.oneshot import ingest_and_wait
+
+    _setup_logging(ctx.obj["verbose"])
+    logging.getLogger().setLevel(logging.WARNING)
+    farm = _farm(ctx)
+    try:
+        failures = ingest_and_wait(farm, list(files), folder)
+    finally:
+        farm.close()
+    if failures:
+        for name, reason in failures:
+            click.echo(f"FAILED {name}: {reason}", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def assets() -> None:
+    """List and show assets."""
+
+
+@assets.command("list")
+@click.option("--status", type=click.Choice(["queued", "processing", "ready", "failed"]))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def assets_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
+    from sqlalchemy import select
+
+    from api.views import asset_summary
+    from catalog.models import Asset
+
+    farm = _farm(ctx)
+    with farm.sessions() as session:
+        query = select(Asset).order_by(Asset.id)
+        if status:
+            query = query.where(Asset.status == status)
+        rows = [asset_summary(a) for a in session.scalars(query)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        line = f"{row['id']:>6}  {row['status']:<10}  {row['collection']:<12}  {row['name']}"
+        click.echo(line + (f"  ({row['error']})" if row["error"] else ""))
+
+
+@assets.command("show")
+@click.argument("asset_id", type=int)
+@click.pass_context
+def assets_show(ctx: click.Context, asset_id: int) -> None:
+    from api.views import asset_detail
+    from catalog.models import Asset
+
+    farm = _farm(ctx)
+    with farm.sessions() as session:
+        asset = session.get(Asset, asset_id)
+        if asset is None:
+            raise click.ClickException(f"no asset {asset_id}")
+        click.echo(json.dumps(asset_detail(asset), indent=2))
+
+
+@main.command()
+@click.argument("asset_id", type=int)
+@click.pass_context
+def retry(ctx: click.Context, asset_id: int) -> None:
+    """Re-queue the failed steps of an asset's newest version."""
+    from pipeline.retry import retry_asset
+
+    farm = _farm(ctx)
+    try:
+        kinds = retry_asset(farm, asset_id, enqueue=not farm.settings.embedded)
+    except RushesError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"re-queued: {', '.join(kinds)}" if kinds else "nothing had failed")
+    if kinds and farm.settings.embedded:
+        click.echo("(embedded: a running 'rushes up' picks them up within its reconcile interval)")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--user", "user_name", required=True)
+@click.option("--role", type=click.Choice(["admin", "editor", "reviewer", "viewer"]), required=True)
+@click.option("--label", default=None)
+@click.pass_context
+def token_create(ctx: click.Context, user_name: str, role: str, label: str | None) -> None:
+    """Create USER (or change their role) and print a new token for them."""
+    from catalog.auth import create_token, ensure_user
+
+    farm = _farm(ctx)
+    with farm.transaction() as session:
+        click.echo(create_token(session, ensure_user(session, user_name, role), label=label))
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Bring the catalog schema up to date (every command does this on start)."""
+    farm = _farm(ctx)
+    click.echo(f"catalog at {farm.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+if __name__ == "__main__":
+    main()

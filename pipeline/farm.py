@@ -1,0 +1,79 @@
+"""The running farm in one object: settings, catalog, broker and one Dramatiq actor per step kind.
+
+Embedded (no ``broker_url``): a StubBroker and worker threads in this process.
+Farm: a RedisBroker shared by every ``rushes worker`` process on every machine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy.orm import Session
+
+from catalog.db import make_engine, migrate, session_factory, transaction
+from pipeline.settings import Settings
+from pipeline.workflow import WORKFLOW
+
+log = logging.getLogger(__name__)
+ACTOR_TIME_LIMIT_MS = 7 * 24 * 3600 * 1000  # ffmpeg has its own timeout; Dramatiq's cannot stop a subprocess
+
+
+def make_broker(settings: Settings) -> dramatiq.Broker:
+    if settings.broker_url:
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker: dramatiq.Broker = RedisBroker(url=settings.broker_url, namespace=settings.broker_namespace)
+    else:
+        broker = StubBroker()
+    return broker
+
+
+class Farm:
+    """What every process of Rushes holds: open it once, pass it down."""
+
+    def __init__(self, settings: Settings, *, migrate_schema: bool = True) -> None:
+        self.settings = settings
+        settings.ensure_dirs()
+        self.engine = make_engine(settings.db_url)
+        if migrate_schema:
+            migrate(self.engine)
+        self.sessions = session_factory(self.engine)
+        self.broker = make_broker(settings)
+        self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
+        self._declare_actors()
+
+    def _declare_actors(self) -> None:
+        from pipeline.execute import execute_step
+
+        for kind in WORKFLOW.values():
+            def run(step_id: int, _farm: Farm = self) -> None:
+                execute_step(_farm, step_id)
+
+            self.actors[kind.name] = dramatiq.actor(
+                run, broker=self.broker, actor_name=f"rushes.{kind.name}", queue_name=kind.queue_name,
+                max_retries=0, time_limit=ACTOR_TIME_LIMIT_MS,
+            )
+
+    @property
+    def queues(self) -> list[str]:
+        return sorted({kind.queue_name for kind in WORKFLOW.values()})
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with transaction(self.sessions) as session:
+            yield session
+
+    def send(self, messages: list[tuple[int, str]], delay_ms: int | None = None) -> None:
+        """Enqueue (step id, kind) pairs; call only after the transaction that queued them committed."""
+        for step_id, kind in messages:
+            self.actors[kind].send_with_options(args=(step_id,), delay=delay_ms)
+            log.debug("sent step %s (%s)", step_id, kind)
+
+    def close(self) -> None:
+        self.broker.close()
+        self.engine.dispose()

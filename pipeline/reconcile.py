@@ -1,0 +1,87 @@
+"""The reconciler: the catalog is the truth, the broker only a means of delivery.
+
+It re-enqueues steps whose lease expired (their worker died), steps that sat ``queued`` longer than
+``requeue_after_s`` (their message was lost: an embedded restart, a Redis flush), and advances
+versions whose pending steps are ready but were never queued (a crash between commit and send).
+Every change is a conditional update, so any number of reconcilers can run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import and_, select, update
+
+from catalog.models import Step, Version, utcnow
+from pipeline.farm import Farm
+from pipeline.workflow import advance, refresh_status
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(farm: Farm, *, resend_all_queued: bool = False) -> int:
+    """One pass; returns how many steps were re-enqueued."""
+    settings = farm.settings
+    now = utcnow()
+    messages: list[tuple[int, str]] = []
+    with farm.transaction() as session:
+        expired = session.execute(
+            select(Step.id, Step.kind, Step.attempts, Step.worker, Step.version_id)
+            .where(Step.status == "running", Step.lease_expires_at < now)
+        ).all()
+        for step_id, kind, attempts, worker, version_id in expired:
+            if attempts >= settings.max_attempts:
+                values = dict(status="failed", finished_at=now, lease_expires_at=None,
+                              error=f"worker lost {attempts} times (last: {worker}); gave up")
+            else:
+                values = dict(status="queued", worker=None, lease_expires_at=None, enqueued_at=now,
+                              error=f"lease expired on {worker}; re-queued")
+            done = session.execute(update(Step).where(Step.id == step_id, Step.status == "running",
+                                                      Step.worker == worker).values(**values))
+            if done.rowcount == 1:  # type: ignore[attr-defined]
+                log.warning("step %s (%s): lease of %s expired; %s", step_id, kind, worker, values["status"])
+                if values["status"] == "queued":
+                    messages.append((step_id, kind))
+                refresh_status(session, version_id)
+
+        stale = now - timedelta(seconds=settings.requeue_after_s)
+        lost = Step.status == "queued" if resend_all_queued else and_(Step.status == "queued",
+                                                                       Step.enqueued_at < stale)
+        for step_id, kind in session.execute(select(Step.id, Step.kind).where(lost)).all():
+            session.execute(update(Step).where(Step.id == step_id).values(enqueued_at=now))
+            messages.append((step_id, kind))
+
+        stuck = select(Step.version_id).join(Version).where(
+            Step.status == "pending", Version.status.in_(("queued", "processing"))).distinct()
+        for version_id in session.scalars(stuck).all():
+            messages.extend(advance(session, version_id))
+    farm.send(messages)
+    if messages:
+        log.info("reconciler re-enqueued %d step(s)", len(messages))
+    return len(messages)
+
+
+class Reconciler(threading.Thread):
+    """Runs ``reconcile`` every ``reconcile_interval_s`` until stopped; never dies of one bad pass."""
+
+    def __init__(self, farm: Farm, *, resend_all_queued_first: bool = False) -> None:
+        super().__init__(name="reconciler", daemon=True)
+        self.farm = farm
+        self._first_all = resend_all_queued_first
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        first = self._first_all
+        while not self._stop.is_set():
+            try:
+                reconcile(self.farm, resend_all_queued=first)
+                first = False
+            except Exception:
+                log.exception("reconciler pass failed; trying again")
+            self._stop.wait(self.farm.settings.reconcile_interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=10)

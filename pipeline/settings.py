@@ -1,0 +1,153 @@
+"""Settings: read once at start-up, typed and validated.
+
+Sources, strongest first: keyword arguments (the CLI's flags), ``RUSHES_*`` environment variables,
+a TOML file (``RUSHES_CONFIG``, else ``<data_dir>/rushes.toml`` when it exists), the defaults below.
+Values are passed down explicitly; nothing below ``pipeline/`` reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rushes.errors import ConfigError
+
+TEMP_PATTERNS = ("*.part", "*.tmp", "*~", "._*", ".DS_Store", "*.crdownload", ".*.swp")
+
+
+class WatchFolder(BaseModel):
+    """One drop zone: files dropped here become assets of ``collection``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    path: Path | None = None  # default: <data_dir>/watch/<name>
+    collection: str | None = None  # default: the folder's name
+    language: str | None = None  # spoken language of the footage, when known
+
+
+class Settings(BaseSettings):
+    """Everything Rushes can be told. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="RUSHES_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Path("rushes-data")
+    database_url: str | None = None  # default: sqlite:///<data_dir>/catalog.sqlite
+    broker_url: str | None = None  # None: in-process StubBroker; redis://… : the farm
+    broker_namespace: str = "rushes"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    watch_folders: list[WatchFolder] = Field(default_factory=lambda: [WatchFolder(name="default")])
+    poll_interval_s: float = Field(1.0, gt=0)
+    settle_s: float = Field(5.0, ge=0)
+
+    worker_threads: int = Field(2, ge=1, le=64)
+    lease_s: float = Field(60.0, ge=2)
+    reconcile_interval_s: float = Field(5.0, gt=0)
+    requeue_after_s: float = Field(900.0, gt=0)
+    max_attempts: int = Field(3, ge=1)
+    ffmpeg_timeout_s: float = Field(6 * 3600.0, gt=0)
+
+    proxy_max_height: int = Field(720, ge=144, le=2160)
+
+    @field_validator("database_url", "broker_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _redis_only(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL (or unset for the in-process broker)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _sql_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_folders(self) -> Settings:
+        names = [f.name for f in self.watch_folders]
+        if len(names) != len(set(names)):
+            raise ValueError(f"watch folder names must be unique, got {names}")
+        return self
+
+    # ---- derived paths -------------------------------------------------------------------------
+    @property
+    def data(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def library_dir(self) -> Path:
+        return self.data / "library"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data / "quarantine"
+
+    @property
+    def incoming_dir(self) -> Path:
+        return self.data / "library" / ".incoming"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data / 'catalog.sqlite'}"
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker_url is None
+
+    def watch_path(self, folder: WatchFolder) -> Path:
+        return (folder.path or self.data / "watch" / folder.name).resolve()
+
+    def collection_of(self, folder: WatchFolder) -> str:
+        return folder.collection or folder.name
+
+    def ensure_dirs(self) -> None:
+        for path in (self.library_dir, self.quarantine_dir, self.incoming_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        for folder in self.watch_folders:
+            self.watch_path(folder).mkdir(parents=True, exist_ok=True)
+
+
+def _toml_values(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"settings file {path} is not valid TOML: {exc}") from exc
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once; raise ConfigError naming every bad field."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    file_values: dict[str, Any] = {}
+    config = os.environ.get("RUSHES_CONFIG")
+    data_dir = Path(overrides.get("data_dir") or os.environ.get("RUSHES_DATA_DIR") or "rushes-data")
+    candidate = Path(config) if config else data_dir / "rushes.toml"
+    if config or candidate.exists():
+        file_values = _toml_values(candidate)
+    env_names = {k[len("RUSHES_"):].lower() for k in os.environ if k.startswith("RUSHES_")}
+    values = {k: v for k, v in file_values.items() if k not in env_names}
+    values.update(overrides)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'} (RUSHES_"
+            f"{str(err['loc'][0]).upper() if err['loc'] else ''}): {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc

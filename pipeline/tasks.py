@@ -1,0 +1,119 @@
+"""One task per step kind: load what it needs, call a pure media function, say how to store the result.
+
+A task returns an ``Outcome`` whose ``store`` runs inside the transaction that marks the step done,
+so a result is stored if and only if the step is done by the worker that still owns it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from analyzers.probe import probe
+from catalog.models import MediaInfoRow, Proxy, Version
+from pipeline.leases import Claim
+from transcoders.outputs import clean_stale_parts
+from transcoders.proxy import ProxySpec, make_audio_proxy, make_poster, make_proxy, poster_time
+
+if TYPE_CHECKING:
+    from pipeline.farm import Farm
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    farm: Farm
+    claim: Claim
+    cancel: threading.Event
+    report: Callable[[float], None]
+
+    def version(self) -> Version:
+        with self.farm.sessions() as session:
+            version = session.get(Version, self.claim.version_id)
+            assert version is not None and version.stored_path
+            session.expunge(version)
+            return version
+
+    def media_info(self) -> dict[str, Any]:
+        with self.farm.sessions() as session:
+            row = session.get(MediaInfoRow, self.claim.version_id)
+            assert row is not None, "probe must run before this step"
+            return dict(row.info)
+
+
+def _nothing(session: Session) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    store: Callable[[Session], None] = _nothing
+    status: str = "done"  # or "skipped"
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    rows: list[Any] = field(default_factory=list)
+
+    def __call__(self, session: Session) -> None:
+        for row in self.rows:
+            session.merge(row)
+
+
+def run_probe(job: Job) -> Outcome:
+    version = job.version()
+    info = probe(version.stored_path or "")
+    video = info.primary_video
+    audio = info.audio[0] if info.audio else None
+    row = MediaInfoRow(
+        version_id=version.id, container=info.container, duration_s=info.duration_s,
+        width=video.width if video else None, height=video.height if video else None,
+        frame_rate=str(video.frame_rate) if video else None, video_codec=video.codec if video else None,
+        audio_codec=audio.codec if audio else None, start_timecode=info.start_timecode,
+        drop_frame=info.drop_frame, info=info.to_dict(),
+    )
+    return Outcome(_Stored([row]))
+
+
+def run_proxy(job: Job) -> Outcome:
+    version = job.version()
+    info = job.media_info()
+    source = Path(version.stored_path or "")
+    workdir = source.parent
+    clean_stale_parts(workdir, "proxy")
+    clean_stale_parts(workdir, "poster")
+    settings = job.farm.settings
+    duration = info.get("duration_s")
+    video = info["video"][0] if info.get("video") else None
+    common: dict[str, Any] = dict(duration_s=duration, on_progress=job.report,
+                                  timeout=settings.ffmpeg_timeout_s, cancel=job.cancel)
+    if video is None and not info.get("audio"):
+        return Outcome(status="skipped", note="no audio or video stream to make a proxy of")
+    if video is None:
+        result = make_audio_proxy(source, workdir / "proxy.mp4", **common)
+        poster = None
+    else:
+        result = make_proxy(
+            source, workdir / "proxy.mp4", width=video["width"], height=video["height"],
+            sar=Fraction(video.get("sar") or "1"), rotation=video.get("rotation") or 0,
+            frame_rate=Fraction(video["frame_rate"]) if video.get("frame_rate") else None,
+            has_audio=bool(info.get("audio")), start_timecode=info.get("start_timecode"),
+            spec=ProxySpec(max_height=settings.proxy_max_height), **common,
+        )
+        poster = make_poster(result.path, workdir / "poster.jpg", at_s=poster_time(result.duration_s))
+    row = Proxy(version_id=version.id, path=str(result.path), poster_path=str(poster) if poster else None,
+                width=result.width, height=result.height, duration_s=result.duration_s, size=result.size,
+                elapsed_s=result.elapsed_s)
+    return Outcome(_Stored([row]))
+
+
+TASKS: dict[str, Callable[[Job], Outcome]] = {
+    "probe": run_probe,
+    "proxy": run_proxy,
+}

@@ -1,0 +1,103 @@
+"""The workflow DAG, declared in one place, and ``advance()``, which moves a version along it.
+
+Every step kind names the kinds it needs. ``plan()`` writes one ``pending`` step row per kind
+for a new version; ``advance()`` flips each pending step whose needs are met to ``queued`` with a
+conditional update (``pending → queued``), so a step is enqueued once even when two advances race,
+and recomputes the version's and asset's status from its steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from catalog.models import Asset, Step, Version, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class StepKind:
+    name: str
+    needs: tuple[str, ...] = ()
+    queue: str = ""  # defaults to the name
+    required: bool = True  # must be done (or skipped) for the version to be ready
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue or self.name
+
+
+WORKFLOW: dict[str, StepKind] = {
+    kind.name: kind
+    for kind in (
+        StepKind("probe"),
+        StepKind("proxy", needs=("probe",)),
+    )
+}
+
+FINISHED = ("done", "skipped")
+
+
+def plan(session: Session, version: Version) -> list[Step]:
+    """Create the pending steps of a new version (one row per step kind)."""
+    steps = [Step(version_id=version.id, kind=name, status="pending") for name in WORKFLOW]
+    session.add_all(steps)
+    session.flush()
+    return steps
+
+
+def version_status(steps: list[Step]) -> str:
+    """queued | processing | ready | failed, derived from the steps alone."""
+    statuses = {s.kind: s.status for s in steps}
+    if any(status == "failed" for status in statuses.values()):
+        return "failed"
+    required = [k.name for k in WORKFLOW.values() if k.required and k.name in statuses]
+    if all(statuses[name] in FINISHED for name in required):
+        return "ready"
+    if any(status in ("running", "done", "skipped") for status in statuses.values()):
+        return "processing"
+    return "queued"
+
+
+def refresh_status(session: Session, version_id: int) -> str:
+    """Store the version's status (and its asset's, when this is the asset's newest version)."""
+    version = session.get(Version, version_id, populate_existing=True)
+    assert version is not None
+    steps = list(session.scalars(select(Step).where(Step.version_id == version_id)))
+    status = version_status(steps)
+    failed = next((s for s in steps if s.status == "failed"), None)
+    error = f"{failed.kind}: {failed.error}" if failed else None
+    if version.status != status or version.error != error:
+        version.status = status
+        version.error = error
+        if status == "ready" and version.ready_at is None:
+            version.ready_at = utcnow()
+    newest = session.scalar(select(Version.id).where(Version.asset_id == version.asset_id)
+                            .order_by(Version.number.desc()).limit(1))
+    if newest == version.id:
+        session.execute(update(Asset).where(Asset.id == version.asset_id)
+                        .values(status=status, error=error, updated_at=utcnow()))
+    return status
+
+
+def advance(session: Session, version_id: int) -> list[tuple[int, str]]:
+    """Queue every pending step whose needs are met; return (step id, kind) pairs to send.
+
+    Call inside a transaction and send the returned messages only after it commits.
+    """
+    steps = list(session.scalars(select(Step).where(Step.version_id == version_id)))
+    finished = {s.kind for s in steps if s.status in FINISHED}
+    to_send: list[tuple[int, str]] = []
+    for step in steps:
+        kind = WORKFLOW.get(step.kind)
+        if step.status != "pending" or kind is None or not set(kind.needs) <= finished:
+            continue
+        claimed = session.execute(
+            update(Step).where(Step.id == step.id, Step.status == "pending")
+            .values(status="queued", enqueued_at=utcnow())
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            to_send.append((step.id, step.kind))
+    refresh_status(session, version_id)
+    return to_send

@@ -1,0 +1,1 @@
+"""Delivery and proxy presets as YAML data."""

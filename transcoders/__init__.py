@@ -1,0 +1,1 @@
+"""The ffmpeg layer: one runner and the transcodes built on it. Paths and options in, results out."""
