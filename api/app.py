@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select, text
@@ -25,19 +25,22 @@ log = logging.getLogger(__name__)
 STATUSES = ("queued", "processing", "ready", "failed")
 
 
+def db(request: Request) -> Iterator[Session]:
+    """One catalog session per request, in one transaction."""
+    with request.app.state.farm.sessions() as session, session.begin():
+        yield session
+
+
+DB = Annotated[Session, Depends(db)]
+Reader = Annotated[User, Depends(current_user)]
+Editor = Annotated[User, Depends(require_role("admin", "editor"))]
+
+
 def create_app(farm: Farm) -> FastAPI:
     app = FastAPI(title="Rushes", version="0.1.0",
                   description="Media asset management ingest farm. All /api/ routes need a Bearer token.")
     app.state.farm = farm
     _error_handlers(app)
-
-    def db() -> Iterator[Session]:
-        with farm.sessions() as session, session.begin():
-            yield session
-
-    DB = Annotated[Session, Depends(db)]
-    Reader = Annotated[User, Depends(current_user)]
-    Editor = Annotated[User, Depends(require_role("admin", "editor"))]
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
@@ -131,7 +134,3 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RushesError)
     async def rushes_error(request: Request, exc: RushesError) -> JSONResponse:
         return reply(400, str(exc))
-
-    @app.exception_handler(HTTPException)
-    async def fastapi_http(request: Request, exc: HTTPException) -> JSONResponse:
-        return reply(exc.status_code, str(exc.detail))

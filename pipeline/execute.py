@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pipeline import leases
 from pipeline.tasks import TASKS, Job
 from pipeline.workflow import advance
-from rushes.errors import MediaError, OutputError
+from rushes.errors import Interrupted, MediaError, OutputError
 
 if TYPE_CHECKING:
     from pipeline.farm import Farm
@@ -30,11 +30,11 @@ class Heartbeat(threading.Thread):
         self.farm, self.claim = farm, claim
         self.progress = 0.0
         self.lost = threading.Event()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.interval = min(1.0, farm.settings.lease_s / 3)
 
     def run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._halt.wait(self.interval):
             try:
                 with self.farm.transaction() as session:
                     ok = leases.heartbeat(session, self.claim, self.farm.settings.lease_s, self.progress)
@@ -47,7 +47,7 @@ class Heartbeat(threading.Thread):
                 return
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
 
@@ -64,6 +64,10 @@ def execute_step(farm: Farm, step_id: int) -> None:
     beat.start()
     try:
         outcome = TASKS[claim.kind](job)
+    except Interrupted as exc:  # stopped from outside: not the file's fault, so not an attempt lost
+        beat.stop()
+        _release(farm, claim, f"interrupted: {exc}", refund=True)
+        return
     except PERMANENT as exc:
         beat.stop()
         _fail(farm, claim, str(exc))
@@ -95,7 +99,12 @@ def _retry_or_fail(farm: Farm, claim: leases.Claim, exc: Exception) -> None:
         return
     log.warning("step %s (%s) attempt %s failed, will retry: %s", claim.step_id, claim.kind,
                 claim.attempt, reason, exc_info=exc)
+    _release(farm, claim, reason, delay_ms=1000 * 2 ** claim.attempt)
+
+
+def _release(farm: Farm, claim: leases.Claim, reason: str, delay_ms: int | None = None,
+             refund: bool = False) -> None:
     with farm.transaction() as session:
-        released = leases.release(session, claim, reason)
+        released = leases.release(session, claim, reason, refund=refund)
     if released:
-        farm.send([(claim.step_id, claim.kind)], delay_ms=1000 * 2 ** claim.attempt)
+        farm.send([(claim.step_id, claim.kind)], delay_ms=delay_ms)

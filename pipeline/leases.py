@@ -80,8 +80,13 @@ def fail(session: Session, claim: Claim, error: str) -> bool:
     return False
 
 
-def release(session: Session, claim: Claim, error: str) -> bool:
-    """``running → queued`` after a transient error, to be tried again."""
+def release(session: Session, claim: Claim, error: str, *, refund: bool = False) -> bool:
+    """``running → queued`` after a transient error, to be tried again.
+
+    ``refund`` gives the attempt back (the work was interrupted from outside, e.g. at shutdown).
+    """
+    attempts = Step.attempts - 1 if refund else Step.attempts
     result = session.execute(_owned(claim).values(
-        status="queued", error=error, worker=None, lease_expires_at=None, enqueued_at=utcnow()))
+        status="queued", error=error, worker=None, lease_expires_at=None, enqueued_at=utcnow(),
+        attempts=attempts))
     return result.rowcount == 1  # type: ignore[attr-defined]

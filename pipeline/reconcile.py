@@ -70,18 +70,18 @@ class Reconciler(threading.Thread):
         super().__init__(name="reconciler", daemon=True)
         self.farm = farm
         self._first_all = resend_all_queued_first
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         first = self._first_all
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 reconcile(self.farm, resend_all_queued=first)
                 first = False
             except Exception:
                 log.exception("reconciler pass failed; trying again")
-            self._stop.wait(self.farm.settings.reconcile_interval_s)
+            self._halt.wait(self.farm.settings.reconcile_interval_s)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=10)

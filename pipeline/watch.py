@@ -54,7 +54,7 @@ class Watcher:
         self.ingester = Ingester(farm)
         self.seen: dict[Path, Seen] = {}
         self.done: dict[Path, tuple[int, int]] = {}  # ingested but not removable (read-only share)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def poll_once(self) -> list[IngestResult]:
         results: list[IngestResult] = []
@@ -103,15 +103,15 @@ class Watcher:
         folders = ", ".join(str(self.settings.watch_path(f)) for f in self.settings.watch_folders)
         log.info("watching %s every %.1fs (settle %.1fs)", folders, self.settings.poll_interval_s,
                  self.settings.settle_s)
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 self.poll_once()
             except Exception:
                 log.exception("watch poll failed; trying again")
-            self._stop.wait(self.settings.poll_interval_s)
+            self._halt.wait(self.settings.poll_interval_s)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
 
 def start_watcher(farm: Farm) -> tuple[Watcher, threading.Thread]:

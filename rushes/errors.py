@@ -5,7 +5,9 @@
     ├── MediaError           a permanent problem with one file: retrying will not help
     │   ├── NotMediaError    the file holds no audio or video stream we can read
     │   └── FFmpegError      ffmpeg exited non-zero (carries argv, exit code, stderr tail)
-    │       └── FFmpegTimeout  ffmpeg ran past its time limit and was killed
+    │       ├── FFmpegTimeout  ffmpeg ran past its time limit and was killed
+    │       └── FFmpegInterrupted  also an Interrupted: cancelled or stopped at shutdown
+    ├── Interrupted          work stopped from outside (cancel, lost lease, shutdown): retried
     ├── OutputError          an output did not verify (missing, truncated, wrong streams)
     ├── IngestError          a dropped file could not be read or stored
     └── NotFound             an id that is not in the catalog
@@ -47,6 +49,14 @@ class FFmpegError(MediaError):
 
 class FFmpegTimeout(FFmpegError):
     """ffmpeg ran longer than allowed and was killed."""
+
+
+class Interrupted(RushesError):
+    """The work was stopped from outside, not because of the file; it is tried again."""
+
+
+class FFmpegInterrupted(FFmpegError, Interrupted):
+    """ffmpeg was cancelled or stopped at shutdown."""
 
 
 class OutputError(RushesError):

@@ -1,0 +1,134 @@
+"""Shared fixtures: real media, catalogs on SQLite and PostgreSQL, farms with real workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pipeline.farm import Farm
+from pipeline.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MEDIA = ROOT.parent / "shared" / "media"
+PG_ADMIN_URL = os.environ.get("RUSHES_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("RUSHES_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1,
+             what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    assert SHARED_MEDIA.is_dir(), f"shared media not found at {SHARED_MEDIA}"
+    return SHARED_MEDIA
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Small real clips made once per session with ffmpeg's lavfi sources."""
+    from tests.media_fixtures import make_clip
+
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "short": make_clip(folder / "short.mov", seconds=2, size="320x240", timecode="01:00:00:00"),
+        "other": make_clip(folder / "other.mp4", seconds=2, size="320x240", pattern="smptebars"),
+        "long": make_clip(folder / "long.mp4", seconds=40, size="1280x720", rate=25),
+    }
+
+
+def _create_pg_database() -> str:
+    name = f"rushes_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    url = _create_pg_database()
+    yield url
+    _drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each catalog test runs on both backends."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    else:
+        url = _create_pg_database()
+        yield url
+        _drop_pg_database(url)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = dict(data_dir=tmp_path / "data", settle_s=0.3, poll_interval_s=0.1,
+                                      lease_s=4, reconcile_interval_s=0.5, worker_threads=2)
+        values.update(overrides)
+        return load_settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def farm(make_settings: Callable[..., Settings], db_url: str) -> Iterator[Farm]:
+    farm = Farm(make_settings(database_url=db_url))
+    yield farm
+    farm.close()
+
+
+@pytest.fixture
+def running_farm(farm: Farm) -> Iterator[Farm]:
+    """A farm with its worker threads and reconciler running (embedded broker)."""
+    from pipeline.services import Workers
+
+    workers = Workers(farm)
+    workers.start()
+    yield farm
+    workers.stop()
+
+
+def wait_version(farm: Farm, version_id: int, timeout: float = 60.0) -> Any:
+    """Wait until a version is ready or failed and return it (detached)."""
+    from catalog.models import Version
+
+    def finished() -> Any:
+        with farm.sessions() as session:
+            version = session.get(Version, version_id)
+            return version if version is not None and version.status in ("ready", "failed") else None
+
+    return wait_for(finished, timeout=timeout, what=f"version {version_id} to finish")
+
+
+def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)

@@ -1,0 +1,117 @@
+"""Small media clips generated with ffmpeg's lavfi sources, for the transcoder tests.
+
+Clips are made with the bundled ffmpeg directly (not through the runner under test). Use
+:class:`Clips` from a module- or session-scoped fixture so each clip is generated once::
+
+    @pytest.fixture(scope="module")
+    def clips(tmp_path_factory):
+        return Clips(tmp_path_factory.mktemp("clips"))
+"""
+
+from __future__ import annotations
+
+import subprocess
+from functools import cached_property
+from pathlib import Path
+
+import imageio_ffmpeg
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+BIG_BUCK_BUNNY = Path(__file__).resolve().parents[2] / "shared" / "media" / "probe" / "bigbuckbunny.mp4"  # 1280x720 25 fps, 5.1 AAC, 5.3 s
+
+
+def ffmpeg(*args: str) -> None:
+    """Run the bundled ffmpeg quietly; raise CalledProcessError on failure."""
+    subprocess.run(
+        [FFMPEG, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *args], check=True, timeout=120
+    )
+
+
+def make_clip(
+    path: Path,
+    *,
+    size: str = "320x240",
+    rate: int = 25,
+    seconds: float = 2.0,
+    audio: bool = True,
+    sar: str | None = None,
+    timecode: str | None = None,
+    pattern: str = "testsrc2",
+) -> Path:
+    """A test pattern with a stereo tone (if ``audio``), H.264/AAC, ``sar`` like "64/45"."""
+    inputs = ["-f", "lavfi", "-i", f"{pattern}=size={size}:rate={rate}:duration={seconds}"]
+    if audio:
+        inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+    video_filter = ["-vf", f"setsar={sar}"] if sar else []
+    audio_codec = ["-c:a", "aac", "-ac", "2"] if audio else ["-an"]
+    ffmpeg(
+        *inputs,
+        *video_filter,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        *audio_codec,
+        *(["-timecode", timecode] if timecode else []),
+        "-shortest",
+        str(path),
+    )
+    return path
+
+
+def make_rotated(src: Path, dst: Path, degrees: int) -> Path:
+    """A stream copy of ``src`` whose video carries a display rotation of ``degrees``."""
+    ffmpeg("-display_rotation", str(degrees), "-i", str(src), "-c", "copy", str(dst))
+    return dst
+
+
+def long_lavfi_args(seconds: int = 60) -> list[str]:
+    """Runner arguments that take ``seconds`` of wall time (``-re``) and write nothing."""
+    return ["-re", "-f", "lavfi", "-i", f"testsrc=duration={seconds}:size=64x64:rate=10", "-f", "null", "-"]
+
+
+class Clips:
+    """Named test clips, each generated on first use into ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @cached_property
+    def hd_25p(self) -> Path:
+        """1920x1080, 25 fps, stereo, 2 s."""
+        return make_clip(self.folder / "hd_25p.mov", size="1920x1080", rate=25)
+
+    @cached_property
+    def vga(self) -> Path:
+        """640x480, 25 fps, stereo, 2 s."""
+        return make_clip(self.folder / "vga.mp4", size="640x480")
+
+    @cached_property
+    def anamorphic_pal(self) -> Path:
+        """720x576 with 64/45 pixels (16:9 PAL), 25 fps, stereo, 2 s."""
+        return make_clip(self.folder / "anamorphic.mp4", size="720x576", sar="64/45")
+
+    @cached_property
+    def rotated_90(self) -> Path:
+        """640x360 stored landscape with a 90° display rotation (a phone held upright)."""
+        landscape = make_clip(self.folder / "landscape.mp4", size="640x360")
+        return make_rotated(landscape, self.folder / "rotated_90.mp4", 90)
+
+    @cached_property
+    def silent(self) -> Path:
+        """320x240, 25 fps, no audio, 2 s."""
+        return make_clip(self.folder / "silent.mp4", audio=False)
+
+    @cached_property
+    def small(self) -> Path:
+        """320x240, 25 fps, stereo, 2 s."""
+        return make_clip(self.folder / "small.mp4")
+
+    @cached_property
+    def not_media(self) -> Path:
+        """A text file named like a movie."""
+        path = self.folder / "notes.mp4"
+        path.write_text("this is not a movie\n")
+        return path

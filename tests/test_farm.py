@@ -1,0 +1,71 @@
+"""The farm for real: Redis broker, PostgreSQL catalog, worker processes, and one killed mid-transcode."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from catalog.models import Step
+from pipeline.farm import Farm
+from pipeline.ingest import Ingester
+from pipeline.settings import WatchFolder, load_settings
+from tests.conftest import wait_for, wait_version
+from tests.farmproc import RUSHES, farm_env, logs, processes
+
+pytestmark = pytest.mark.farm
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of every thread of ``pid`` (ffmpeg is started from a worker thread)."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").glob("*/children")
+            for child in task.read_text().split()]
+
+
+def test_a_worker_killed_mid_transcode_loses_nothing(tmp_path: Path, pg_url: str, clips: dict[str, Path]) -> None:
+    env = farm_env(tmp_path / "data", pg_url)
+    settings = load_settings(**{k[7:].lower(): v for k, v in env.items() if k.startswith("RUSHES_")})
+    farm = Farm(settings)
+    worker = [RUSHES, "worker", "--threads", "1"]
+    with processes([worker, worker], env, tmp_path) as procs:
+        result = Ingester(farm).ingest(clips["long"], WatchFolder(name="default"), consume=False)
+
+        def proxy_running() -> Step | None:
+            with farm.sessions() as session:
+                step = session.scalar(select(Step).where(Step.version_id == result.version_id,
+                                                         Step.kind == "proxy"))
+                return step if step.status == "running" and step.progress > 0.05 else None
+
+        try:
+            step = wait_for(proxy_running, timeout=60, what="the proxy transcode to be under way")
+        except AssertionError:
+            raise AssertionError(logs(tmp_path)) from None
+        victim = int(step.worker.split("/")[1])
+        assert victim in [p.pid for p in procs]
+        ffmpeg_pids = _children(victim)
+        assert ffmpeg_pids, "the worker should be running ffmpeg"
+        os.kill(victim, signal.SIGKILL)
+
+        version = wait_version(farm, result.version_id, timeout=120)
+        assert version.status == "ready", logs(tmp_path)
+        wait_for(lambda: not any(_pid_alive(p) for p in ffmpeg_pids), timeout=5,
+                 what="the killed worker's ffmpeg to die with it")
+    with farm.sessions() as session:
+        step = session.get(Step, step.id)
+        assert step.status == "done" and step.attempts == 2
+        assert int(step.worker.split("/")[1]) != victim
+    workdir = Path(version.stored_path).parent
+    assert sorted(p.name for p in workdir.iterdir()) == ["original.mp4", "poster.jpg", "proxy.mp4"]
+    farm.close()
