@@ -18,6 +18,7 @@ up: $(STAMP)
 	$(BIN)/rushes up
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -ra
 
 lint: $(STAMP)

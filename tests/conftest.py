@@ -15,9 +15,9 @@ from sqlalchemy import create_engine, text
 
 from pipeline.farm import Farm
 from pipeline.settings import Settings, load_settings
+from tests.media_fixtures import SHARED_MEDIA, make_clip
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_MEDIA = ROOT.parent / "shared" / "media"
 PG_ADMIN_URL = os.environ.get("RUSHES_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("RUSHES_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -43,8 +43,6 @@ def shared_media() -> Path:
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Small real clips made once per session with ffmpeg's lavfi sources."""
-    from tests.media_fixtures import make_clip
-
     folder = tmp_path_factory.mktemp("clips")
     return {
         "short": make_clip(folder / "short.mov", seconds=2, size="320x240", timecode="01:00:00:00"),

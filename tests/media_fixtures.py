@@ -17,7 +17,8 @@ from pathlib import Path
 import imageio_ffmpeg
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-BIG_BUCK_BUNNY = Path(__file__).resolve().parents[2] / "shared" / "media" / "probe" / "bigbuckbunny.mp4"  # 1280x720 25 fps, 5.1 AAC, 5.3 s
+SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+BIG_BUCK_BUNNY = SHARED_MEDIA / "probe" / "bigbuckbunny.mp4"  # 1280x720 25 fps, 5.1 AAC, 5.3 s
 
 
 def ffmpeg(*args: str) -> None:

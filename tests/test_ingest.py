@@ -40,7 +40,7 @@ def test_new_duplicate_and_version(farm: Farm, clips: dict[str, Path]) -> None:
         versions = session.scalars(select(Version).order_by(Version.number)).all()
         assert [v.number for v in versions] == [1, 2]
         assert Path(versions[0].stored_path).read_bytes() == clips["short"].read_bytes()
-        assert versions[0].stored_path.endswith("/library/%d/1/original.mov" % first.asset_id)
+        assert versions[0].stored_path.endswith(f"/library/{first.asset_id}/1/original.mov")
         dup = session.scalar(select(Duplicate))
         assert dup.original_name == "A001_copy.mov" and dup.version_id == first.version_id
         assert session.scalar(select(Asset).where(Asset.name == "A001_copy.mov")) is None
