@@ -29,7 +29,7 @@ def _state(farm: Farm, version_id: int) -> tuple[str, str | None, float, str]:
         return version.status, version.error, done / max(1, len(WORKFLOW)), running
 
 
-def ingest_and_wait(farm: Farm, files: list[Path], folder_name: str, poll_s: float = 0.25,
+def ingest_and_wait(farm: Farm, files: list[Path], folder_name: str, poll_s: float = 0.1,
                     ) -> list[tuple[str, str]]:
     """Ingest ``files`` (copies; the originals stay) and wait; return (name, reason) of each failure."""
     folder = next((f for f in farm.settings.watch_folders if f.name == folder_name),

@@ -25,7 +25,8 @@ class Workers:
                  resend_all_queued_first: bool = False) -> None:
         self.farm = farm
         self.worker = dramatiq.Worker(farm.broker, queues=set(queues) if queues else None,
-                                      worker_threads=threads or farm.settings.worker_threads)
+                                      worker_threads=threads or farm.settings.worker_threads,
+                                      worker_timeout=100)  # ms: how fast idle threads notice a stop
         self.reconciler = Reconciler(farm, resend_all_queued_first=resend_all_queued_first)
 
     def start(self) -> None:
