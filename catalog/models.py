@@ -196,3 +196,72 @@ class Proxy(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     elapsed_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Scene(Base):
+    """A shot of a version: exact frames and seconds on the source, its keyframe and the keyframe's tags."""
+
+    __tablename__ = "scenes"
+    __table_args__ = (UniqueConstraint("version_id", "index"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int]
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    start_frame: Mapped[int]
+    end_frame: Mapped[int]
+    keyframe_path: Mapped[str | None] = mapped_column(Text)
+    keyframe_s: Mapped[float | None] = mapped_column(Float)
+    faces: Mapped[int | None]
+    tags: Mapped[dict[str, Any] | None]
+
+
+class Transcript(Base):
+    __tablename__ = "transcripts"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    language_probability: Mapped[float | None] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(400))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    elapsed_s: Mapped[float] = mapped_column(Float)
+
+
+class TranscriptSegment(Base):
+    __tablename__ = "transcript_segments"
+    __table_args__ = (UniqueConstraint("version_id", "index"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int]
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    words: Mapped[dict[str, Any] | None]
+
+
+class QCReport(Base):
+    """EBU R128 loudness and QC events (black, freeze, silence, clipping) of a version."""
+
+    __tablename__ = "qc_reports"
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True)
+    integrated_lufs: Mapped[float | None] = mapped_column(Float)
+    loudness_range_lu: Mapped[float | None] = mapped_column(Float)
+    true_peak_dbtp: Mapped[float | None] = mapped_column(Float)
+    report: Mapped[dict[str, Any]]
+
+
+class SearchDoc(Base):
+    """One searchable text at a time range of a version (a transcript segment, OCR text, tags, a name).
+
+    Full-text indexing is per backend and lives in the migration: an FTS5 table kept in step by
+    triggers on SQLite, a generated ``tsvector`` column with a GIN index on PostgreSQL.
+    """
+
+    __tablename__ = "search_docs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    start_s: Mapped[float | None] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)

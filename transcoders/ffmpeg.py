@@ -139,8 +139,12 @@ def run_ffmpeg(
     on_progress: ProgressCallback | None = None,
     timeout: float | None = None,
     cancel: threading.Event | None = None,
+    stderr_lines: int | None = STDERR_TAIL_LINES,
 ) -> FFmpegRun:
     """Run ffmpeg with ``args`` (everything after the common prefix) and wait for it.
+
+    ``FFmpegRun.stderr_tail`` keeps the last ``stderr_lines`` lines of stderr, or all of them when it
+    is None (for callers that parse filter logs); an error always carries the last ``STDERR_TAIL_LINES``.
 
     ``on_progress`` gets the fraction done (0..1, never decreasing, about 4 times a second) when
     ``duration_s`` is known, and a final 1.0 on success. Raises :class:`FFmpegTimeout` after
@@ -153,7 +157,7 @@ def run_ffmpeg(
     deadline = started + timeout if timeout is not None else None
     progress = _Progress(duration_s, on_progress)
     child = _start(argv)
-    stderr = _StderrTail(child.proc)
+    stderr = _StderrTail(child.proc, stderr_lines)
     try:
         _pump(child, progress, deadline, cancel)
     finally:
@@ -163,19 +167,19 @@ def run_ffmpeg(
         _close_pipes(child.proc)
     elapsed = time.monotonic() - started
     returncode = child.proc.returncode
-    tail = stderr.text()
+    tail = stderr.text(STDERR_TAIL_LINES)
     if child.stopped_by is not None:
         raise _stopped_error(child.stopped_by, timeout, argv, returncode, tail)
     if returncode != 0:
         raise FFmpegError(
-            describe_failure(stderr.lines, returncode),
+            describe_failure(stderr.last(STDERR_TAIL_LINES), returncode),
             argv=list(argv),
             returncode=returncode,
             stderr_tail=tail,
         )
     progress.finish()
     logger.debug("ffmpeg finished in %.2f s", elapsed)
-    return FFmpegRun(argv=argv, returncode=returncode, elapsed_s=elapsed, stderr_tail=tail)
+    return FFmpegRun(argv=argv, returncode=returncode, elapsed_s=elapsed, stderr_tail=stderr.text())
 
 
 def _start(argv: Sequence[str]) -> _Child:
@@ -360,7 +364,7 @@ class _Progress:
 class _StderrTail:
     """Drains ffmpeg's stderr on a daemon thread, keeping the last lines."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], max_lines: int = STDERR_TAIL_LINES) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], max_lines: int | None = STDERR_TAIL_LINES) -> None:
         assert proc.stderr is not None
         self._stream = proc.stderr
         self.lines: deque[str] = deque(maxlen=max_lines)
@@ -376,8 +380,12 @@ class _StderrTail:
     def join(self) -> None:
         self._thread.join()
 
-    def text(self) -> str:
-        return "\n".join(self.lines)
+    def last(self, count: int | None = None) -> list[str]:
+        lines = list(self.lines)
+        return lines if count is None else lines[-count:]
+
+    def text(self, count: int | None = None) -> str:
+        return "\n".join(self.last(count))
 
 
 # --------------------------------------------------------------------------- failure in words
