@@ -118,6 +118,7 @@ def measure(
     clip_db: float = -0.1,
     info: MediaInfo | None = None,
     picture: bool = True,
+    sound: bool = True,
     extract_wav: str | os.PathLike[str] | None = None,
 ) -> LoudnessQC:
     """Measure loudness and find black, frozen, silent and clipped stretches of ``path`` in one pass.
@@ -125,12 +126,12 @@ def measure(
     ``duration_s`` (else the probed duration) drives ``on_progress`` and closes segments open at the
     end. ``clip_db`` is the sample peak (dBFS) at or above which a 100 ms window counts as clipped.
     ``info`` is the file's :func:`~analyzers.probe.probe` result when the caller already has it.
-    ``picture=False`` leaves the video alone (it is then not decoded at all). ``extract_wav`` also writes
+    ``picture=False`` leaves the video alone (it is then not decoded at all), ``sound=False`` the audio. ``extract_wav`` also writes
     the first audio stream as 16 kHz mono WAV (for speech recognition) from the same decode.
     """
     info = info if info is not None else probe(path)
     duration = duration_s if duration_s is not None else info.duration_s
-    audio = info.audio[0] if info.audio else None
+    audio = info.audio[0] if info.audio and sound else None
     video = info.video[0] if info.video and picture else None
     if audio is None and video is None:
         return LoudnessQC(None, None, None)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import current_user, require_role
+from api.analysis import router as analysis_router
+from api.deps import DB, Editor, Reader, asset_or_404
 from api.views import asset_detail, asset_summary
-from catalog.models import Asset, Collection, Proxy, User, Version
+from catalog.models import Asset, Collection, Proxy, Version
 from pipeline.farm import Farm
 from pipeline.retry import retry_asset
 from rushes.errors import NotFound, RushesError
@@ -25,22 +24,12 @@ log = logging.getLogger(__name__)
 STATUSES = ("queued", "processing", "ready", "failed")
 
 
-def db(request: Request) -> Iterator[Session]:
-    """One catalog session per request, in one transaction."""
-    with request.app.state.farm.sessions() as session, session.begin():
-        yield session
-
-
-DB = Annotated[Session, Depends(db)]
-Reader = Annotated[User, Depends(current_user)]
-Editor = Annotated[User, Depends(require_role("admin", "editor"))]
-
-
 def create_app(farm: Farm) -> FastAPI:
     app = FastAPI(title="Rushes", version="0.1.0",
                   description="Media asset management ingest farm. All /api/ routes need a Bearer token.")
     app.state.farm = farm
     _error_handlers(app)
+    app.include_router(analysis_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
@@ -69,11 +58,11 @@ def create_app(farm: Farm) -> FastAPI:
 
     @app.get("/api/v1/assets/{asset_id}", tags=["assets"])
     def get_asset(asset_id: int, session: DB, user: Reader) -> dict[str, Any]:
-        return asset_detail(_asset(session, asset_id))
+        return asset_detail(asset_or_404(session, asset_id))
 
     @app.post("/api/v1/assets/{asset_id}/retry", tags=["assets"])
     def retry(asset_id: int, session: DB, user: Editor) -> dict[str, Any]:
-        _asset(session, asset_id)
+        asset_or_404(session, asset_id)
         session.commit()
         retried = retry_asset(farm, asset_id)
         return {"asset_id": asset_id, "retried_steps": retried}
@@ -102,13 +91,6 @@ def create_app(farm: Farm) -> FastAPI:
         return next(v for v in detail["versions"] if v["id"] == version_id)
 
     return app
-
-
-def _asset(session: Session, asset_id: int) -> Asset:
-    asset = session.get(Asset, asset_id)
-    if asset is None:
-        raise NotFound(f"no asset {asset_id}")
-    return asset
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, literal_column, select, text
+from sqlalchemy import Select, and_, column, delete, exists, func, literal_column, select, table
 from sqlalchemy.orm import Session
 
 from catalog.models import Asset, Collection, MediaInfoRow, Scene, SearchDoc, Version
 
+FTS = table("search_fts", column("rowid"))  # the FTS5 table made by migration 0002 (SQLite only)
 KINDS = ("transcript", "ocr", "tag", "name", "metadata")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
@@ -95,10 +96,9 @@ def search(session: Session, query: str, filters: SearchFilters = SearchFilters(
         expression = fts5_query(query)
         if not expression:
             return []
-        fts = text("search_fts")
         rank = literal_column("bm25(search_fts)")
-        stmt = (select(*columns, rank.label("rank")).select_from(fts)
-                .join(SearchDoc, SearchDoc.id == literal_column("search_fts.rowid"))
+        stmt = (select(*columns, rank.label("rank")).select_from(FTS)
+                .join(SearchDoc, SearchDoc.id == FTS.c.rowid)
                 .where(literal_column("search_fts").op("MATCH")(expression))
                 .order_by(rank))
     else:

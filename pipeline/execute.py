@@ -11,7 +11,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from pipeline import leases
-from pipeline.tasks import TASKS, Job
+from pipeline.jobs import Job
+from pipeline.tasks import TASKS
 from pipeline.workflow import advance
 from rushes.errors import Interrupted, MediaError, OutputError
 

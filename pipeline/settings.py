@@ -54,6 +54,12 @@ class Settings(BaseSettings):
 
     proxy_max_height: int = Field(720, ge=144, le=2160)
 
+    scene_threshold: float = Field(10.0, gt=0, le=100)  # ffmpeg scdet score for a cut; lower finds more
+    scene_min_s: float = Field(0.5, ge=0)  # cuts closer than this are merged
+    whisper_model: str | None = None  # a local CTranslate2 Whisper model folder; default: tiny.en from a package
+    whisper_threads: int = Field(0, ge=0)  # 0: as many as the machine has
+    taggers: list[str] | None = None  # keyframe taggers to run; default: every available one
+
     @field_validator("database_url", "broker_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:

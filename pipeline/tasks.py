@@ -6,64 +6,27 @@ so a result is stored if and only if the step is done by the worker that still o
 
 from __future__ import annotations
 
-import threading
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from analyzers.probe import probe
-from catalog.models import MediaInfoRow, Proxy, Version
-from pipeline.leases import Claim
+from catalog.models import MediaInfoRow, Proxy, SearchDoc
+from catalog.search import replace_docs
+from pipeline import analysis_tasks as analysis
+from pipeline.jobs import Job, Outcome
 from transcoders.outputs import clean_stale_parts
 from transcoders.proxy import ProxySpec, make_audio_proxy, make_poster, make_proxy, poster_time
 
-if TYPE_CHECKING:
-    from pipeline.farm import Farm
 
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    farm: Farm
-    claim: Claim
-    cancel: threading.Event
-    report: Callable[[float], None]
-
-    def version(self) -> Version:
-        with self.farm.sessions() as session:
-            version = session.get(Version, self.claim.version_id)
-            assert version is not None and version.stored_path
-            session.expunge(version)
-            return version
-
-    def media_info(self) -> dict[str, Any]:
-        with self.farm.sessions() as session:
-            row = session.get(MediaInfoRow, self.claim.version_id)
-            assert row is not None, "probe must run before this step"
-            return dict(row.info)
-
-
-def _nothing(session: Session) -> None:
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    store: Callable[[Session], None] = _nothing
-    status: str = "done"  # or "skipped"
-    note: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    rows: list[Any] = field(default_factory=list)
-
-    def __call__(self, session: Session) -> None:
-        for row in self.rows:
-            session.merge(row)
+def name_text(*names: str) -> str:
+    """File names as searchable words too: 'A001_C002.mov' also reads 'A001 C002 mov'."""
+    spelled = [re.sub(r"[._\-/]+", " ", name) for name in names]
+    return " ".join(dict.fromkeys([*names, *spelled]))
 
 
 def run_probe(job: Job) -> Outcome:
@@ -78,7 +41,19 @@ def run_probe(job: Job) -> Outcome:
         audio_codec=audio.codec if audio else None, start_timecode=info.start_timecode,
         drop_frame=info.drop_frame, info=info.to_dict(),
     )
-    return Outcome(_Stored([row]))
+    docs = [SearchDoc(asset_id=version.asset_id, version_id=version.id, kind="name", start_s=None, end_s=None,
+                      text=name_text(job.asset_name(), version.original_name))]
+    metadata = " ".join(str(v) for v in [*(version.sidecar or {}).values(), *info.tags.values()]
+                        if isinstance(v, str | int | float))
+    if metadata:
+        docs.append(SearchDoc(asset_id=version.asset_id, version_id=version.id, kind="metadata", start_s=None,
+                              end_s=None, text=metadata))
+
+    def store(session: Session) -> None:
+        session.merge(row)
+        replace_docs(session, version.id, ("name", "metadata"), docs)
+
+    return Outcome(store)
 
 
 def run_proxy(job: Job) -> Outcome:
@@ -110,10 +85,19 @@ def run_proxy(job: Job) -> Outcome:
     row = Proxy(version_id=version.id, path=str(result.path), poster_path=str(poster) if poster else None,
                 width=result.width, height=result.height, duration_s=result.duration_s, size=result.size,
                 elapsed_s=result.elapsed_s)
-    return Outcome(_Stored([row]))
+
+    def store(session: Session) -> None:
+        session.merge(row)
+
+    return Outcome(store)
 
 
 TASKS: dict[str, Callable[[Job], Outcome]] = {
     "probe": run_probe,
     "proxy": run_proxy,
+    "audio": analysis.run_audio,
+    "scenes": analysis.run_scenes,
+    "keyframes": analysis.run_keyframes,
+    "transcript": analysis.run_transcript,
+    "tags": analysis.run_tags,
 }

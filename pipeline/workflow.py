@@ -33,6 +33,11 @@ WORKFLOW: dict[str, StepKind] = {
     for kind in (
         StepKind("probe"),
         StepKind("proxy", needs=("probe",)),
+        StepKind("audio", needs=("probe",)),
+        StepKind("scenes", needs=("proxy",)),
+        StepKind("keyframes", needs=("scenes",)),
+        StepKind("transcript", needs=("audio",)),
+        StepKind("tags", needs=("keyframes",)),
     )
 }
 

@@ -116,3 +116,30 @@ class Clips:
         path = self.folder / "notes.mp4"
         path.write_text("this is not a movie\n")
         return path
+
+
+def make_slate(path: Path, text: str, size: tuple[int, int] = (640, 360)) -> Path:
+    """A white card with ``text`` in big black letters, as a clapper slate or title card."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    card = Image.new("RGB", size, "white")
+    ImageDraw.Draw(card).text((30, size[1] // 2 - 30), text, fill="black", font=ImageFont.load_default(size=56))
+    card.save(path)
+    return path
+
+
+def make_programme(folder: Path, speech: Path) -> Path:
+    """11 s at 640x360 25p with timecode 01:00:00:00: testsrc2 (0-4 s), a slate reading
+    "SCENE 42 TAKE 3" (4-8 s), SMPTE bars (8-11 s); cuts at frames 100 and 200; ``speech`` as its sound."""
+    slate = make_slate(folder / "slate.png", "SCENE 42 TAKE 3")
+    out = folder / "programme.mov"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=4",
+        "-loop", "1", "-framerate", "25", "-t", "4", "-i", str(slate),
+        "-f", "lavfi", "-i", "smptebars=size=640x360:rate=25:duration=3",
+        "-i", str(speech),
+        "-filter_complex", "[1:v]format=yuv420p,setsar=1[s];[0:v][s][2:v]concat=n=3:v=1:a=0[v]",
+        "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-ac", "2", "-t", "11", "-timecode", "01:00:00:00", str(out),
+    )  # fmt: skip
+    return out

@@ -13,6 +13,7 @@ from catalog.auth import create_token, ensure_user
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.settings import WatchFolder
+from pipeline.workflow import WORKFLOW
 from tests.conftest import wait_version
 
 FOLDER = WatchFolder(name="default")
@@ -61,7 +62,7 @@ def test_assets_list_detail_and_filters(client: TestClient, running_farm: Farm, 
     detail = client.get(f"/api/v1/assets/{ready_asset}", headers=viewer).json()
     assert [v["number"] for v in detail["versions"]] == [1]
     assert {s["kind"]: (s["status"], s["progress"]) for s in detail["steps"]} == {
-        "probe": ("done", 1.0), "proxy": ("done", 1.0)}
+        kind: ("done", 1.0) for kind in WORKFLOW}
     assert detail["media_info"]["video"][0]["width"] == 320
     assert detail["proxy_url"].endswith("/proxy")
     missing = client.get("/api/v1/assets/999999", headers=viewer)

@@ -6,6 +6,7 @@ import os
 import signal
 from pathlib import Path
 
+import av
 import pytest
 from sqlalchemy import select
 
@@ -67,5 +68,9 @@ def test_a_worker_killed_mid_transcode_loses_nothing(tmp_path: Path, pg_url: str
         assert step.status == "done" and step.attempts == 2
         assert int(step.worker.split("/")[1]) != victim
     workdir = Path(version.stored_path).parent
-    assert sorted(p.name for p in workdir.iterdir()) == ["original.mp4", "poster.jpg", "proxy.mp4"]
+    names = sorted(p.name for p in workdir.iterdir())
+    assert not [n for n in names if ".part" in n], names
+    assert {"original.mp4", "poster.jpg", "proxy.mp4"} <= set(names)
+    with av.open(str(workdir / "proxy.mp4")) as proxy:  # the whole proxy, not the half the victim wrote
+        assert abs(float(proxy.duration / 1_000_000) - 40.0) < 0.2
     farm.close()

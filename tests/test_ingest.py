@@ -12,6 +12,7 @@ from catalog.models import Asset, Duplicate, Step, Version
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester, copy_and_hash
 from pipeline.settings import WatchFolder
+from pipeline.workflow import WORKFLOW
 
 FOLDER = WatchFolder(name="default")
 
@@ -45,7 +46,7 @@ def test_new_duplicate_and_version(farm: Farm, clips: dict[str, Path]) -> None:
         assert dup.original_name == "A001_copy.mov" and dup.version_id == first.version_id
         assert session.scalar(select(Asset).where(Asset.name == "A001_copy.mov")) is None
         steps = session.scalars(select(Step).where(Step.version_id == second.version_id)).all()
-        assert {s.kind: s.status for s in steps} == {"probe": "queued", "proxy": "pending"}
+        assert {s.kind: s.status for s in steps} == {k: "queued" if k == "probe" else "pending" for k in WORKFLOW}
     assert not list(farm.settings.watch_path(FOLDER).iterdir())  # consumed
     assert not list(farm.settings.incoming_dir.iterdir())  # no copies left behind
 

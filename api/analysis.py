@@ -1,0 +1,206 @@
+"""Analysis routes: search at timecodes, scenes with keyframes, transcripts, QC, editor exports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Any
+
+import opentimelineio as otio
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, PlainTextResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import DB, Reader, asset_or_404, version_of
+from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, Version
+from catalog.search import SearchFilters, scene_at, search
+from delivery.edit_export import Marker, to_csv, to_edl, to_otio
+from rushes.errors import NotFound
+from rushes.timecode import seconds_to_timecode
+
+router = APIRouter(prefix="/api/v1", tags=["analysis"])
+
+
+class Clock:
+    """Seconds → SMPTE timecode on a version's own start timecode and frame rate (drop-frame where due)."""
+
+    def __init__(self, info: MediaInfoRow | None) -> None:
+        rate = None
+        if info is not None:
+            rate = info.frame_rate or (info.info or {}).get("timecode_rate")
+        self.rate = Fraction(rate) if rate else Fraction(25)
+        self.start = info.start_timecode if info else None
+        self.drop = bool(info and info.drop_frame)
+
+    def __call__(self, seconds: float | None) -> str | None:
+        if seconds is None:
+            return None
+        return seconds_to_timecode(seconds, self.rate, start=self.start, drop_frame=self.drop)
+
+
+def keyframe_url(scene: Scene | None) -> str | None:
+    if scene is None or not scene.keyframe_path:
+        return None
+    return f"/api/v1/versions/{scene.version_id}/keyframes/{scene.index}"
+
+
+def scene_view(scene: Scene, clock: Clock) -> dict[str, Any]:
+    tags = scene.tags or {}
+    return {
+        "index": scene.index, "start_s": scene.start_s, "end_s": scene.end_s, "start_frame": scene.start_frame,
+        "end_frame": scene.end_frame, "start_tc": clock(scene.start_s), "end_tc": clock(scene.end_s),
+        "keyframe_s": scene.keyframe_s, "keyframe_url": keyframe_url(scene), "faces": scene.faces,
+        "tags": tags,
+    }
+
+
+@router.get("/search")
+def search_route(session: DB, user: Reader, q: Annotated[str, Query(min_length=1, max_length=500)],
+                 collection: str | None = None,
+                 status: Annotated[str | None, Query(pattern="^(queued|processing|ready|failed)$")] = None,
+                 kind: Annotated[str | None, Query(pattern="^(transcript|ocr|tag|name|metadata)$")] = None,
+                 created_from: datetime | None = None, created_to: datetime | None = None,
+                 min_duration: Annotated[float | None, Query(ge=0)] = None,
+                 max_duration: Annotated[float | None, Query(ge=0)] = None,
+                 has_faces: bool | None = None,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    filters = SearchFilters(collection=collection, status=status, kind=kind, created_from=created_from,
+                            created_to=created_to, min_duration_s=min_duration, max_duration_s=max_duration,
+                            has_faces=has_faces)
+    hits = search(session, q, filters, limit=limit, offset=offset)
+    clocks: dict[int, Clock] = {}
+    out = []
+    for hit in hits:
+        clock = clocks.get(hit.version_id) or clocks.setdefault(
+            hit.version_id, Clock(session.get(MediaInfoRow, hit.version_id)))
+        out.append({
+            "asset_id": hit.asset_id, "asset_name": hit.asset_name, "version_id": hit.version_id,
+            "version": hit.version, "kind": hit.kind, "start_s": hit.start_s, "end_s": hit.end_s,
+            "timecode": clock(hit.start_s), "text": hit.text, "rank": hit.rank,
+            "keyframe_url": keyframe_url(scene_at(session, hit.version_id, hit.start_s)),
+        })
+    return {"query": q, "hits": out, "limit": limit, "offset": offset}
+
+
+@router.get("/assets/{asset_id}/scenes")
+def scenes_route(asset_id: int, session: DB, user: Reader, version: int | None = None) -> dict[str, Any]:
+    chosen = version_of(asset_or_404(session, asset_id), version)
+    clock = Clock(session.get(MediaInfoRow, chosen.id))
+    scenes = session.scalars(select(Scene).where(Scene.version_id == chosen.id).order_by(Scene.index))
+    return {"asset_id": asset_id, "version": chosen.number, "scenes": [scene_view(s, clock) for s in scenes]}
+
+
+def _transcript(session: Session, asset_id: int, version: int | None) -> tuple[Version, Transcript]:
+    chosen = version_of(asset_or_404(session, asset_id), version)
+    transcript = session.get(Transcript, chosen.id)
+    if transcript is None:
+        raise NotFound(f"asset {asset_id} version {chosen.number} has no transcript (yet, or no audio)")
+    return chosen, transcript
+
+
+@router.get("/assets/{asset_id}/transcript")
+def transcript_route(asset_id: int, session: DB, user: Reader, version: int | None = None) -> dict[str, Any]:
+    chosen, transcript = _transcript(session, asset_id, version)
+    clock = Clock(session.get(MediaInfoRow, chosen.id))
+    segments = session.scalars(select(TranscriptSegment).where(TranscriptSegment.version_id == chosen.id)
+                               .order_by(TranscriptSegment.index))
+    return {
+        "asset_id": asset_id, "version": chosen.number, "language": transcript.language,
+        "language_probability": transcript.language_probability, "model": transcript.model,
+        "segments": [{"index": s.index, "start_s": s.start_s, "end_s": s.end_s, "start_tc": clock(s.start_s),
+                      "text": s.text, "confidence": s.confidence, "words": (s.words or {}).get("words", [])}
+                     for s in segments],
+    }
+
+
+def _sidecar_file(version: Version, name: str) -> Path:
+    path = Path(version.stored_path or "").parent / name
+    if not path.is_file():
+        raise NotFound(f"version {version.id} has no {name} (yet)")
+    return path
+
+
+@router.get("/assets/{asset_id}/transcript.vtt", response_class=PlainTextResponse)
+def transcript_vtt(asset_id: int, session: DB, user: Reader, version: int | None = None) -> Response:
+    chosen, _ = _transcript(session, asset_id, version)
+    return FileResponse(_sidecar_file(chosen, "transcript.vtt"), media_type="text/vtt")
+
+
+@router.get("/assets/{asset_id}/transcript.srt", response_class=PlainTextResponse)
+def transcript_srt(asset_id: int, session: DB, user: Reader, version: int | None = None) -> Response:
+    chosen, _ = _transcript(session, asset_id, version)
+    return FileResponse(_sidecar_file(chosen, "transcript.srt"), media_type="application/x-subrip")
+
+
+@router.get("/assets/{asset_id}/qc")
+def qc_route(asset_id: int, session: DB, user: Reader, version: int | None = None) -> dict[str, Any]:
+    chosen = version_of(asset_or_404(session, asset_id), version)
+    report = session.get(QCReport, chosen.id)
+    if report is None:
+        raise NotFound(f"asset {asset_id} version {chosen.number} has no QC report (yet)")
+    clock = Clock(session.get(MediaInfoRow, chosen.id))
+    events = {kind: [{**seg, "start_tc": clock(seg["start_s"]), "end_tc": clock(seg["end_s"])}
+                     for seg in report.report.get(kind, [])]
+              for kind in ("black", "freeze", "silence", "clipping")}
+    return {"asset_id": asset_id, "version": chosen.number, "integrated_lufs": report.integrated_lufs,
+            "loudness_range_lu": report.loudness_range_lu, "true_peak_dbtp": report.true_peak_dbtp, **events}
+
+
+@router.get("/versions/{version_id}/keyframes/{index}", response_class=FileResponse)
+def keyframe_route(version_id: int, index: int, session: DB, user: Reader) -> FileResponse:
+    scene = session.scalar(select(Scene).where(Scene.version_id == version_id, Scene.index == index))
+    if scene is None or not scene.keyframe_path or not Path(scene.keyframe_path).is_file():
+        raise NotFound(f"version {version_id} has no keyframe for scene {index}")
+    return FileResponse(scene.keyframe_path, media_type="image/jpeg")
+
+
+@router.get("/versions/{version_id}/contact-sheet", response_class=FileResponse)
+def contact_sheet_route(version_id: int, session: DB, user: Reader) -> FileResponse:
+    version = session.get(Version, version_id)
+    if version is None:
+        raise NotFound(f"no version {version_id}")
+    return FileResponse(_sidecar_file(version, "contact.jpg"), media_type="image/jpeg")
+
+
+@router.get("/versions/{version_id}/waveform", response_class=FileResponse)
+def waveform_route(version_id: int, session: DB, user: Reader) -> FileResponse:
+    version = session.get(Version, version_id)
+    if version is None:
+        raise NotFound(f"no version {version_id}")
+    return FileResponse(_sidecar_file(version, "waveform.png"), media_type="image/png")
+
+
+EXPORTS = {"edl": "text/plain", "otio": "application/json", "xml": "application/xml", "csv": "text/csv"}
+
+
+@router.get("/assets/{asset_id}/export.{fmt}")
+def export_route(asset_id: int, fmt: str, session: DB, user: Reader, version: int | None = None) -> Response:
+    """Scenes as cuts and transcript segments as markers: CMX3600 EDL, OTIO, FCP XML (``xml``) or CSV."""
+    if fmt not in EXPORTS:
+        raise NotFound(f"no export format {fmt!r}; choose one of {', '.join(EXPORTS)}")
+    asset = asset_or_404(session, asset_id)
+    chosen = version_of(asset, version)
+    info = session.get(MediaInfoRow, chosen.id)
+    scenes = [(s.start_s, s.end_s) for s in session.scalars(
+        select(Scene).where(Scene.version_id == chosen.id).order_by(Scene.index))]
+    if not scenes:
+        raise NotFound(f"asset {asset_id} version {chosen.number} has no scenes (yet)")
+    markers = [Marker(s.start_s, s.end_s, s.text[:60], note=s.text, color="BLUE") for s in session.scalars(
+        select(TranscriptSegment).where(TranscriptSegment.version_id == chosen.id)
+        .order_by(TranscriptSegment.index))]
+    clock = Clock(info)
+    title, reel = f"{asset.name} v{chosen.number}", Path(asset.name).stem
+    args = (title, chosen.original_name, reel, scenes, clock.rate, clock.start)
+    if fmt == "edl":
+        body = to_edl(*args, drop_frame=clock.drop, markers=markers)
+    elif fmt == "csv":
+        body = to_csv(chosen.original_name, scenes, clock.rate, clock.start, drop_frame=clock.drop, markers=markers)
+    else:
+        timeline = to_otio(*args, drop_frame=clock.drop, markers=markers)
+        body = otio.adapters.write_to_string(timeline, "otio_json" if fmt == "otio" else "fcp_xml")
+    filename = f"{reel}-v{chosen.number}.{fmt}"
+    return Response(body, media_type=EXPORTS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,43 @@
+"""Dependencies shared by the routers: a catalog session per request, the caller, lookups that 404."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from api.auth import current_user, require_role
+from catalog.models import Asset, User, Version
+from rushes.errors import NotFound
+
+
+def db(request: Request) -> Iterator[Session]:
+    """One catalog session per request, in one transaction."""
+    with request.app.state.farm.sessions() as session, session.begin():
+        yield session
+
+
+DB = Annotated[Session, Depends(db)]
+Reader = Annotated[User, Depends(current_user)]
+Editor = Annotated[User, Depends(require_role("admin", "editor"))]
+
+
+def asset_or_404(session: Session, asset_id: int) -> Asset:
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFound(f"no asset {asset_id}")
+    return asset
+
+
+def version_of(asset: Asset, number: int | None = None) -> Version:
+    """The asset's version ``number``, or its newest."""
+    if not asset.versions:
+        raise NotFound(f"asset {asset.id} has no version (its file was quarantined)")
+    if number is None:
+        return asset.versions[-1]
+    for version in asset.versions:
+        if version.number == number:
+            return version
+    raise NotFound(f"asset {asset.id} has no version {number}")

@@ -1,0 +1,200 @@
+"""Tasks of the analysis steps: audio (loudness + speech WAV), scenes, keyframes, transcript, tags.
+
+The camera original is decoded once for analysis, by the proxy step. Picture analysis runs on the
+proxy; the original's audio is decoded once, by the audio step, which measures loudness and writes
+the 16 kHz speech WAV from the same decode. Results are stored with exact seconds and frames.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from analyzers.keyframes import contact_sheet, pick_keyframes, waveform_image
+from analyzers.loudness import measure
+from analyzers.scenes import detect_scenes
+from analyzers.tags import tag_image
+from analyzers.transcript import to_srt, to_webvtt, transcribe
+from catalog.models import Proxy, QCReport, Scene, SearchDoc, Transcript, TranscriptSegment, Version
+from catalog.search import replace_docs
+from pipeline.jobs import Job, Outcome
+from rushes.errors import Interrupted
+from transcoders.outputs import atomic_output
+
+SPEECH_WAV = "audio16k.wav"
+
+
+def _workdir(version: Version) -> Path:
+    return Path(version.stored_path or "").parent
+
+
+def _proxy(job: Job) -> Proxy | None:
+    with job.farm.sessions() as session:
+        return session.get(Proxy, job.claim.version_id)
+
+
+def _frame_rate(info: dict[str, Any]) -> Fraction | None:
+    video = info["video"][0] if info.get("video") else None
+    return Fraction(video["frame_rate"]) if video and video.get("frame_rate") else None
+
+
+def _merge_qc(version_id: int, figures: dict[str, Any], events: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def store(session: Session) -> None:
+        row = session.get(QCReport, version_id)
+        if row is None:
+            row = QCReport(version_id=version_id, report={})
+            session.add(row)
+        row.report = {**(row.report or {}), **events}
+        for name, value in figures.items():
+            setattr(row, name, value)
+
+    return store
+
+
+def run_audio(job: Job) -> Outcome:
+    """Loudness (EBU R128), silence and clipping of the original's first audio stream, plus the speech WAV."""
+    version, info = job.version(), job.media_info()
+    if not info.get("audio"):
+        return Outcome(status="skipped", note="no audio stream")
+    workdir = _workdir(version)
+    qc = measure(version.stored_path or "", duration_s=info.get("duration_s"), picture=False,
+                 extract_wav=workdir / SPEECH_WAV, on_progress=job.report,
+                 timeout=job.farm.settings.ffmpeg_timeout_s, cancel=job.cancel)
+    waveform_image(workdir / SPEECH_WAV, workdir / "waveform.png")
+    report = qc.to_dict()
+    figures = {k: report[k] for k in ("integrated_lufs", "loudness_range_lu", "true_peak_dbtp")}
+    events = {k: report[k] for k in ("silence", "clipping")}
+    return Outcome(_merge_qc(version.id, figures, events))
+
+
+def run_scenes(job: Job) -> Outcome:
+    """Shot boundaries on the proxy (cheap to decode), mapped to source frames; black and freeze QC."""
+    proxy, info = _proxy(job), job.media_info()
+    if proxy is None or not info.get("video"):
+        return Outcome(status="skipped", note="no video stream")
+    settings = job.farm.settings
+    rate = _frame_rate(info)
+    scenes = detect_scenes(proxy.path, threshold=settings.scene_threshold, min_scene_s=settings.scene_min_s,
+                           duration_s=proxy.duration_s, frame_rate=rate, on_progress=job.report,
+                           timeout=settings.ffmpeg_timeout_s, cancel=job.cancel)
+    picture = measure(proxy.path, duration_s=proxy.duration_s, sound=False, timeout=settings.ffmpeg_timeout_s,
+                      cancel=job.cancel).to_dict()
+    version_id = job.claim.version_id
+
+    def store(session: Session) -> None:
+        session.execute(delete(Scene).where(Scene.version_id == version_id))
+        session.add_all(Scene(version_id=version_id, index=s.index, start_s=s.start_s, end_s=s.end_s,
+                              start_frame=s.start_frame, end_frame=s.end_frame) for s in scenes)
+        _merge_qc(version_id, {}, {k: picture[k] for k in ("black", "freeze")})(session)
+
+    return Outcome(store)
+
+
+def run_keyframes(job: Job) -> Outcome:
+    """One representative frame per scene (not black or blurred where a better one exists), a contact sheet."""
+    proxy = _proxy(job)
+    with job.farm.sessions() as session:
+        scenes = list(session.scalars(select(Scene).where(Scene.version_id == job.claim.version_id)
+                                      .order_by(Scene.index)))
+    if proxy is None or not scenes:
+        return Outcome(status="skipped", note="no scenes")
+    workdir = Path(proxy.path).parent
+    keyframes = pick_keyframes(proxy.path, [(s.start_s, s.end_s) for s in scenes], workdir / "keyframes",
+                               cancel=job.cancel)
+    contact_sheet(keyframes, workdir / "contact.jpg")
+    chosen = {k.scene_index: k for k in keyframes}
+    version_id = job.claim.version_id
+
+    def store(session: Session) -> None:
+        for scene in scenes:
+            frame = chosen.get(scene.index)
+            if frame is not None:
+                session.execute(update(Scene).where(Scene.version_id == version_id, Scene.index == scene.index)
+                                .values(keyframe_path=str(frame.path), keyframe_s=frame.time_s))
+
+    return Outcome(store)
+
+
+def _language(job: Job, version: Version) -> str | None:
+    """The spoken language from the sidecar, else from the watch folder's setting, else None (detect)."""
+    sidecar = version.sidecar or {}
+    if isinstance(sidecar.get("language"), str):
+        return sidecar["language"]
+    folder = next((f for f in job.farm.settings.watch_folders if f.name == version.source_folder), None)
+    return folder.language if folder else None
+
+
+def run_transcript(job: Job) -> Outcome:
+    """Speech to text on the shared 16 kHz WAV; JSON, WebVTT and SRT beside the original."""
+    version = job.version()
+    workdir = _workdir(version)
+    wav = workdir / SPEECH_WAV
+    if not wav.is_file():
+        return Outcome(status="skipped", note="no audio to transcribe")
+    settings = job.farm.settings
+    transcript = transcribe(wav, model=settings.whisper_model, language=_language(job, version),
+                            cpu_threads=settings.whisper_threads, on_progress=job.report, cancel=job.cancel)
+    for name, content in (("transcript.json", json.dumps(transcript.to_dict(), indent=1)),
+                          ("transcript.vtt", to_webvtt(transcript)), ("transcript.srt", to_srt(transcript))):
+        with atomic_output(workdir / name) as part:
+            part.write_text(content, encoding="utf-8")
+
+    def store(session: Session) -> None:
+        version_id = version.id
+        session.execute(delete(TranscriptSegment).where(TranscriptSegment.version_id == version_id))
+        session.merge(Transcript(version_id=version_id, language=transcript.language,
+                                 language_probability=transcript.language_probability,
+                                 model=transcript.model, duration_s=transcript.duration_s,
+                                 elapsed_s=0.0))
+        session.add_all(TranscriptSegment(
+            version_id=version_id, index=s.index, start_s=s.start_s, end_s=s.end_s, text=s.text,
+            confidence=s.confidence, words={"words": [_word(w) for w in s.words]})
+            for s in transcript.segments)
+        replace_docs(session, version_id, ("transcript",), [
+            SearchDoc(asset_id=version.asset_id, version_id=version_id, kind="transcript", start_s=s.start_s,
+                      end_s=s.end_s, text=s.text) for s in transcript.segments if s.text])
+
+    return Outcome(store)
+
+
+def _word(word: Any) -> dict[str, Any]:
+    return {"start_s": word.start_s, "end_s": word.end_s, "text": word.text, "probability": word.probability}
+
+
+def run_tags(job: Job) -> Outcome:
+    """Labels, faces, on-screen text, colours, quality and a perceptual hash for every keyframe."""
+    version = job.version()
+    with job.farm.sessions() as session:
+        scenes = [(s.index, s.start_s, s.end_s, s.keyframe_path) for s in session.scalars(
+            select(Scene).where(Scene.version_id == version.id).order_by(Scene.index)) if s.keyframe_path]
+    if not scenes:
+        return Outcome(status="skipped", note="no keyframes")
+    only = set(job.farm.settings.taggers) if job.farm.settings.taggers else None
+    results = {}
+    for n, (index, *_rest, path) in enumerate(scenes):
+        if job.cancel.is_set():
+            raise Interrupted("tagging cancelled")
+        results[index] = tag_image(path, only=only).to_dict()
+        job.report((n + 1) / len(scenes))
+
+    def store(session: Session) -> None:
+        docs = []
+        for index, start_s, end_s, _path in scenes:
+            tags = results[index]
+            session.execute(update(Scene).where(Scene.version_id == version.id, Scene.index == index)
+                            .values(tags=tags, faces=tags.get("faces")))
+            if tags.get("text"):
+                docs.append(SearchDoc(asset_id=version.asset_id, version_id=version.id, kind="ocr",
+                                      start_s=start_s, end_s=end_s, text=tags["text"]))
+            labels = " ".join(label for label, _score in tags.get("labels") or [])
+            if labels:
+                docs.append(SearchDoc(asset_id=version.asset_id, version_id=version.id, kind="tag",
+                                      start_s=start_s, end_s=end_s, text=labels))
+        replace_docs(session, version.id, ("ocr", "tag"), docs)
+
+    return Outcome(store)
