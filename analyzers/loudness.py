@@ -126,7 +126,8 @@ def measure(
     ``duration_s`` (else the probed duration) drives ``on_progress`` and closes segments open at the
     end. ``clip_db`` is the sample peak (dBFS) at or above which a 100 ms window counts as clipped.
     ``info`` is the file's :func:`~analyzers.probe.probe` result when the caller already has it.
-    ``picture=False`` leaves the video alone (it is then not decoded at all), ``sound=False`` the audio. ``extract_wav`` also writes
+    ``picture=False`` leaves the video alone (it is then not decoded at all), ``sound=False`` the
+    audio.
     the first audio stream as 16 kHz mono WAV (for speech recognition) from the same decode.
     """
     info = info if info is not None else probe(path)
