@@ -127,7 +127,7 @@ def measure(
     end. ``clip_db`` is the sample peak (dBFS) at or above which a 100 ms window counts as clipped.
     ``info`` is the file's :func:`~analyzers.probe.probe` result when the caller already has it.
     ``picture=False`` leaves the video alone (it is then not decoded at all), ``sound=False`` the
-    audio.
+    audio. ``extract_wav`` also writes
     the first audio stream as 16 kHz mono WAV (for speech recognition) from the same decode.
     """
     info = info if info is not None else probe(path)
