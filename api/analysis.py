@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,45 +14,12 @@ from sqlalchemy.orm import Session
 
 from api.deps import DB, Reader, asset_or_404, version_of
 from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, Version
-from catalog.search import SearchFilters, scene_at, search
+from catalog.search import SearchFilters
+from catalog.views import Clock, scene_view, search_hits
 from delivery.edit_export import Marker, to_csv, to_edl, to_otio
 from rushes.errors import NotFound
-from rushes.timecode import seconds_to_timecode
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
-
-
-class Clock:
-    """Seconds → SMPTE timecode on a version's own start timecode and frame rate (drop-frame where due)."""
-
-    def __init__(self, info: MediaInfoRow | None) -> None:
-        rate = None
-        if info is not None:
-            rate = info.frame_rate or (info.info or {}).get("timecode_rate")
-        self.rate = Fraction(rate) if rate else Fraction(25)
-        self.start = info.start_timecode if info else None
-        self.drop = bool(info and info.drop_frame)
-
-    def __call__(self, seconds: float | None) -> str | None:
-        if seconds is None:
-            return None
-        return seconds_to_timecode(seconds, self.rate, start=self.start, drop_frame=self.drop)
-
-
-def keyframe_url(scene: Scene | None) -> str | None:
-    if scene is None or not scene.keyframe_path:
-        return None
-    return f"/api/v1/versions/{scene.version_id}/keyframes/{scene.index}"
-
-
-def scene_view(scene: Scene, clock: Clock) -> dict[str, Any]:
-    tags = scene.tags or {}
-    return {
-        "index": scene.index, "start_s": scene.start_s, "end_s": scene.end_s, "start_frame": scene.start_frame,
-        "end_frame": scene.end_frame, "start_tc": clock(scene.start_s), "end_tc": clock(scene.end_s),
-        "keyframe_s": scene.keyframe_s, "keyframe_url": keyframe_url(scene), "faces": scene.faces,
-        "tags": tags,
-    }
 
 
 @router.get("/search")
@@ -70,19 +36,8 @@ def search_route(session: DB, user: Reader, q: Annotated[str, Query(min_length=1
     filters = SearchFilters(collection=collection, status=status, kind=kind, created_from=created_from,
                             created_to=created_to, min_duration_s=min_duration, max_duration_s=max_duration,
                             has_faces=has_faces)
-    hits = search(session, q, filters, limit=limit, offset=offset)
-    clocks: dict[int, Clock] = {}
-    out = []
-    for hit in hits:
-        clock = clocks.get(hit.version_id) or clocks.setdefault(
-            hit.version_id, Clock(session.get(MediaInfoRow, hit.version_id)))
-        out.append({
-            "asset_id": hit.asset_id, "asset_name": hit.asset_name, "version_id": hit.version_id,
-            "version": hit.version, "kind": hit.kind, "start_s": hit.start_s, "end_s": hit.end_s,
-            "timecode": clock(hit.start_s), "text": hit.text, "rank": hit.rank,
-            "keyframe_url": keyframe_url(scene_at(session, hit.version_id, hit.start_s)),
-        })
-    return {"query": q, "hits": out, "limit": limit, "offset": offset}
+    return {"query": q, "hits": search_hits(session, q, filters, limit=limit, offset=offset), "limit": limit,
+            "offset": offset}
 
 
 @router.get("/assets/{asset_id}/scenes")

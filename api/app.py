@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.analysis import router as analysis_router
 from api.deps import DB, Editor, Reader, asset_or_404
-from api.views import asset_detail, asset_summary
 from catalog.models import Asset, Collection, Proxy, Version
+from catalog.views import asset_detail, asset_summary
 from pipeline.farm import Farm
 from pipeline.retry import retry_asset
 from rushes.errors import NotFound, RushesError

@@ -51,3 +51,4 @@ def user_for_token(session: Session, token: str) -> User | None:
 
 def has_admin(session: Session) -> bool:
     return session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None
+

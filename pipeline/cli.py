@@ -172,8 +172,8 @@ def assets() -> None:
 def assets_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
     from sqlalchemy import select
 
-    from api.views import asset_summary
     from catalog.models import Asset
+    from catalog.views import asset_summary
 
     farm = _farm(ctx)
     with farm.sessions() as session:
@@ -193,8 +193,8 @@ def assets_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
 @click.argument("asset_id", type=int)
 @click.pass_context
 def assets_show(ctx: click.Context, asset_id: int) -> None:
-    from api.views import asset_detail
     from catalog.models import Asset
+    from catalog.views import asset_detail
 
     farm = _farm(ctx)
     with farm.sessions() as session:
@@ -238,6 +238,34 @@ def token_create(ctx: click.Context, user_name: str, role: str, label: str | Non
     farm = _farm(ctx)
     with farm.transaction() as session:
         click.echo(create_token(session, ensure_user(session, user_name, role), label=label))
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--collection", default=None)
+@click.option("--kind", type=click.Choice(["transcript", "ocr", "tag", "name", "metadata"]), default=None)
+@click.option("--has-faces/--no-faces", default=None)
+@click.option("--limit", type=int, default=20)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def search_command(ctx: click.Context, query: str, collection: str | None, kind: str | None,
+                   has_faces: bool | None, limit: int, as_json: bool) -> None:
+    """Find QUERY in transcripts, on-screen text, tags and names; hits at source timecode."""
+    from catalog.search import SearchFilters
+    from catalog.views import search_hits
+
+    farm = _farm(ctx)
+    with farm.sessions() as session:
+        hits = search_hits(session, query, SearchFilters(collection=collection, kind=kind, has_faces=has_faces),
+                           limit=limit)
+    if as_json:
+        click.echo(json.dumps(hits, indent=2))
+        return
+    for hit in hits:
+        click.echo(f"{hit['timecode'] or '--:--:--:--'}  {hit['kind']:<10}  {hit['asset_name']} "
+                   f"(asset {hit['asset_id']} v{hit['version']})  {hit['text'][:80]}")
+    if not hits:
+        click.echo("no hits")
 
 
 @main.command()

@@ -1,6 +1,7 @@
 """The body of every actor: claim the step, run its task under a heartbeat, record the outcome, advance.
 
-Permanent errors (``MediaError``, ``OutputError``: the file itself is bad) fail the step at once.
+Permanent errors (``MediaError``, ``OutputError``: the file itself is bad; ``ConfigError``: a setting is
+wrong, e.g. a language the speech model cannot do) fail the step at once with the reason.
 Anything else is transient: the step goes back to ``queued`` with a back-off until ``max_attempts``.
 """
 
@@ -14,13 +15,13 @@ from pipeline import leases
 from pipeline.jobs import Job
 from pipeline.tasks import TASKS
 from pipeline.workflow import advance
-from rushes.errors import Interrupted, MediaError, OutputError
+from rushes.errors import ConfigError, Interrupted, MediaError, OutputError
 
 if TYPE_CHECKING:
     from pipeline.farm import Farm
 
 log = logging.getLogger(__name__)
-PERMANENT = (MediaError, OutputError)
+PERMANENT = (MediaError, OutputError, ConfigError)  # retrying cannot help: the file or a setting is wrong
 
 
 class Heartbeat(threading.Thread):

@@ -7,6 +7,7 @@ hard cuts at frames 100 and 200, a slate reading "SCENE 42 TAKE 3" from 4 s to 8
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.settings import WatchFolder
 from tests.conftest import wait_version
+from tests.farmproc import RUSHES
 from tests.media_fixtures import FFMPEG, SHARED_MEDIA, make_programme
 
 pytestmark = pytest.mark.slow
@@ -121,3 +123,11 @@ def test_editor_exports_carry_the_cuts_at_source_timecode(analysed) -> None:  # 
     contact = client.get(f"/api/v1/versions/{asset_id}/contact-sheet", headers=viewer)
     waveform = client.get(f"/api/v1/versions/{asset_id}/waveform", headers=viewer)
     assert contact.content[:2] == b"\xff\xd8" and waveform.content[:4] == b"\x89PNG"
+
+
+def test_cli_search_prints_hits_at_timecodes(analysed, running_farm: Farm) -> None:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "RUSHES_DATABASE_URL": running_farm.settings.db_url}
+    done = subprocess.run([RUSHES, "--data", str(running_farm.settings.data), "search", "scene 42"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^01:00:04:00\s+ocr\s+programme.mov", done.stdout, re.MULTILINE), done.stdout

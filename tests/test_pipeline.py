@@ -15,6 +15,7 @@ from pipeline.ingest import Ingester
 from pipeline.retry import retry_asset
 from pipeline.settings import WatchFolder
 from tests.conftest import wait_version
+from tests.media_fixtures import make_clip
 
 FOLDER = WatchFolder(name="default")
 
@@ -107,3 +108,28 @@ def test_real_camera_and_audio_files_become_ready(running_farm: Farm, shared_med
             assert not container.streams.video
         else:
             assert container.streams.video[0].height <= 720
+
+
+def test_a_clip_without_sound_is_ready_and_its_sound_steps_are_skipped(running_farm: Farm, tmp_path: Path) -> None:
+    silent = make_clip(tmp_path / "mute.mp4", seconds=2, audio=False)
+    result = Ingester(running_farm).ingest(silent, FOLDER, consume=False)
+    assert wait_version(running_farm, result.version_id).status == "ready"
+    with running_farm.sessions() as session:
+        steps = {s.kind: (s.status, s.error) for s in session.get(Version, result.version_id).steps}
+    assert steps["audio"] == ("skipped", "no audio stream")
+    assert steps["transcript"] == ("skipped", "no audio to transcribe")
+    assert steps["scenes"][0] == steps["keyframes"][0] == steps["tags"][0] == "done"
+
+
+def test_a_language_the_speech_model_cannot_do_fails_the_transcript_with_the_reason(
+        running_farm: Farm, tmp_path: Path, shared_media: Path) -> None:
+    speech = tmp_path / "entretien.flac"
+    shutil.copyfile(shared_media / "speech" / "jfk.flac", speech)
+    speech.with_name("entretien.flac.json").write_text('{"language": "fr"}')
+    result = Ingester(running_farm).ingest(speech, FOLDER)
+    version = wait_version(running_farm, result.version_id)
+    assert version.status == "failed" and version.error.startswith("transcript:")
+    assert "English-only" in version.error
+    with running_farm.sessions() as session:
+        step = next(s for s in session.get(Version, result.version_id).steps if s.kind == "transcript")
+    assert step.attempts == 1, "a setting problem is not retried"

@@ -1,11 +1,18 @@
-"""How catalog rows look in the API (plain dicts, stable field names)."""
+"""How catalog rows look to people: plain dicts with stable field names, times as source timecode.
+
+Used by the API and the CLI alike."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
-from catalog.models import Asset, Step, Version
+from sqlalchemy.orm import Session
+
+from catalog.models import Asset, MediaInfoRow, Scene, Step, Version
+from catalog.search import SearchFilters, scene_at, search
+from rushes.timecode import seconds_to_timecode
 
 
 def _time(value: datetime | None) -> str | None:
@@ -76,3 +83,53 @@ def asset_detail(asset: Asset) -> dict[str, Any]:
         proxy_url=latest["proxy_url"] if latest else None,
     )
     return detail
+
+
+class Clock:
+    """Seconds → SMPTE timecode on a version's own start timecode and frame rate (drop-frame where due)."""
+
+    def __init__(self, info: MediaInfoRow | None) -> None:
+        rate = None
+        if info is not None:
+            rate = info.frame_rate or (info.info or {}).get("timecode_rate")
+        self.rate = Fraction(rate) if rate else Fraction(25)
+        self.start = info.start_timecode if info else None
+        self.drop = bool(info and info.drop_frame)
+
+    def __call__(self, seconds: float | None) -> str | None:
+        if seconds is None:
+            return None
+        return seconds_to_timecode(seconds, self.rate, start=self.start, drop_frame=self.drop)
+
+
+def keyframe_url(scene: Scene | None) -> str | None:
+    if scene is None or not scene.keyframe_path:
+        return None
+    return f"/api/v1/versions/{scene.version_id}/keyframes/{scene.index}"
+
+
+def scene_view(scene: Scene, clock: Clock) -> dict[str, Any]:
+    tags = scene.tags or {}
+    return {
+        "index": scene.index, "start_s": scene.start_s, "end_s": scene.end_s, "start_frame": scene.start_frame,
+        "end_frame": scene.end_frame, "start_tc": clock(scene.start_s), "end_tc": clock(scene.end_s),
+        "keyframe_s": scene.keyframe_s, "keyframe_url": keyframe_url(scene), "faces": scene.faces,
+        "tags": tags,
+    }
+
+
+def search_hits(session: Session, q: str, filters: SearchFilters, *, limit: int = 50,
+                offset: int = 0) -> list[dict[str, Any]]:
+    """Ranked hits with the source timecode and the keyframe of the scene each hit falls in."""
+    clocks: dict[int, Clock] = {}
+    out = []
+    for hit in search(session, q, filters, limit=limit, offset=offset):
+        clock = clocks.get(hit.version_id) or clocks.setdefault(
+            hit.version_id, Clock(session.get(MediaInfoRow, hit.version_id)))
+        out.append({
+            "asset_id": hit.asset_id, "asset_name": hit.asset_name, "version_id": hit.version_id,
+            "version": hit.version, "kind": hit.kind, "start_s": hit.start_s, "end_s": hit.end_s,
+            "timecode": clock(hit.start_s), "text": hit.text, "rank": hit.rank,
+            "keyframe_url": keyframe_url(scene_at(session, hit.version_id, hit.start_s)),
+        })
+    return out
