@@ -27,7 +27,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps scenedetect==0.7.2  # the naive baseline of bench/analysis.py
 	$(BIN)/python bench/ingest_overhead.py
+	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/transcription.py
+	$(BIN)/python bench/search_latency.py
 
 clean:
 	rm -rf $(VENV) rushes-data .pytest_cache

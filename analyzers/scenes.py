@@ -43,7 +43,8 @@ from transcoders.ffmpeg import ProgressCallback, media_arg, run_ffmpeg
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Cut", "Scene", "detect_scenes", "find_cuts", "merge_cuts", "parse_metadata_report", "scenes_from_cuts"]
+__all__ = ["Cut", "Scene", "detect_scenes", "filter_value", "find_cuts", "merge_cuts", "min_scene_length",
+           "parse_metadata_report", "scenes_from_cuts"]
 
 DEFAULT_THRESHOLD = 10.0
 DEFAULT_MIN_SCENE_S = 0.5
@@ -118,9 +119,7 @@ def detect_scenes(
     raw = find_cuts(
         path, threshold=threshold, duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel
     )
-    # scdet scores the frame after a cut into a busy shot as high as that shot's own motion: never keep both
-    shortest = max(min_scene_s, float(_ONE_FRAME_SLACK / Fraction(frame_rate)))
-    cuts = merge_cuts(raw, min_scene_s=shortest, duration_s=duration_s)
+    cuts = merge_cuts(raw, min_scene_s=min_scene_length(min_scene_s, frame_rate), duration_s=duration_s)
     logger.info("%s: %d cut(s) above %g (%d before merging)", Path(path).name, len(cuts), threshold, len(raw))
     return scenes_from_cuts([cut.time_s for cut in cuts], duration_s=duration_s, frame_rate=Fraction(frame_rate))
 
@@ -144,7 +143,7 @@ def find_cuts(
                 "format=gbrp",  # compare R, G and B alike: in YUV a change of hue alone barely counts
                 f"scdet=threshold={threshold:g}",
                 # every frame is printed (a few MB for an hour); selecting only cuts would stall the progress
-                f"metadata=mode=print:file={_filter_value(str(report))}",
+                f"metadata=mode=print:file={filter_value(str(report))}",
             ]
         )
         args = ["-i", media_arg(path), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", graph, "-f", "null", "-"]
@@ -171,6 +170,14 @@ def parse_metadata_report(text: str) -> list[Cut]:
             frame[key.strip()] = value.strip()
     flush()
     return sorted(cuts)
+
+
+def min_scene_length(min_scene_s: float, frame_rate: Fraction) -> float:
+    """The shortest scene kept: ``min_scene_s``, and never under two frames.
+
+    scdet scores the frame after a cut into a busy shot as high as that shot's own motion: never keep both.
+    """
+    return max(min_scene_s, float(_ONE_FRAME_SLACK / Fraction(frame_rate)))
 
 
 def merge_cuts(cuts: Iterable[Cut], *, min_scene_s: float, duration_s: float) -> list[Cut]:
@@ -203,7 +210,7 @@ def _frame_at(seconds: float, frame_rate: Fraction) -> int:
     return round(Fraction(seconds) * frame_rate)
 
 
-def _filter_value(value: str) -> str:
+def filter_value(value: str) -> str:
     """``value`` escaped for a filter option inside a filtergraph string (both escaping levels)."""
     option = re.sub(r"([\\':])", r"\\\1", value)
     return re.sub(r"([\\'\[\],;])", r"\\\1", option)

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from analyzers.keyframes import contact_sheet, pick_keyframes, waveform_image
 from analyzers.loudness import measure
-from analyzers.scenes import detect_scenes
-from analyzers.tags import tag_image
+from analyzers.picture import PictureReports, analyze_picture, read_picture
 from analyzers.transcript import to_srt, to_webvtt, transcribe
 from catalog.models import Proxy, QCReport, Scene, SearchDoc, Transcript, TranscriptSegment, Version
 from catalog.search import replace_docs
@@ -73,24 +72,28 @@ def run_audio(job: Job) -> Outcome:
 
 
 def run_scenes(job: Job) -> Outcome:
-    """Shot boundaries on the proxy (cheap to decode), mapped to source frames; black and freeze QC."""
+    """Shots mapped to source frames, black and freeze: read from the proxy pass's reports, else one pass
+    over the proxy (cheap to decode) when the proxy was made without them."""
     proxy, info = _proxy(job), job.media_info()
     if proxy is None or not info.get("video"):
         return Outcome(status="skipped", note="no video stream")
     settings = job.farm.settings
-    rate = _frame_rate(info)
-    scenes = detect_scenes(proxy.path, threshold=settings.scene_threshold, min_scene_s=settings.scene_min_s,
-                           duration_s=proxy.duration_s, frame_rate=rate, on_progress=job.report,
-                           timeout=settings.ffmpeg_timeout_s, cancel=job.cancel)
-    picture = measure(proxy.path, duration_s=proxy.duration_s, sound=False, timeout=settings.ffmpeg_timeout_s,
-                      cancel=job.cancel).to_dict()
+    rate = _frame_rate(info) or Fraction(25)
+    reports = PictureReports.in_folder(Path(proxy.path).parent)
+    if reports.exist():
+        picture = read_picture(reports, duration_s=proxy.duration_s, frame_rate=rate, min_scene_s=settings.scene_min_s)
+    else:
+        picture = analyze_picture(proxy.path, duration_s=proxy.duration_s, frame_rate=rate,
+                                  threshold=settings.scene_threshold, min_scene_s=settings.scene_min_s,
+                                  on_progress=job.report, timeout=settings.ffmpeg_timeout_s, cancel=job.cancel)
+    qc = picture.to_dict()
     version_id = job.claim.version_id
 
     def store(session: Session) -> None:
         session.execute(delete(Scene).where(Scene.version_id == version_id))
         session.add_all(Scene(version_id=version_id, index=s.index, start_s=s.start_s, end_s=s.end_s,
-                              start_frame=s.start_frame, end_frame=s.end_frame) for s in scenes)
-        _merge_qc(version_id, {}, {k: picture[k] for k in ("black", "freeze")})(session)
+                              start_frame=s.start_frame, end_frame=s.end_frame) for s in picture.scenes)
+        _merge_qc(version_id, {}, {k: qc[k] for k in ("black", "freeze")})(session)
 
     return Outcome(store)
 
@@ -174,6 +177,8 @@ def run_tags(job: Job) -> Outcome:
             select(Scene).where(Scene.version_id == version.id).order_by(Scene.index)) if s.keyframe_path]
     if not scenes:
         return Outcome(status="skipped", note="no keyframes")
+    from analyzers.tags import tag_image  # torch, OpenCV and OCR models: loaded by the worker that tags
+
     only = set(job.farm.settings.taggers) if job.farm.settings.taggers else None
     results = {}
     for n, (index, *_rest, path) in enumerate(scenes):

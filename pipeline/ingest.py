@@ -153,7 +153,7 @@ class Ingester:
         stored = workdir / f"original{source.suffix.lower()}"
         os.replace(incoming, stored)
         version.stored_path = str(stored)
-        plan(session, version)
+        plan(session, version, self.settings.steps)
         messages = advance(session, version.id)
         kind: Literal["new", "version"] = "new" if number == 1 else "version"
         return IngestResult(kind, asset.id, version.id, name), messages

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.models import MediaInfoRow, Version
+from catalog.models import MediaInfoRow, Step, Version
 from pipeline.leases import Claim
 
 if TYPE_CHECKING:
@@ -35,6 +36,12 @@ class Job:
             version = session.get(Version, self.claim.version_id)
             assert version is not None
             return version.asset.name
+
+    def planned(self, kind: str) -> bool:
+        """Whether this version's plan has a step of ``kind``."""
+        with self.farm.sessions() as session:
+            return session.scalar(select(Step.id).where(Step.version_id == self.claim.version_id,
+                                                        Step.kind == kind)) is not None
 
     def media_info(self) -> dict[str, Any]:
         with self.farm.sessions() as session:

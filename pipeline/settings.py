@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     whisper_model: str | None = None  # a local CTranslate2 Whisper model folder; default: tiny.en from a package
     whisper_threads: int = Field(0, ge=0)  # 0: as many as the machine has
     taggers: list[str] | None = None  # keyframe taggers to run; default: every available one
+    steps: list[str] | None = None  # workflow steps to run (with what they need); default: all
+
+    @field_validator("steps")
+    @classmethod
+    def _known_steps(cls, value: list[str] | None) -> list[str] | None:
+        from pipeline.workflow import with_needs
+
+        return with_needs(value) if value is not None else None
 
     @field_validator("database_url", "broker_url")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from analyzers.picture import PictureReports, picture_graph
 from analyzers.probe import probe
 from catalog.models import MediaInfoRow, Proxy, SearchDoc
 from catalog.search import replace_docs
@@ -76,6 +77,8 @@ def run_proxy(job: Job) -> Outcome:
     else:
         result = make_proxy(
             source, workdir / "proxy.mp4", width=video["width"], height=video["height"],
+            analysis_graph=picture_graph(PictureReports.in_folder(workdir), threshold=settings.scene_threshold)
+            if job.planned("scenes") else None,
             sar=Fraction(video.get("sar") or "1"), rotation=video.get("rotation") or 0,
             frame_rate=Fraction(video["frame_rate"]) if video.get("frame_rate") else None,
             has_audio=bool(info.get("audio")), start_timecode=info.get("start_timecode"),

@@ -44,9 +44,26 @@ WORKFLOW: dict[str, StepKind] = {
 FINISHED = ("done", "skipped")
 
 
-def plan(session: Session, version: Version) -> list[Step]:
-    """Create the pending steps of a new version (one row per step kind)."""
-    steps = [Step(version_id=version.id, kind=name, status="pending") for name in WORKFLOW]
+def with_needs(kinds: list[str] | None) -> list[str]:
+    """The step kinds to run for ``kinds`` (None: all), with everything they need, in workflow order."""
+    if kinds is None:
+        return list(WORKFLOW)
+    unknown = set(kinds) - set(WORKFLOW)
+    if unknown:
+        raise ValueError(f"unknown step(s) {sorted(unknown)}; known: {', '.join(WORKFLOW)}")
+    wanted: set[str] = set()
+    todo = list(kinds)
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo.extend(WORKFLOW[name].needs)
+    return [name for name in WORKFLOW if name in wanted]
+
+
+def plan(session: Session, version: Version, kinds: list[str] | None = None) -> list[Step]:
+    """Create the pending steps of a new version: one row per step kind of ``kinds`` and their needs."""
+    steps = [Step(version_id=version.id, kind=name, status="pending") for name in with_needs(kinds)]
     session.add_all(steps)
     session.flush()
     return steps

@@ -51,7 +51,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def _create_pg_database() -> str:
+def create_pg_database() -> str:
     name = f"rushes_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -60,7 +60,7 @@ def _create_pg_database() -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
-def _drop_pg_database(url: str) -> None:
+def drop_pg_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -71,9 +71,9 @@ def _drop_pg_database(url: str) -> None:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
-    url = _create_pg_database()
+    url = create_pg_database()
     yield url
-    _drop_pg_database(url)
+    drop_pg_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -82,18 +82,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'catalog.sqlite'}"
     else:
-        url = _create_pg_database()
+        url = create_pg_database()
         yield url
-        _drop_pg_database(url)
+        drop_pg_database(url)
+
+
+def farm_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a farm under test: quick polls, short leases."""
+    values: dict[str, Any] = dict(data_dir=data_dir, settle_s=0.3, poll_interval_s=0.1, lease_s=4,
+                                  reconcile_interval_s=0.5, worker_threads=2)
+    values.update(overrides)
+    return load_settings(**values)
 
 
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = dict(data_dir=tmp_path / "data", settle_s=0.3, poll_interval_s=0.1,
-                                      lease_s=4, reconcile_interval_s=0.5, worker_threads=2)
-        values.update(overrides)
-        return load_settings(**values)
+        return farm_settings(tmp_path / "data", **overrides)
 
     return make
 

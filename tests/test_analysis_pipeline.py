@@ -21,8 +21,9 @@ from api.app import create_app
 from catalog.auth import create_token, ensure_user
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
+from pipeline.services import Workers
 from pipeline.settings import WatchFolder
-from tests.conftest import wait_version
+from tests.conftest import create_pg_database, drop_pg_database, farm_settings, wait_version
 from tests.farmproc import RUSHES
 from tests.media_fixtures import FFMPEG, SHARED_MEDIA, make_programme
 
@@ -34,15 +35,28 @@ def programme(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_programme(tmp_path_factory.mktemp("programme"), SHARED_MEDIA / "speech" / "jfk.flac")
 
 
-@pytest.fixture
-def analysed(running_farm: Farm, programme: Path) -> Iterator[tuple[TestClient, dict[str, str], int]]:
-    result = Ingester(running_farm).ingest(programme, WatchFolder(name="default"), consume=False)
-    version = wait_version(running_farm, result.version_id, timeout=180)
-    assert version.status == "ready", version.error
-    with running_farm.transaction() as session:
-        token = create_token(session, ensure_user(session, "vera", "viewer"))
-    with TestClient(create_app(running_farm)) as client:
-        yield client, {"Authorization": f"Bearer {token}"}, result.asset_id
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def analysed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             programme: Path) -> Iterator[tuple[TestClient, dict[str, str], int, Farm]]:
+    """The programme ingested and analysed once per catalog backend, shared by this module's tests."""
+    data = tmp_path_factory.mktemp("farm")
+    url = f"sqlite:///{data / 'catalog.sqlite'}" if request.param == "sqlite" else create_pg_database()
+    farm = Farm(farm_settings(data / "data", database_url=url))
+    workers = Workers(farm)
+    workers.start()
+    try:
+        result = Ingester(farm).ingest(programme, WatchFolder(name="default"), consume=False)
+        version = wait_version(farm, result.version_id, timeout=300)
+        assert version.status == "ready", version.error
+        with farm.transaction() as session:
+            token = create_token(session, ensure_user(session, "vera", "viewer"))
+        with TestClient(create_app(farm)) as client:
+            yield client, {"Authorization": f"Bearer {token}"}, result.asset_id, farm
+    finally:
+        workers.stop()
+        farm.close()
+        if request.param != "sqlite":
+            drop_pg_database(url)
 
 
 def _ebur128_integrated(path: Path) -> float:
@@ -53,7 +67,7 @@ def _ebur128_integrated(path: Path) -> float:
 
 
 def test_scenes_are_the_known_cuts_with_source_timecodes_and_keyframes(analysed) -> None:  # type: ignore[no-untyped-def]
-    client, viewer, asset_id = analysed
+    client, viewer, asset_id, _ = analysed
     scenes = client.get(f"/api/v1/assets/{asset_id}/scenes", headers=viewer).json()["scenes"]
     assert [(s["start_frame"], s["end_frame"]) for s in scenes] == [(0, 100), (100, 200), (200, 275)]
     assert [s["start_tc"] for s in scenes] == ["01:00:00:00", "01:00:04:00", "01:00:08:00"]
@@ -66,7 +80,7 @@ def test_scenes_are_the_known_cuts_with_source_timecodes_and_keyframes(analysed)
 
 
 def test_the_transcript_reads_the_speech_with_word_timings(analysed) -> None:  # type: ignore[no-untyped-def]
-    client, viewer, asset_id = analysed
+    client, viewer, asset_id, _ = analysed
     transcript = client.get(f"/api/v1/assets/{asset_id}/transcript", headers=viewer).json()
     assert transcript["language"] == "en"
     text = " ".join(s["text"] for s in transcript["segments"]).lower()
@@ -81,7 +95,7 @@ def test_the_transcript_reads_the_speech_with_word_timings(analysed) -> None:  #
 
 
 def test_loudness_matches_ffmpeg_and_qc_is_served_with_timecodes(analysed, programme: Path) -> None:  # type: ignore[no-untyped-def]
-    client, viewer, asset_id = analysed
+    client, viewer, asset_id, _ = analysed
     qc = client.get(f"/api/v1/assets/{asset_id}/qc", headers=viewer).json()
     assert abs(qc["integrated_lufs"] - _ebur128_integrated(programme)) <= 0.1
     assert qc["true_peak_dbtp"] < 0 and qc["loudness_range_lu"] >= 0
@@ -89,7 +103,7 @@ def test_loudness_matches_ffmpeg_and_qc_is_served_with_timecodes(analysed, progr
 
 
 def test_search_finds_a_spoken_phrase_and_on_screen_text_at_their_timecodes(analysed) -> None:  # type: ignore[no-untyped-def]
-    client, viewer, asset_id = analysed
+    client, viewer, asset_id, _ = analysed
     spoken = client.get("/api/v1/search", params={"q": '"your country"'}, headers=viewer).json()["hits"]
     assert spoken and spoken[0]["kind"] == "transcript" and spoken[0]["asset_id"] == asset_id
     assert spoken[0]["timecode"].startswith("01:00:0") and spoken[0]["keyframe_url"]
@@ -107,7 +121,7 @@ def test_search_finds_a_spoken_phrase_and_on_screen_text_at_their_timecodes(anal
 
 
 def test_editor_exports_carry_the_cuts_at_source_timecode(analysed) -> None:  # type: ignore[no-untyped-def]
-    client, viewer, asset_id = analysed
+    client, viewer, asset_id, _ = analysed
     edl = client.get(f"/api/v1/assets/{asset_id}/export.edl", headers=viewer).text
     events = [line.split() for line in edl.splitlines() if re.match(r"^\d{3}\s", line)]
     assert [e[4:6] for e in events] == [["01:00:00:00", "01:00:04:00"], ["01:00:04:00", "01:00:08:00"],
@@ -125,9 +139,10 @@ def test_editor_exports_carry_the_cuts_at_source_timecode(analysed) -> None:  # 
     assert contact.content[:2] == b"\xff\xd8" and waveform.content[:4] == b"\x89PNG"
 
 
-def test_cli_search_prints_hits_at_timecodes(analysed, running_farm: Farm) -> None:  # type: ignore[no-untyped-def]
-    env = {**os.environ, "RUSHES_DATABASE_URL": running_farm.settings.db_url}
-    done = subprocess.run([RUSHES, "--data", str(running_farm.settings.data), "search", "scene 42"],
+def test_cli_search_prints_hits_at_timecodes(analysed) -> None:  # type: ignore[no-untyped-def]
+    farm = analysed[3]
+    env = {**os.environ, "RUSHES_DATABASE_URL": farm.settings.db_url}
+    done = subprocess.run([RUSHES, "--data", str(farm.settings.data), "search", "scene 42"],
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert re.search(r"^01:00:04:00\s+ocr\s+programme.mov", done.stdout, re.MULTILINE), done.stdout

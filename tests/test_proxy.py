@@ -177,8 +177,7 @@ def test_proxy_args_follow_the_spec():
 
     joined = " ".join(args)
     assert args[:2] == ["-i", "/in/a.mov"] and args[-1] == "/out/a.mp4"
-    assert "-map 0:v:0 -map 0:a:0" in joined
-    assert "-vf scale=1280:720,setsar=1" in joined
+    assert "-map 0:v:0 -vf scale=1280:720,setsar=1 -map 0:a:0" in joined
     assert "-c:v libx264 -preset veryfast -crf 23 -profile:v high -pix_fmt yuv420p" in joined
     assert "-g 12 -keyint_min 12 -sc_threshold 0" in joined
     assert "-c:a aac -b:a 128k -ac 2 -ar 48000" in joined

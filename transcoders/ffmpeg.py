@@ -5,7 +5,7 @@ Every ffmpeg process of Rushes starts here: ``run_ffmpeg(args)`` builds the comm
 helper thread into a short tail, enforces a timeout and a cancel event, and turns a failure into an
 :class:`~rushes.errors.FFmpegError` that says in words what went wrong.
 
-A child ffmpeg never outlives its worker: on Linux it gets ``PR_SET_PDEATHSIG`` = SIGKILL, so a
+A child ffmpeg never outlives its worker: on Linux it gets ``PR_SET_PDEATHSIG`` = SIGKILL (via setpriv), so a
 ``kill -9`` of the worker kills it too, and :func:`kill_all` stops every running one at shutdown.
 
 Outputs given to ffmpeg must be files: stdout carries the progress report.
@@ -13,7 +13,6 @@ Outputs given to ffmpeg must be files: stdout carries the progress report.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import re
@@ -185,11 +184,10 @@ def run_ffmpeg(
 def _start(argv: Sequence[str]) -> _Child:
     try:
         proc = subprocess.Popen(
-            argv,
+            [*death_signal_prefix(), *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            preexec_fn=_death_signal_setter(),
             start_new_session=False,
         )
     except OSError as exc:
@@ -286,37 +284,21 @@ def _stopped_error(
 
 # --------------------------------------------------------------------------- the child dies with us
 
-_PR_SET_PDEATHSIG = 1
+@cache
+def death_signal_prefix() -> tuple[str, ...]:
+    """A launcher that makes the kernel SIGKILL ffmpeg when the thread that started it dies.
 
-
-def _load_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_prctl = _load_prctl()
-
-
-def _death_signal_setter() -> Callable[[], None] | None:
-    """A ``preexec_fn`` asking the kernel to SIGKILL the child when this thread's process dies.
-
-    It runs in the forked child before exec, so it only calls the pre-loaded ``prctl`` and ``os``.
+    util-linux's ``setpriv --pdeathsig KILL`` sets the signal and then execs ffmpeg (same pid). It
+    replaces a ``preexec_fn``: Python code between fork and exec can deadlock in a process whose other
+    threads hold locks (a busy Whisper or torch thread pool), whereas a plain spawn cannot.
     """
-    if _prctl is None:
-        return None
-    prctl = _prctl
-    parent = os.getpid()
-
-    def set_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return set_death_signal
+    if not sys.platform.startswith("linux"):
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        logger.warning("setpriv (util-linux) not found: ffmpeg will outlive a killed worker")
+        return ()
+    return (setpriv, "--pdeathsig", "KILL", "--")
 
 
 # --------------------------------------------------------------------------- progress and stderr

@@ -94,32 +94,45 @@ def proxy_args(
     has_audio: bool,
     start_timecode: str | None,
     spec: ProxySpec = ProxySpec(),
+    analysis_graph: str | None = None,
 ) -> list[str]:
-    """The ffmpeg arguments of a proxy (without the runner's common prefix)."""
+    """The ffmpeg arguments of a proxy (without the runner's common prefix).
+
+    ``analysis_graph`` is a filter graph fragment run on a copy of the decoded (upright) source video in
+    the same pass, so the original is decoded once for the proxy and the analysis; its output pad
+    ``[picture]`` goes to the null muxer (e.g. :func:`analyzers.picture.picture_graph`).
+    """
     out_w, out_h = proxy_geometry(width, height, sar, rotation, spec.max_height)
-    maps = ["-map", "0:v:0", *(["-map", "0:a:0"] if has_audio else [])]
+    picture = f"scale={out_w}:{out_h},setsar=1"
+    if analysis_graph:
+        video = ["-filter_complex", f"[0:v:0]split=2[proxy][analysis];[proxy]{picture}[pv];[analysis]{analysis_graph}",
+                 "-map", "[pv]"]
+        extra_output = ["-map", "[picture]", "-f", "null", "-"]
+    else:
+        video, extra_output = ["-map", "0:v:0", "-vf", picture], []
     return [
         "-i", media_arg(src),
-        *maps,
+        *video,
+        *(["-map", "0:a:0"] if has_audio else []),
         "-map_metadata", "-1", "-map_chapters", "-1",
-        *_video_args(out_w, out_h, frame_rate, spec),
+        *_video_args(frame_rate, spec),
         *(_audio_args(spec) if has_audio else ["-an"]),
         "-sn", "-dn",
         *_timecode_args(start_timecode),
         "-movflags", "+faststart",
         "-threads", "0",
         "-f", "mp4", media_arg(dst),
+        *extra_output,
     ]  # fmt: skip
 
 
-def _video_args(width: int, height: int, frame_rate: Fraction | None, spec: ProxySpec) -> list[str]:
+def _video_args(frame_rate: Fraction | None, spec: ProxySpec) -> list[str]:
     keyint = spec.keyint(frame_rate)
     if keyint is not None:
         gop = ["-g", str(keyint), "-keyint_min", str(keyint)]
     else:  # unknown rate: force keyframes by time instead
         gop = ["-force_key_frames", f"expr:gte(t,n_forced*{spec.gop_s:g})"]
     return [
-        "-vf", f"scale={width}:{height},setsar=1",
         "-c:v", "libx264", "-preset", spec.x264_preset, "-crf", str(spec.crf),
         "-profile:v", "high", "-pix_fmt", "yuv420p",
         *gop, "-sc_threshold", "0",
@@ -159,6 +172,7 @@ def make_proxy(
     on_progress: ProgressCallback | None = None,
     timeout: float | None = None,
     cancel: threading.Event | None = None,
+    analysis_graph: str | None = None,
 ) -> ProxyResult:
     """Transcode ``src`` into a proxy at ``dst``; ``dst`` appears only once the proxy verified.
 
@@ -179,6 +193,7 @@ def make_proxy(
             has_audio=has_audio,
             start_timecode=start_timecode,
             spec=spec,
+            analysis_graph=analysis_graph,
         )
         run = run_ffmpeg(args, duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel)
         media = verify_media(
