@@ -181,6 +181,12 @@ def _check_model_dir(path: Path, name: str) -> str:
     return str(path.resolve())
 
 
+def load_model(model: str | os.PathLike[str] | None = None, *, compute_type: str = "int8",
+               cpu_threads: int = 0) -> WhisperModel:
+    """Load (or take from the cache) the model ``transcribe`` would use, e.g. when a worker starts."""
+    return _load_model(resolve_model(model), compute_type, cpu_threads)
+
+
 def _load_model(path: str, compute_type: str, cpu_threads: int) -> WhisperModel:
     """The model at ``path``, loaded once per process for each compute type and thread count."""
     key = (path, compute_type, cpu_threads)

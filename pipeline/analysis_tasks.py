@@ -8,6 +8,11 @@ the 16 kHz speech WAV from the same decode. Results are stored with exact second
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -22,10 +27,13 @@ from analyzers.transcript import to_srt, to_webvtt, transcribe
 from catalog.models import Proxy, QCReport, Scene, SearchDoc, Transcript, TranscriptSegment, Version
 from catalog.search import replace_docs
 from pipeline.jobs import Job, Outcome
+from pipeline.settings import Settings
 from rushes.errors import Interrupted
 from transcoders.outputs import atomic_output
 
+log = logging.getLogger(__name__)
 SPEECH_WAV = "audio16k.wav"
+WARMING = threading.Lock()  # held while a worker loads its models at start
 
 
 def _workdir(version: Version) -> Path:
@@ -169,6 +177,40 @@ def _word(word: Any) -> dict[str, Any]:
     return {"start_s": word.start_s, "end_s": word.end_s, "text": word.text, "probability": word.probability}
 
 
+def tag_all(paths: list[str], job: Job) -> list[Any]:
+    """Tag every keyframe, OCR (the slowest tagger) in a lane of its own beside the other taggers.
+
+    Each lane is one thread, so every tagger's model is used by one thread at a time.
+    """
+    from analyzers.tags import available, tag_image  # torch, OpenCV, OCR: loaded by the worker that tags
+
+    chosen = set(job.farm.settings.taggers or available())
+    lanes = [lane for lane in (chosen & {"ocr"}, chosen - {"ocr"}) if lane]
+    done = 0
+
+    def tag_lane(lane: set[str]) -> list[Any]:
+        nonlocal done
+        out = []
+        for path in paths:
+            if job.cancel.is_set():
+                raise Interrupted("tagging cancelled")
+            out.append(tag_image(path, only=lane))
+            done += 1
+            job.report(done / (len(paths) * len(lanes)))
+        return out
+
+    with WARMING:  # not while the warm-up still uses the same models from its own thread
+        pass
+    with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="tags") as pool:
+        per_lane = list(pool.map(tag_lane, lanes))
+    merged = per_lane[-1]
+    if len(per_lane) == 2:
+        merged = [replace(rest, text=ocr.text, text_lines=ocr.text_lines,
+                          unavailable={**rest.unavailable, **ocr.unavailable})
+                  for ocr, rest in zip(per_lane[0], per_lane[1], strict=True)]
+    return merged
+
+
 def run_tags(job: Job) -> Outcome:
     """Labels, faces, on-screen text, colours, quality and a perceptual hash for every keyframe."""
     version = job.version()
@@ -177,15 +219,8 @@ def run_tags(job: Job) -> Outcome:
             select(Scene).where(Scene.version_id == version.id).order_by(Scene.index)) if s.keyframe_path]
     if not scenes:
         return Outcome(status="skipped", note="no keyframes")
-    from analyzers.tags import tag_image  # torch, OpenCV and OCR models: loaded by the worker that tags
-
-    only = set(job.farm.settings.taggers) if job.farm.settings.taggers else None
-    results = {}
-    for n, (index, *_rest, path) in enumerate(scenes):
-        if job.cancel.is_set():
-            raise Interrupted("tagging cancelled")
-        results[index] = tag_image(path, only=only).to_dict()
-        job.report((n + 1) / len(scenes))
+    results = {index: tags.to_dict() for index, tags in zip(
+        (index for index, *_ in scenes), tag_all([path for *_, path in scenes], job), strict=True)}
 
     def store(session: Session) -> None:
         docs = []
@@ -203,3 +238,23 @@ def run_tags(job: Job) -> Outcome:
         replace_docs(session, version.id, ("ocr", "tag"), docs)
 
     return Outcome(store)
+
+
+def warm_up(kinds: set[str], settings: Settings) -> None:
+    """Load the models of the steps this worker serves, so the first clip does not wait for them."""
+    started = time.monotonic()
+    with WARMING:
+        _warm_up(kinds, settings)
+    log.info("models for %s loaded in %.1fs", ", ".join(sorted(kinds & {"transcript", "tags"})) or "nothing",
+             time.monotonic() - started)
+
+
+def _warm_up(kinds: set[str], settings: Settings) -> None:
+    if "transcript" in kinds:
+        from analyzers.transcript import load_model
+
+        load_model(settings.whisper_model, cpu_threads=settings.whisper_threads)
+    if "tags" in kinds:
+        from analyzers.tags import warm_up as warm_up_taggers
+
+        warm_up_taggers()

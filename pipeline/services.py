@@ -13,6 +13,7 @@ import dramatiq
 from catalog.auth import create_token, ensure_user, has_admin
 from pipeline.farm import Farm
 from pipeline.reconcile import Reconciler
+from pipeline.workflow import WORKFLOW
 from transcoders.ffmpeg import kill_all
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class Workers:
     def __init__(self, farm: Farm, *, queues: Iterable[str] | None = None, threads: int | None = None,
                  resend_all_queued_first: bool = False) -> None:
         self.farm = farm
+        self.queues = set(queues) if queues else set(farm.queues)
         self.worker = dramatiq.Worker(farm.broker, queues=set(queues) if queues else None,
                                       worker_threads=threads or farm.settings.worker_threads,
                                       worker_timeout=100)  # ms: how fast idle threads notice a stop
@@ -32,6 +34,15 @@ class Workers:
     def start(self) -> None:
         self.worker.start()
         self.reconciler.start()
+        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        from pipeline.analysis_tasks import warm_up
+
+        try:
+            warm_up({kind for kind in WORKFLOW if WORKFLOW[kind].queue_name in self.queues}, self.farm.settings)
+        except Exception:  # a model that cannot load fails its step later, with the reason
+            log.warning("warming up the models failed", exc_info=True)
 
     def stop(self) -> None:
         self.reconciler.stop()

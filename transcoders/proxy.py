@@ -98,14 +98,15 @@ def proxy_args(
 ) -> list[str]:
     """The ffmpeg arguments of a proxy (without the runner's common prefix).
 
-    ``analysis_graph`` is a filter graph fragment run on a copy of the decoded (upright) source video in
-    the same pass, so the original is decoded once for the proxy and the analysis; its output pad
+    ``analysis_graph`` is a filter graph fragment run on a copy of the proxy's picture (upright, scaled,
+    before encoding) in the same pass, so the original is decoded once for the proxy and the analysis; its output pad
     ``[picture]`` goes to the null muxer (e.g. :func:`analyzers.picture.picture_graph`).
     """
     out_w, out_h = proxy_geometry(width, height, sar, rotation, spec.max_height)
     picture = f"scale={out_w}:{out_h},setsar=1"
     if analysis_graph:
-        video = ["-filter_complex", f"[0:v:0]split=2[proxy][analysis];[proxy]{picture}[pv];[analysis]{analysis_graph}",
+        # split after the proxy's own scaling: the analysis sees the proxy's picture and scales less
+        video = ["-filter_complex", f"[0:v:0]{picture},split=2[pv][analysis];[analysis]{analysis_graph}",
                  "-map", "[pv]"]
         extra_output = ["-map", "[picture]", "-f", "null", "-"]
     else:

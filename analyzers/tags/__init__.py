@@ -49,6 +49,7 @@ __all__ = [
     "register",
     "register_unavailable",
     "tag_image",
+    "warm_up",
 ]
 
 
@@ -164,3 +165,16 @@ def tag_image(path: str | os.PathLike[str], only: set[str] | None = None) -> Ima
         except ConfigError as exc:  # a model that is missing or broken on this machine
             unavailable[name] = f"{type(exc).__name__}: {exc}"
     return ImageTags(**fields, unavailable=unavailable)
+
+
+def warm_up() -> None:
+    """Load every available tagger's model now (a worker does this as it starts, not on its first keyframe)."""
+    import tempfile
+    from pathlib import Path
+
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="rushes-tags-") as folder:
+        blank = Path(folder) / "blank.png"
+        Image.new("RGB", (64, 64), "gray").save(blank)
+        tag_image(blank)
