@@ -40,7 +40,9 @@ class Workers:
         from pipeline.analysis_tasks import warm_up
 
         try:
-            warm_up({kind for kind in WORKFLOW if WORKFLOW[kind].queue_name in self.queues}, self.farm.settings)
+            settings = self.farm.settings
+            planned = set(settings.steps or WORKFLOW)
+            warm_up({kind for kind in planned if WORKFLOW[kind].queue_name in self.queues}, settings)
         except Exception:  # a model that cannot load fails its step later, with the reason
             log.warning("warming up the models failed", exc_info=True)
 
