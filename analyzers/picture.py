@@ -127,6 +127,16 @@ def _qc_segments(text: str, end: float) -> tuple[tuple[Segment, ...], tuple[Segm
     return tuple(found["black"]), tuple(found["freeze"])
 
 
+def run_picture_pass(path: str | os.PathLike[str], reports: PictureReports, *,
+                     threshold: float = DEFAULT_THRESHOLD, black_min_s: float = 0.5, freeze_min_s: float = 2.0,
+                     duration_s: float | None = None, on_progress: ProgressCallback | None = None,
+                     timeout: float | None = None, cancel: threading.Event | None = None) -> None:
+    """Decode the first video stream of ``path`` once through :func:`picture_graph`, writing ``reports``."""
+    graph = picture_graph(reports, threshold=threshold, black_min_s=black_min_s, freeze_min_s=freeze_min_s)
+    run_ffmpeg(["-i", media_arg(path), "-filter_complex", f"[0:v:0]{graph}", "-map", f"[{OUTPUT_PAD}]",
+                "-f", "null", "-"], duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel)
+
+
 def analyze_picture(path: str | os.PathLike[str], *, duration_s: float, frame_rate: Fraction,
                     threshold: float = DEFAULT_THRESHOLD, min_scene_s: float = DEFAULT_MIN_SCENE_S,
                     black_min_s: float = 0.5, freeze_min_s: float = 2.0, on_progress: ProgressCallback | None = None,
@@ -134,8 +144,6 @@ def analyze_picture(path: str | os.PathLike[str], *, duration_s: float, frame_ra
     """The picture analysis as a pass of its own over ``path`` (e.g. a proxy made without it)."""
     with tempfile.TemporaryDirectory(prefix="rushes-picture-") as folder:
         reports = PictureReports.in_folder(folder)
-        graph = picture_graph(reports, threshold=threshold, black_min_s=black_min_s, freeze_min_s=freeze_min_s)
-        run_ffmpeg(["-i", media_arg(path), "-filter_complex", f"[0:v:0]{graph}", "-map", f"[{OUTPUT_PAD}]",
-                    "-f", "null", "-"], duration_s=duration_s, on_progress=on_progress, timeout=timeout,
-                   cancel=cancel)
+        run_picture_pass(path, reports, threshold=threshold, black_min_s=black_min_s, freeze_min_s=freeze_min_s,
+                         duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel)
         return read_picture(reports, duration_s=duration_s, frame_rate=frame_rate, min_scene_s=min_scene_s)

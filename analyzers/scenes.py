@@ -39,7 +39,7 @@ import av
 import av.error
 
 from rushes.errors import NotMediaError
-from transcoders.ffmpeg import ProgressCallback, media_arg, run_ffmpeg
+from transcoders.ffmpeg import ProgressCallback
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +116,12 @@ def detect_scenes(
     if duration_s <= 0 or frame_rate <= 0:
         raise NotMediaError(f"cannot detect scenes in {Path(path).name}: duration {duration_s}, rate {frame_rate}")
 
-    raw = find_cuts(
-        path, threshold=threshold, duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel
-    )
-    cuts = merge_cuts(raw, min_scene_s=min_scene_length(min_scene_s, frame_rate), duration_s=duration_s)
-    logger.info("%s: %d cut(s) above %g (%d before merging)", Path(path).name, len(cuts), threshold, len(raw))
-    return scenes_from_cuts([cut.time_s for cut in cuts], duration_s=duration_s, frame_rate=Fraction(frame_rate))
+    from analyzers.picture import analyze_picture  # the pass the pipeline runs; it builds on this module
+
+    picture = analyze_picture(path, duration_s=duration_s, frame_rate=Fraction(frame_rate), threshold=threshold,
+                              min_scene_s=min_scene_s, on_progress=on_progress, timeout=timeout, cancel=cancel)
+    logger.info("%s: %d scene(s) at threshold %g", Path(path).name, len(picture.scenes), threshold)
+    return picture.scenes
 
 
 def find_cuts(
@@ -133,23 +133,14 @@ def find_cuts(
     timeout: float | None = None,
     cancel: threading.Event | None = None,
 ) -> list[Cut]:
-    """Every frame ``scdet`` scores at or above ``threshold``, unmerged, in time order."""
+    """Every frame ``scdet`` scores at or above ``threshold``, unmerged, in time order (for diagnosis)."""
+    from analyzers.picture import PictureReports, run_picture_pass
+
     with tempfile.TemporaryDirectory(prefix="rushes-scdet-") as folder:
-        report = Path(folder) / "scdet.txt"
-        graph = ",".join(
-            [
-                "setpts=PTS-STARTPTS",  # times from the first frame, whatever the container's start time
-                f"scale=w=-2:h=min(ih\\,{ANALYSIS_HEIGHT}):flags=area",  # never upscale
-                "format=gbrp",  # compare R, G and B alike: in YUV a change of hue alone barely counts
-                f"scdet=threshold={threshold:g}",
-                # every frame is printed (a few MB for an hour); selecting only cuts would stall the progress
-                f"metadata=mode=print:file={filter_value(str(report))}",
-            ]
-        )
-        args = ["-i", media_arg(path), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", graph, "-f", "null", "-"]
-        run_ffmpeg(args, duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel)
-        text = report.read_text(encoding="utf-8", errors="replace") if report.exists() else ""
-    return parse_metadata_report(text)
+        reports = PictureReports.in_folder(folder)
+        run_picture_pass(path, reports, threshold=threshold, duration_s=duration_s, on_progress=on_progress,
+                         timeout=timeout, cancel=cancel)
+        return parse_metadata_report(reports.scdet.read_text(encoding="utf-8", errors="replace"))
 
 
 def parse_metadata_report(text: str) -> list[Cut]:
