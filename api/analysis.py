@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import DB, Reader, asset_or_404, version_of
+from api.deps import DB, Reader, asset_or_404, version_of, version_or_404
 from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, Version
 from catalog.search import SearchFilters
 from catalog.views import Clock, scene_view, search_hits
@@ -114,18 +114,12 @@ def keyframe_route(version_id: int, index: int, session: DB, user: Reader) -> Fi
 
 @router.get("/versions/{version_id}/contact-sheet", response_class=FileResponse)
 def contact_sheet_route(version_id: int, session: DB, user: Reader) -> FileResponse:
-    version = session.get(Version, version_id)
-    if version is None:
-        raise NotFound(f"no version {version_id}")
-    return FileResponse(_sidecar_file(version, "contact.jpg"), media_type="image/jpeg")
+    return FileResponse(_sidecar_file(version_or_404(session, version_id), "contact.jpg"), media_type="image/jpeg")
 
 
 @router.get("/versions/{version_id}/waveform", response_class=FileResponse)
 def waveform_route(version_id: int, session: DB, user: Reader) -> FileResponse:
-    version = session.get(Version, version_id)
-    if version is None:
-        raise NotFound(f"no version {version_id}")
-    return FileResponse(_sidecar_file(version, "waveform.png"), media_type="image/png")
+    return FileResponse(_sidecar_file(version_or_404(session, version_id), "waveform.png"), media_type="image/png")
 
 
 EXPORTS = {"edl": "text/plain", "otio": "application/json", "xml": "application/xml", "csv": "text/csv"}

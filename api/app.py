@@ -13,8 +13,8 @@ from sqlalchemy import select, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.analysis import router as analysis_router
-from api.deps import DB, Editor, Reader, asset_or_404
-from catalog.models import Asset, Collection, Proxy, Version
+from api.deps import DB, Editor, Reader, asset_or_404, version_or_404
+from catalog.models import Asset, Collection, Proxy
 from catalog.views import asset_detail, asset_summary
 from pipeline.farm import Farm
 from pipeline.retry import retry_asset
@@ -84,10 +84,7 @@ def create_app(farm: Farm) -> FastAPI:
 
     @app.get("/api/v1/versions/{version_id}", tags=["assets"])
     def get_version(version_id: int, session: DB, user: Reader) -> dict[str, Any]:
-        version = session.get(Version, version_id)
-        if version is None:
-            raise NotFound(f"no version {version_id}")
-        detail = asset_detail(version.asset)
+        detail = asset_detail(version_or_404(session, version_id).asset)
         return next(v for v in detail["versions"] if v["id"] == version_id)
 
     return app

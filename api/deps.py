@@ -31,6 +31,13 @@ def asset_or_404(session: Session, asset_id: int) -> Asset:
     return asset
 
 
+def version_or_404(session: Session, version_id: int) -> Version:
+    version = session.get(Version, version_id)
+    if version is None:
+        raise NotFound(f"no version {version_id}")
+    return version
+
+
 def version_of(asset: Asset, number: int | None = None) -> Version:
     """The asset's version ``number``, or its newest."""
     if not asset.versions:
