@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.analysis import router as analysis_router
+from api.delivery import router as delivery_router
 from api.deps import DB, Editor, Reader, asset_or_404, version_or_404
 from catalog.models import Asset, Collection, Proxy
 from catalog.views import asset_detail, asset_summary
@@ -30,6 +31,7 @@ def create_app(farm: Farm) -> FastAPI:
     app.state.farm = farm
     _error_handlers(app)
     app.include_router(analysis_router)
+    app.include_router(delivery_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:

@@ -27,7 +27,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("admin", "editor", "reviewer", "viewer")
+ROLES = ("admin", "editor", "reviewer", "viewer", "target")  # target: a distribution target (machine user)
 ASSET_STATUSES = ("queued", "processing", "ready", "failed")
 STEP_STATUSES = ("pending", "queued", "running", "done", "failed", "skipped")
 
@@ -128,6 +128,8 @@ class Version(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ready_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(120))
     asset: Mapped[Asset] = relationship(back_populates="versions")
     steps: Mapped[list[Step]] = relationship(back_populates="version", order_by="Step.id")
     media_info: Mapped[MediaInfoRow | None] = relationship(uselist=False)
@@ -265,3 +267,55 @@ class SearchDoc(Base):
     start_s: Mapped[float | None] = mapped_column(Float)
     end_s: Mapped[float | None] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
+
+
+class Rendition(Base):
+    """A delivery file of a version made to a preset; keyed so that asking twice renders once."""
+
+    __tablename__ = "renditions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    preset: Mapped[str] = mapped_column(String(200))
+    preset_hash: Mapped[str] = mapped_column(String(64))
+    tools: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256(content hash, preset hash, tools)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued|ready|rejected|failed
+    path: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    qc: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    version: Mapped[Version] = relationship()
+
+
+class Target(Base):
+    """A distribution target: it pulls its feed with its own token, or gets files pushed to a folder."""
+
+    __tablename__ = "targets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # pull | push
+    presets: Mapped[dict[str, Any]]  # {"presets": [names]}
+    folder: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def preset_names(self) -> list[str]:
+        return list((self.presets or {}).get("presets", []))
+
+
+class DeliveryEvent(Base):
+    """Who took or was sent which rendition, when, and how it went: the delivery log."""
+
+    __tablename__ = "delivery_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(20))  # feed | download | push | approve | render
+    target: Mapped[str | None] = mapped_column(String(120))
+    rendition_id: Mapped[int | None] = mapped_column(ForeignKey("renditions.id", ondelete="SET NULL"))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -275,6 +275,126 @@ def search_command(ctx: click.Context, query: str, collection: str | None, kind:
         click.echo("no hits")
 
 
+@main.group()
+def presets() -> None:
+    """Delivery presets (YAML under presets/)."""
+
+
+@presets.command("list")
+def presets_list() -> None:
+    from delivery.presets import load_presets
+
+    try:
+        for name, preset in load_presets().items():
+            click.echo(f"{name:<36} {preset.container:<5} {preset.title}")
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@presets.command("show")
+@click.argument("name")
+def presets_show(name: str) -> None:
+    from delivery.presets import load_preset
+
+    try:
+        preset = load_preset(name)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({**preset.model_dump(mode="json"), "hash": preset.content_hash}, indent=2))
+
+
+@presets.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def presets_validate(files: tuple[Path, ...]) -> None:
+    """Check preset FILES (default: every preset); exit 1 naming each bad file, field and allowed values."""
+    from delivery.presets import parse_preset, preset_files
+
+    targets = [(f"{f.parent.name}/{f.stem}", f) for f in files] or list(preset_files().items())
+    bad = 0
+    for name, path in targets:
+        try:
+            parse_preset(path, name)
+            click.echo(f"ok      {path}")
+        except ConfigError as exc:
+            bad += 1
+            click.echo(f"INVALID {exc}", err=True)
+    if bad:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("asset_id", type=int)
+@click.argument("preset")
+@click.option("--version", "number", type=int, default=None, help="version number (default: the newest)")
+@click.pass_context
+def render(ctx: click.Context, asset_id: int, preset: str, number: int | None) -> None:
+    """Ask for a rendition of ASSET_ID to PRESET (rendered by the running farm's workers)."""
+    from catalog.models import Asset
+    from pipeline.renditions import request_rendition
+
+    farm = _farm(ctx)
+    with farm.sessions() as session:
+        asset = session.get(Asset, asset_id)
+        if asset is None or not asset.versions:
+            raise click.ClickException(f"no asset {asset_id} with a version")
+        version = next((v for v in asset.versions if v.number == number), None) if number else asset.versions[-1]
+        if version is None:
+            raise click.ClickException(f"asset {asset_id} has no version {number}")
+    try:
+        rendition_id, new = request_rendition(farm, version.id, preset, "cli")
+    except (ValueError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"rendition {rendition_id} {'queued' if new else 'exists already'}")
+
+
+@main.command()
+@click.argument("asset_id", type=int)
+@click.option("--version", "number", type=int, default=None)
+@click.option("--by", "by", default="cli", help="who approves")
+@click.pass_context
+def approve(ctx: click.Context, asset_id: int, number: int | None, by: str) -> None:
+    """Mark a version approved for delivery (and push its renditions to push targets)."""
+    from catalog.models import Asset
+    from pipeline.renditions import approve as approve_version
+
+    farm = _farm(ctx)
+    with farm.sessions() as session:
+        asset = session.get(Asset, asset_id)
+        version = None if asset is None or not asset.versions else (
+            next((v for v in asset.versions if v.number == number), None) if number else asset.versions[-1])
+        if version is None or version.status != "ready":
+            raise click.ClickException(f"asset {asset_id}: no ready version {number or ''} to approve")
+    approve_version(farm, version.id, by)
+    click.echo(f"asset {asset_id} version {version.number} approved")
+
+
+@main.group()
+def targets() -> None:
+    """Distribution targets."""
+
+
+@targets.command("add")
+@click.argument("name")
+@click.option("--pull", "kind", flag_value="pull", default=True, help="the target pulls its feed (default)")
+@click.option("--push", "folder", default=None, help="push files (with a manifest) into this folder")
+@click.option("--preset", "preset_names", multiple=True, required=True)
+@click.pass_context
+def targets_add(ctx: click.Context, name: str, kind: str, folder: str | None, preset_names: tuple[str, ...]) -> None:
+    """Add a target; a pull target's token is printed once."""
+    from delivery.presets import load_preset
+    from delivery.targets import create_target
+
+    farm = _farm(ctx)
+    try:
+        for preset in preset_names:
+            load_preset(preset)
+        with farm.transaction() as session:
+            _target, token = create_target(session, name, "push" if folder else "pull", preset_names, folder)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(token if token else f"push target {name} -> {folder}")
+
+
 @main.command()
 @click.pass_context
 def migrate(ctx: click.Context) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import leases
 from pipeline.jobs import Job
-from pipeline.tasks import TASKS
+from pipeline.tasks import task_for
 from pipeline.workflow import advance
 from rushes.errors import ConfigError, Interrupted, MediaError, OutputError
 
@@ -65,7 +65,7 @@ def execute_step(farm: Farm, step_id: int) -> None:
     job = Job(farm=farm, claim=claim, cancel=beat.lost, report=lambda p: setattr(beat, "progress", p))
     beat.start()
     try:
-        outcome = TASKS[claim.kind](job)
+        outcome = task_for(claim.kind)(job)
     except Interrupted as exc:  # stopped from outside: not the file's fault, so not an attempt lost
         beat.stop()
         _release(farm, claim, f"interrupted: {exc}", refund=True)
@@ -86,6 +86,8 @@ def execute_step(farm: Farm, step_id: int) -> None:
         outcome.store(session)
         messages = advance(session, claim.version_id)
     farm.send(messages)
+    if outcome.after is not None:
+        outcome.after()
 
 
 def _fail(farm: Farm, claim: leases.Claim, reason: str) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, migrate, session_factory, transaction
 from pipeline.settings import Settings
-from pipeline.workflow import WORKFLOW
+from pipeline.workflow import RENDER, WORKFLOW, queue_of
 
 log = logging.getLogger(__name__)
 ACTOR_TIME_LIMIT_MS = 7 * 24 * 3600 * 1000  # ffmpeg has its own timeout; Dramatiq's cannot stop a subprocess
@@ -50,18 +50,18 @@ class Farm:
     def _declare_actors(self) -> None:
         from pipeline.execute import execute_step
 
-        for kind in WORKFLOW.values():
+        for queue in self.queues:
             def run(step_id: int, _farm: Farm = self) -> None:
                 execute_step(_farm, step_id)
 
-            self.actors[kind.name] = dramatiq.actor(
-                run, broker=self.broker, actor_name=f"rushes.{kind.name}", queue_name=kind.queue_name,
+            self.actors[queue] = dramatiq.actor(
+                run, broker=self.broker, actor_name=f"rushes.{queue}", queue_name=queue,
                 max_retries=0, time_limit=ACTOR_TIME_LIMIT_MS,
             )
 
     @property
     def queues(self) -> list[str]:
-        return sorted({kind.queue_name for kind in WORKFLOW.values()})
+        return sorted({kind.queue_name for kind in WORKFLOW.values()} | {RENDER})
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -71,7 +71,7 @@ class Farm:
     def send(self, messages: list[tuple[int, str]], delay_ms: int | None = None) -> None:
         """Enqueue (step id, kind) pairs; call only after the transaction that queued them committed."""
         for step_id, kind in messages:
-            self.actors[kind].send_with_options(args=(step_id,), delay=delay_ms)
+            self.actors[queue_of(kind)].send_with_options(args=(step_id,), delay=delay_ms)
             log.debug("sent step %s (%s)", step_id, kind)
 
     def close(self) -> None:

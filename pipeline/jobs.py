@@ -59,3 +59,4 @@ class Outcome:
     store: Callable[[Session], None] = _nothing
     status: str = "done"  # or "skipped"
     note: str | None = None
+    after: Callable[[], None] | None = None  # runs once the result is committed (e.g. pushes to targets)

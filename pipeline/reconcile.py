@@ -16,7 +16,7 @@ from sqlalchemy import and_, select, update
 
 from catalog.models import Step, Version, utcnow
 from pipeline.farm import Farm
-from pipeline.workflow import advance, refresh_status
+from pipeline.workflow import WORKFLOW, advance, refresh_status
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,8 @@ def reconcile(farm: Farm, *, resend_all_queued: bool = False) -> int:
             messages.append((step_id, kind))
 
         stuck = select(Step.version_id).join(Version).where(
-            Step.status == "pending", Version.status.in_(("queued", "processing"))).distinct()
+            Step.status == "pending", Step.kind.in_(list(WORKFLOW)),
+            Version.status.in_(("queued", "processing"))).distinct()
         for version_id in session.scalars(stuck).all():
             messages.extend(advance(session, version_id))
     farm.send(messages)

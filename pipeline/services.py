@@ -13,7 +13,7 @@ import dramatiq
 from catalog.auth import create_token, ensure_user, has_admin
 from pipeline.farm import Farm
 from pipeline.reconcile import Reconciler
-from pipeline.workflow import WORKFLOW
+from pipeline.workflow import WORKFLOW, queue_of
 from transcoders.ffmpeg import kill_all
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Workers:
         try:
             settings = self.farm.settings
             planned = set(settings.steps or WORKFLOW)
-            warm_up({kind for kind in planned if WORKFLOW[kind].queue_name in self.queues}, settings)
+            warm_up({kind for kind in planned if queue_of(kind) in self.queues}, settings)
         except Exception:  # a model that cannot load fails its step later, with the reason
             log.warning("warming up the models failed", exc_info=True)
 

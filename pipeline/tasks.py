@@ -20,6 +20,7 @@ from catalog.models import MediaInfoRow, Proxy, SearchDoc
 from catalog.search import replace_docs
 from pipeline import analysis_tasks as analysis
 from pipeline.jobs import Job, Outcome
+from pipeline.workflow import RENDER
 from transcoders.outputs import clean_stale_parts
 from transcoders.proxy import ProxySpec, make_audio_proxy, make_poster, make_proxy, poster_time
 
@@ -93,6 +94,15 @@ def run_proxy(job: Job) -> Outcome:
         session.merge(row)
 
     return Outcome(store)
+
+
+def task_for(kind: str) -> Callable[[Job], Outcome]:
+    """The task of a step kind (renditions: "render:<id>")."""
+    if kind.startswith(RENDER + ":"):
+        from pipeline.delivery_tasks import run_render
+
+        return run_render
+    return TASKS[kind]
 
 
 TASKS: dict[str, Callable[[Job], Outcome]] = {

@@ -42,6 +42,12 @@ WORKFLOW: dict[str, StepKind] = {
 }
 
 FINISHED = ("done", "skipped")
+RENDER = "render"  # on-demand steps, one per rendition: kind "render:<rendition id>", queue "render"
+
+
+def queue_of(kind: str) -> str:
+    """The queue (and actor) of a step kind: the workflow's, or "render" for renditions."""
+    return RENDER if kind.startswith(RENDER + ":") else WORKFLOW[kind].queue_name
 
 
 def with_needs(kinds: list[str] | None) -> list[str]:
@@ -71,7 +77,7 @@ def plan(session: Session, version: Version, kinds: list[str] | None = None) -> 
 
 def version_status(steps: list[Step]) -> str:
     """queued | processing | ready | failed, derived from the steps alone."""
-    statuses = {s.kind: s.status for s in steps}
+    statuses = {s.kind: s.status for s in steps if s.kind in WORKFLOW}  # renditions have their own status
     if any(status == "failed" for status in statuses.values()):
         return "failed"
     required = [k.name for k in WORKFLOW.values() if k.required and k.name in statuses]

@@ -1,0 +1,216 @@
+"""Delivery routes: presets, renditions with their QC reports, approval, and distribution targets.
+
+A target's token reaches only its own feed and downloads; everything else answers 403 to it.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import current_user, require_role
+from api.deps import DB, Editor, Reader, asset_or_404, version_of
+from catalog.models import DeliveryEvent, Rendition, Step, Target, User
+from delivery.presets import load_preset, load_presets
+from delivery.targets import create_target, deliverable, media_rss, record
+from pipeline.renditions import approve, request_rendition
+from rushes.errors import ConfigError, NotFound
+
+router = APIRouter(prefix="/api/v1", tags=["delivery"])
+Admin = Annotated[User, Depends(require_role("admin"))]
+Approver = Annotated[User, Depends(require_role("admin", "editor", "reviewer"))]
+Anyone = Annotated[User, Depends(current_user)]
+
+
+def preset_view(preset: Any) -> dict[str, Any]:
+    return {"name": preset.name, "category": preset.category, "title": preset.title, "spec": preset.spec,
+            "container": preset.container, "hash": preset.content_hash, "definition": preset.model_dump(mode="json")}
+
+
+def rendition_view(rendition: Rendition, step: Step | None = None) -> dict[str, Any]:
+    return {
+        "id": rendition.id, "version_id": rendition.version_id, "preset": rendition.preset,
+        "preset_hash": rendition.preset_hash, "tools": rendition.tools, "status": rendition.status,
+        "error": rendition.error, "size": rendition.size, "sha256": rendition.sha256, "qc": rendition.qc,
+        "created_at": rendition.created_at.isoformat(),
+        "finished_at": rendition.finished_at.isoformat() if rendition.finished_at else None,
+        "progress": step.progress if step else None,
+        "download_url": f"/api/v1/renditions/{rendition.id}/download" if rendition.status == "ready" else None,
+    }
+
+
+def _step(session: Session, rendition: Rendition) -> Step | None:
+    return session.scalar(select(Step).where(Step.version_id == rendition.version_id,
+                                             Step.kind == f"render:{rendition.id}"))
+
+
+@router.get("/presets")
+def presets_route(user: Reader) -> dict[str, Any]:
+    return {"presets": [preset_view(p) for p in load_presets().values()]}
+
+
+@router.get("/presets/{name:path}")
+def preset_route(name: str, user: Reader) -> dict[str, Any]:
+    try:
+        return preset_view(load_preset(name))
+    except ConfigError as exc:
+        raise NotFound(str(exc)) from exc
+
+
+class RenditionRequest(BaseModel):
+    preset: str = Field(description="a preset name, e.g. web/h264-720p")
+    version: int | None = Field(None, description="the version number; default the newest")
+
+
+@router.post("/assets/{asset_id}/renditions", status_code=202)
+def request_route(asset_id: int, body: RenditionRequest, request: Request, session: DB,
+                  user: Editor) -> dict[str, Any]:
+    version = version_of(asset_or_404(session, asset_id), body.version)
+    session.commit()
+    try:
+        rendition_id, new = request_rendition(request.app.state.farm, version.id, body.preset, user.name)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    rendition = session.get(Rendition, rendition_id, populate_existing=True)
+    assert rendition is not None
+    return {**rendition_view(rendition, _step(session, rendition)), "new": new}
+
+
+@router.get("/assets/{asset_id}/renditions")
+def renditions_route(asset_id: int, session: DB, user: Reader) -> dict[str, Any]:
+    asset = asset_or_404(session, asset_id)
+    rows = session.scalars(select(Rendition).where(Rendition.version_id.in_([v.id for v in asset.versions]))
+                           .order_by(Rendition.id))
+    return {"asset_id": asset_id, "renditions": [rendition_view(r, _step(session, r)) for r in rows]}
+
+
+def _rendition(session: Session, rendition_id: int) -> Rendition:
+    rendition = session.get(Rendition, rendition_id)
+    if rendition is None:
+        raise NotFound(f"no rendition {rendition_id}")
+    return rendition
+
+
+@router.get("/renditions/{rendition_id}")
+def rendition_route(rendition_id: int, session: DB, user: Reader) -> dict[str, Any]:
+    rendition = _rendition(session, rendition_id)
+    return rendition_view(rendition, _step(session, rendition))
+
+
+def _file(rendition: Rendition) -> FileResponse:
+    path = Path(rendition.path or "")
+    if rendition.status != "ready" or not path.is_file():
+        raise NotFound(f"rendition {rendition.id} has no file to take (status {rendition.status})")
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, filename=path.name,
+                                        headers={"X-Checksum-SHA256": rendition.sha256 or ""})
+
+
+@router.get("/renditions/{rendition_id}/download", response_class=FileResponse)
+def download_route(rendition_id: int, session: DB, user: Editor) -> FileResponse:
+    rendition = _rendition(session, rendition_id)
+    response = _file(rendition)
+    record(session, user.name, "download", rendition_id=rendition.id)
+    return response
+
+
+@router.post("/assets/{asset_id}/versions/{number}/approve")
+def approve_route(asset_id: int, number: int, request: Request, session: DB, user: Approver) -> dict[str, Any]:
+    version = version_of(asset_or_404(session, asset_id), number)
+    if version.status != "ready":
+        raise ConfigError(f"version {number} is {version.status}; only a ready version can be approved")
+    session.commit()
+    approve(request.app.state.farm, version.id, user.name)
+    return {"asset_id": asset_id, "version": number, "approved": True}
+
+
+class TargetRequest(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    kind: str = Field(pattern="^(pull|push)$")
+    presets: list[str]
+    folder: str | None = None
+
+
+@router.post("/targets", status_code=201)
+def create_target_route(body: TargetRequest, session: DB, user: Admin) -> dict[str, Any]:
+    for name in body.presets:
+        load_preset(name)  # a ConfigError names the unknown preset
+    target, token = create_target(session, body.name, body.kind, body.presets, body.folder)
+    return {"name": target.name, "kind": target.kind, "presets": target.preset_names, "folder": target.folder,
+            "token": token}
+
+
+@router.get("/targets")
+def targets_route(session: DB, user: Admin) -> dict[str, Any]:
+    return {"targets": [{"name": t.name, "kind": t.kind, "presets": t.preset_names, "folder": t.folder}
+                        for t in session.scalars(select(Target).order_by(Target.name))]}
+
+
+@router.get("/deliveries")
+def deliveries_route(session: DB, user: Admin, limit: int = 200) -> dict[str, Any]:
+    events = session.scalars(select(DeliveryEvent).order_by(DeliveryEvent.id.desc()).limit(min(limit, 1000)))
+    return {"events": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
+                        "rendition_id": e.rendition_id, "detail": e.detail} for e in events]}
+
+
+def _target_for(session: Session, name: str, user: User) -> Target:
+    """The target ``name`` if ``user`` may read it: its own machine user, or an admin; else 404/403."""
+    target = session.scalar(select(Target).where(Target.name == name))
+    if user.role != "admin" and (target is None or target.user_id != user.id):
+        raise NotFound(f"no target {name} for this token")  # a target learns nothing of the others
+    if target is None:
+        raise NotFound(f"no target {name}")
+    if target.kind != "pull":
+        raise ConfigError(f"target {name} is a push target; it has no feed")
+    return target
+
+
+def _feed_items(session: Session, target: Target) -> list[dict[str, Any]]:
+    items = []
+    for rendition in deliverable(session, target):
+        version = rendition.version
+        path = Path(rendition.path or "")
+        items.append({
+            "id": rendition.id, "asset_id": version.asset_id, "asset": version.asset.name,
+            "version": version.number, "preset": rendition.preset, "size": rendition.size,
+            "sha256": rendition.sha256, "file": path.name,
+            "mime_type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            "ready_at": (rendition.finished_at or rendition.created_at).isoformat(),
+            "download_url": f"/api/v1/targets/{target.name}/renditions/{rendition.id}",
+        })
+    return items
+
+
+@router.get("/targets/{name}/feed")
+def feed_route(name: str, session: DB, user: Anyone) -> dict[str, Any]:
+    target = _target_for(session, name, user)
+    items = _feed_items(session, target)
+    record(session, user.name, "feed", target=name, detail=f"{len(items)} item(s)")
+    return {"target": name, "renditions": items}
+
+
+@router.get("/targets/{name}/feed.rss")
+def feed_rss_route(name: str, request: Request, session: DB, user: Anyone) -> Response:
+    target = _target_for(session, name, user)
+    items = _feed_items(session, target)
+    record(session, user.name, "feed", target=name, detail=f"rss, {len(items)} item(s)")
+    base = str(request.base_url).rstrip("/")
+    return Response(media_rss(target, items, base), media_type="application/rss+xml")
+
+
+@router.get("/targets/{name}/renditions/{rendition_id}", response_class=FileResponse)
+def target_download_route(name: str, rendition_id: int, session: DB, user: Anyone) -> FileResponse:
+    target = _target_for(session, name, user)
+    rendition = next((r for r in deliverable(session, target) if r.id == rendition_id), None)
+    if rendition is None:
+        raise NotFound(f"rendition {rendition_id} is not in {name}'s feed")
+    response = _file(rendition)
+    record(session, user.name, "download", target=name, rendition_id=rendition.id, detail="ok")
+    return response

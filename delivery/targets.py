@@ -1,0 +1,145 @@
+"""Distribution targets: what each may take, pushes to folders, the Media RSS feed, the delivery log.
+
+Only renditions that passed QC (status ``ready``), of versions marked approved, made to one of the
+target's presets, ever reach a target. A push writes the file under a temporary name, renames it,
+then writes a JSON manifest sidecar; every feed read, download and push is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from datetime import datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.auth import create_token, ensure_user
+from catalog.models import DeliveryEvent, Rendition, Target, Version, utcnow
+from rushes.errors import ConfigError
+from transcoders.outputs import atomic_output
+
+log = logging.getLogger(__name__)
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+
+
+def create_target(session: Session, name: str, kind: str, presets: Sequence[str], folder: str | None = None,
+                  ) -> tuple[Target, str | None]:
+    """A new target; a pull target gets a machine user and a token (returned once)."""
+    if kind not in ("pull", "push"):
+        raise ConfigError(f"target kind must be pull or push, got {kind!r}")
+    if kind == "push" and not folder:
+        raise ConfigError("a push target needs a folder")
+    if not presets:
+        raise ConfigError("a target needs at least one preset")
+    if session.scalar(select(Target.id).where(Target.name == name)) is not None:
+        raise ConfigError(f"a target named {name!r} exists already")
+    target = Target(name=name, kind=kind, presets={"presets": list(presets)}, folder=folder)
+    token = None
+    if kind == "pull":
+        user = ensure_user(session, f"target:{name}", "target")
+        target.user_id = user.id
+        token = create_token(session, user, label=f"target {name}")
+    session.add(target)
+    session.flush()
+    return target, token
+
+
+def deliverable(session: Session, target: Target) -> list[Rendition]:
+    """Renditions this target may take: QC passed, approved version, one of its presets."""
+    query = (select(Rendition).join(Version, Version.id == Rendition.version_id)
+             .where(Rendition.status == "ready", Version.approved_at.is_not(None),
+                    Rendition.preset.in_(target.preset_names))
+             .order_by(Rendition.id))
+    return list(session.scalars(query))
+
+
+def record(session: Session, actor: str, action: str, *, target: str | None = None,
+           rendition_id: int | None = None, detail: str | None = None) -> None:
+    session.add(DeliveryEvent(actor=actor, action=action, target=target, rendition_id=rendition_id, detail=detail))
+
+
+def manifest(rendition: Rendition) -> dict[str, Any]:
+    version = rendition.version
+    return {
+        "rendition_id": rendition.id, "asset_id": version.asset_id, "asset": version.asset.name,
+        "version": version.number, "preset": rendition.preset, "preset_hash": rendition.preset_hash,
+        "tools": rendition.tools, "file": Path(rendition.path or "").name, "size": rendition.size,
+        "sha256": rendition.sha256, "approved_by": version.approved_by,
+        "approved_at": version.approved_at.isoformat() if version.approved_at else None, "qc": rendition.qc,
+    }
+
+
+def delivered_name(rendition: Rendition) -> str:
+    version = rendition.version
+    stem = Path(version.asset.name).stem.replace("/", "_")
+    preset = rendition.preset.replace("/", "-")
+    return f"{stem}_v{version.number}_{preset}{Path(rendition.path or '').suffix}"
+
+
+def push_due(session: Session) -> list[tuple[Target, Rendition]]:
+    """(push target, rendition) pairs not pushed yet."""
+    done = {(e.target, e.rendition_id) for e in session.scalars(
+        select(DeliveryEvent).where(DeliveryEvent.action == "push", DeliveryEvent.detail == "ok"))}
+    return [(target, rendition) for target in session.scalars(select(Target).where(Target.kind == "push"))
+            for rendition in deliverable(session, target) if (target.name, rendition.id) not in done]
+
+
+def push(target: Target, rendition: Rendition) -> Path:
+    """Copy the rendition into the target's folder (temp name, then rename) and write its manifest after."""
+    folder = Path(target.folder or "")
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / delivered_name(rendition)
+    source = Path(rendition.path or "")
+    if source.is_dir():  # an HLS package: copy the folder, then rename it into place
+        staging = folder / f".{final.name}.part"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(source, staging)
+        shutil.rmtree(final, ignore_errors=True)
+        staging.rename(final)
+    else:
+        with atomic_output(final) as part:
+            shutil.copyfile(source, part)
+    with atomic_output(final.with_name(final.name + ".json")) as part:
+        part.write_text(json.dumps(manifest(rendition), indent=2), encoding="utf-8")
+    return final
+
+
+def push_all_due(session: Session) -> list[Path]:
+    """Push everything due; each push is logged (a failure too, with its reason) and the rest go on."""
+    written = []
+    for target, rendition in push_due(session):
+        try:
+            written.append(push(target, rendition))
+            record(session, "system", "push", target=target.name, rendition_id=rendition.id, detail="ok")
+        except OSError as exc:
+            log.warning("push of rendition %s to %s failed: %s", rendition.id, target.name, exc)
+            record(session, "system", "push", target=target.name, rendition_id=rendition.id,
+                   detail=f"failed: {exc}")
+    return written
+
+
+def media_rss(target: Target, items: list[dict[str, Any]], base_url: str) -> str:
+    """A Media RSS 2.0 feed of the target's renditions (``items`` as the JSON feed gives them)."""
+    ET.register_namespace("media", MEDIA_NS)
+    rss = ET.Element("rss", {"version": "2.0"})
+    channel = ET.SubElement(rss, "channel")
+    ET.SubElement(channel, "title").text = f"Rushes: {target.name}"
+    ET.SubElement(channel, "link").text = f"{base_url}/api/v1/targets/{target.name}/feed.rss"
+    ET.SubElement(channel, "description").text = f"Approved renditions for {target.name}"
+    ET.SubElement(channel, "lastBuildDate").text = format_datetime(utcnow())
+    for item in items:
+        entry = ET.SubElement(channel, "item")
+        ET.SubElement(entry, "title").text = f"{item['asset']} v{item['version']} ({item['preset']})"
+        ET.SubElement(entry, "guid", {"isPermaLink": "false"}).text = f"rushes-rendition-{item['id']}"
+        ET.SubElement(entry, "pubDate").text = format_datetime(datetime.fromisoformat(item["ready_at"]))
+        ET.SubElement(entry, f"{{{MEDIA_NS}}}content", {
+            "url": base_url + item["download_url"], "fileSize": str(item["size"]), "type": item["mime_type"]})
+        ET.SubElement(entry, f"{{{MEDIA_NS}}}hash", {"algo": "sha256"}).text = item["sha256"]
+    return ET.tostring(rss, encoding="unicode", xml_declaration=True)

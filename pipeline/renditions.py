@@ -1,0 +1,78 @@
+"""Asking for renditions and approving versions: the orchestration around ``delivery/``.
+
+A rendition is keyed by (the version's content hash, the preset's content hash, the tool versions):
+asking twice renders once; changing the preset (or ffmpeg) renders again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import rushes
+from catalog.models import Rendition, Step, Version, utcnow
+from delivery.presets import load_preset
+from delivery.targets import push_all_due, record
+from pipeline.farm import Farm
+from pipeline.workflow import RENDER
+from transcoders.ffmpeg import ffmpeg_version
+
+
+def tools() -> str:
+    return f"ffmpeg {ffmpeg_version()}; rushes {rushes.__version__}"
+
+
+def rendition_key(content_hash: str, preset_hash: str, tool_versions: str) -> str:
+    return hashlib.sha256(f"{content_hash}\n{preset_hash}\n{tool_versions}".encode()).hexdigest()
+
+
+def request_rendition(farm: Farm, version_id: int, preset_name: str, requested_by: str) -> tuple[int, bool]:
+    """Queue a rendition of ``version_id`` to ``preset_name``; return (rendition id, whether it is new work)."""
+    preset = load_preset(preset_name)
+    with farm.transaction() as session:
+        version = session.get(Version, version_id)
+        if version is None or version.status != "ready":
+            state = "missing" if version is None else version.status
+            raise ValueError(f"version {version_id} is {state}; only a ready version can be rendered")
+        key = rendition_key(version.content_hash, preset.content_hash, tools())
+        rendition = session.scalar(select(Rendition).where(Rendition.key == key))
+        if rendition is not None and rendition.status != "failed":
+            return rendition.id, False
+        if rendition is None:
+            rendition = Rendition(version_id=version_id, preset=preset.name, preset_hash=preset.content_hash,
+                                  tools=tools(), key=key, requested_by=requested_by)
+            session.add(rendition)
+            session.flush()
+        messages = _queue_step(session, rendition)
+        record(session, requested_by, "render", rendition_id=rendition.id, detail=preset.name)
+    farm.send(messages)
+    return rendition.id, True
+
+
+def _queue_step(session: Session, rendition: Rendition) -> list[tuple[int, str]]:
+    kind = f"{RENDER}:{rendition.id}"
+    step = session.scalar(select(Step).where(Step.version_id == rendition.version_id, Step.kind == kind))
+    if step is None:
+        step = Step(version_id=rendition.version_id, kind=kind)
+        session.add(step)
+    step.status, step.attempts, step.error, step.progress, step.enqueued_at = "queued", 0, None, 0.0, utcnow()
+    rendition.status, rendition.error = "queued", None
+    session.flush()
+    return [(step.id, kind)]
+
+
+def approve(farm: Farm, version_id: int, approved_by: str) -> None:
+    """Mark a version approved and push its ready renditions to the push targets that take them."""
+    with farm.transaction() as session:
+        session.execute(update(Version).where(Version.id == version_id, Version.approved_at.is_(None))
+                        .values(approved_at=utcnow(), approved_by=approved_by))
+        record(session, approved_by, "approve", detail=f"version {version_id}")
+    deliver_due(farm)
+
+
+def deliver_due(farm: Farm) -> None:
+    """Push what is due to push targets (idempotent: each pair is pushed once)."""
+    with farm.transaction() as session:
+        push_all_due(session)

@@ -1,0 +1,421 @@
+"""Delivery renditions from the real presets, checked by the QC and independently (PyAV, MediaInfo, ebur128).
+
+One generated source serves every test: testsrc2 1920x1080 25p, 3 s, JFK's speech mixed to stereo at about
+-30 LUFS (so normalisation has work to do) and start timecode 10:00:00:00. The slow 1080p web presets (VP9,
+HLS ladder) are shrunk to small sizes here; everything else renders exactly as the YAML says.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pymediainfo
+import pytest
+
+from delivery.presets import Preset, load_preset
+from delivery.qc import QCReport, check
+from tests.media_fixtures import FFMPEG
+from transcoders.rendition import (
+    RenditionResult,
+    SourceFacts,
+    output_timecode,
+    plan_geometry,
+    render,
+    render_args,
+)
+
+SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+JFK = SHARED_MEDIA / "speech" / "jfk.flac"
+SECONDS = 3.0
+START_TC = "10:00:00:00"
+SOURCE = SourceFacts(
+    width=1920,
+    height=1080,
+    frame_rate=Fraction(25),
+    has_audio=True,
+    duration_s=SECONDS,
+    start_timecode=START_TC,
+    audio_channels=2,
+)
+SRT = """1
+00:00:00,200 --> 00:00:01,800
+And so, my fellow Americans,
+
+2
+00:00:01,900 --> 00:00:03,000
+ask not
+"""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def ffmpeg_log(*args: str) -> str:
+    done = subprocess.run(
+        [FFMPEG, "-hide_banner", "-nostdin", "-nostats", *args], capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stderr
+
+
+def ebur128(path: Path, *, pair: bool = False) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) by a plain ffmpeg ebur128 run; ``pair`` merges the first two tracks."""
+    graph = "[0:a:0][0:a:1]amerge=inputs=2," if pair else "[0:a:0]"
+    log = ffmpeg_log(
+        "-i",
+        str(path),
+        "-filter_complex",
+        f"{graph}ebur128=peak=true:framelog=quiet[out]",
+        "-map",
+        "[out]",
+        "-f",
+        "null",
+        "-",
+    )
+    summary = log[log.rindex("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))
+    return integrated, peak
+
+
+def shrink(name: str, height: int, **video: object) -> Preset:
+    """A real preset with a smaller top rung (and ladder heights / 3) so it encodes quickly on a test box."""
+    preset = load_preset(name)
+    assert preset.video is not None
+    top = preset.video.model_copy(update={"height": height, **video})
+    update: dict[str, object] = {"video": top}
+    if preset.ladder:
+        update["ladder"] = [top, *(r.model_copy(update={"height": (r.height or 720) // 3}) for r in preset.ladder[1:])]
+    return preset.model_copy(update=update)
+
+
+def qc(path: Path, preset: Preset, duration: float = SECONDS) -> QCReport:
+    return check(
+        path, preset, expected_duration_s=duration, source_start_timecode=START_TC, source_frame_rate=Fraction(25)
+    )
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("source")
+    speech = f"atrim=0:{SECONDS},asetpts=N/SR/TB,pan=stereo|c0=c0|c1=c0,aresample=48000"
+    raw = folder / "speech.wav"
+    subprocess.run(
+        [
+            FFMPEG,
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            str(JFK),
+            "-af",
+            speech,
+            "-c:a",
+            "pcm_s24le",
+            str(raw),
+        ],
+        check=True,
+        timeout=60,
+    )
+    loud, _ = ebur128(raw)
+    src = folder / "source.mov"
+    subprocess.run([
+        FFMPEG, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=25:duration={SECONDS}", "-i", str(raw),
+        "-filter_complex", f"[1:a]volume={-30 - loud:.2f}dB[a]", "-map", "0:v", "-map", "[a]",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "pcm_s24le",
+        "-timecode", START_TC, "-t", str(SECONDS), str(src),
+    ], check=True, timeout=120)  # fmt: skip
+    return src
+
+
+@pytest.fixture(scope="module")
+def subtitles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    srt = tmp_path_factory.mktemp("subs") / "captions: take 1, [final].srt"  # filtergraph specials in the name
+    srt.write_text(SRT, encoding="utf-8")
+    return srt
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("renditions")
+
+
+PRESETS: dict[str, Preset] = {}
+
+
+def preset(key: str) -> Preset:
+    if not PRESETS:
+        PRESETS.update(
+            {
+                "xdcam": load_preset("broadcast/xdcam-hd422-1080i25"),
+                "prores": load_preset("broadcast/prores-422hq"),
+                "dnxhr": load_preset("broadcast/dnxhr-hq"),
+                "h264-720p": load_preset("web/h264-720p"),
+                "h264-1080p": load_preset("web/h264-1080p"),
+                "vp9": shrink("web/vp9-opus", 360),
+                "hls": shrink("web/hls-ladder", 360, bitrate="800k", max_bitrate="1000k"),
+                "crop": load_preset("social/vertical-9x16"),
+                "blur-pad": load_preset("social/vertical-9x16-blur"),
+                "wav": load_preset("audio/bwf-wav"),
+                "mp3": load_preset("audio/mp3"),
+            }
+        )
+    return PRESETS[key]
+
+
+@pytest.fixture(scope="module")
+def rendered(source: Path, subtitles: Path, out_dir: Path):  # type: ignore[no-untyped-def]
+    """Render a preset once per module: ``rendered("xdcam")`` -> RenditionResult."""
+    cache: dict[str, RenditionResult] = {}
+
+    def get(key: str) -> RenditionResult:
+        if key not in cache:
+            p = preset(key)
+            dst = out_dir / key / "master.m3u8" if p.container == "hls" else out_dir / f"{key}.{p.extension}"
+            cache[key] = render(source, dst, p, source=SOURCE, subtitles=subtitles, timeout=120)
+        return cache[key]
+
+    return get
+
+
+# --------------------------------------------------------------------------- broadcast
+
+
+def test_xdcam_hd422_is_mpeg2_422_interlaced_cbr_with_normalised_mono_tracks(rendered) -> None:
+    result = rendered("xdcam")
+
+    with av.open(str(result.path)) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.name, video.codec_context.profile) == ("mpeg2video", "4:2:2")
+        assert (video.codec_context.width, video.codec_context.height) == (1920, 1080)
+        assert video.codec_context.pix_fmt == "yuv422p"
+        assert next(container.decode(video)).interlaced_frame
+        audio = container.streams.audio
+        assert [(a.codec_context.name, a.codec_context.sample_rate, a.codec_context.channels) for a in audio] == [
+            ("pcm_s24le", 48000, 1)
+        ] * 8
+    tracks = pymediainfo.MediaInfo.parse(result.path).tracks
+    general = next(t for t in tracks if t.track_type == "General")
+    mi_video = next(t for t in tracks if t.track_type == "Video")
+    assert (general.format, general.format_profile, general.commercial_name) == ("MXF", "OP-1a", "XDCAM HD422")
+    assert (mi_video.scan_type, mi_video.scan_order, mi_video.bit_rate_mode) == ("Interlaced", "TFF", "CBR")
+    assert abs(int(mi_video.bit_rate) - 50_000_000) < 2_500_000
+    assert mi_video.time_code_of_first_frame == START_TC
+    integrated, peak = ebur128(result.path, pair=True)
+    assert abs(integrated - -23.0) <= 0.5
+    assert peak <= -1.0
+    assert result.measured is not None and abs(result.measured.integrated_lufs - -30.0) < 0.5
+    assert result.normalization == "linear"
+    report = qc(result.path, preset("xdcam"))
+    assert report.passed, report.failures
+
+
+def test_prores_hq_mov_is_10_bit_422_with_tmcd(rendered) -> None:
+    result = rendered("prores")
+
+    with av.open(str(result.path)) as container:
+        video = container.streams.video[0].codec_context
+        assert (video.name, video.profile, video.pix_fmt) == ("prores", "HQ", "yuv422p10le")
+        assert container.streams.audio[0].codec_context.channels == 2
+    general = pymediainfo.MediaInfo.parse(result.path).general_tracks[0]
+    assert general.format_profile == "QuickTime"
+    assert result.timecode == START_TC
+    report = qc(result.path, preset("prores"))
+    assert report.passed, report.failures
+    assert report.check("timecode").actual == START_TC
+
+
+def test_dnxhr_hq_mxf(rendered) -> None:
+    result = rendered("dnxhr")
+
+    with av.open(str(result.path)) as container:
+        video = container.streams.video[0].codec_context
+        assert (video.name, video.profile, video.width, video.height) == ("dnxhd", "DNXHR HQ", 1920, 1080)
+    report = qc(result.path, preset("dnxhr"))
+    assert report.passed, report.failures
+
+
+# --------------------------------------------------------------------------- web
+
+
+def test_h264_720p_mp4_is_faststart_and_loudness_normalised(rendered) -> None:
+    result = rendered("h264-720p")
+
+    with av.open(str(result.path)) as container:
+        video = container.streams.video[0].codec_context
+        assert (video.name, video.profile, video.width, video.height) == ("h264", "High", 1280, 720)
+        assert container.streams.audio[0].codec_context.name == "aac"
+    head = result.path.read_bytes()[:4096]
+    assert head.index(b"moov") < head.find(b"mdat") or b"mdat" not in head  # moov first
+    integrated, peak = ebur128(result.path)
+    assert abs(integrated - -16.0) <= 1.0 and peak <= -1.0
+    report = qc(result.path, preset("h264-720p"))
+    assert report.passed, report.failures
+    assert report.check("faststart").passed
+
+
+def test_vp9_opus_webm(rendered) -> None:
+    result = rendered("vp9")
+
+    with av.open(str(result.path)) as container:
+        assert container.streams.video[0].codec_context.name == "vp9"
+        assert container.streams.audio[0].codec_context.name == "opus"
+    report = qc(result.path, preset("vp9"))
+    assert report.passed, report.failures
+
+
+def test_hls_ladder_master_and_every_variant_play(rendered) -> None:
+    result = rendered("hls")
+
+    master = result.path.read_text()
+    assert master.startswith("#EXTM3U") and master.count("#EXT-X-STREAM-INF") >= 3
+    assert [v.name for v in result.variants] == ["360p.m3u8", "240p.m3u8", "160p.m3u8", "audio.m3u8"]
+    for variant in result.variants:
+        with av.open(str(variant)) as container:
+            stream = (container.streams.video or container.streams.audio)[0]
+            assert next(container.decode(stream)) is not None
+    assert not list(result.path.parent.parent.glob(".hls.*"))  # the temporary folder is gone
+    report = qc(result.path, preset("hls"))
+    assert report.passed, report.failures
+    assert report.check("variants").actual == "3"
+
+
+# --------------------------------------------------------------------------- social
+
+
+@pytest.mark.parametrize("key", ["crop", "blur-pad"])
+def test_vertical_9x16_fills_1080x1920(rendered, key: str) -> None:
+    result = rendered(key)
+
+    with av.open(str(result.path)) as container:
+        video = container.streams.video[0].codec_context
+        assert (video.width, video.height) == (1080, 1920)
+    report = qc(result.path, preset(key))
+    assert report.passed, report.failures
+
+
+def test_burnt_in_captions_use_the_subtitles_filter(source: Path, subtitles: Path, tmp_path: Path) -> None:
+    args = render_args(source, tmp_path / "x.mp4", preset("crop"), source=SOURCE, subtitles=subtitles)
+    graph = args[args.index("-filter_complex") + 1]
+
+    assert "subtitles=filename=" in graph and r"captions\\: take 1\, \[final\].srt" in graph
+    assert "subtitles=" not in " ".join(
+        render_args(source, tmp_path / "x.mp4", preset("blur-pad"), source=SOURCE, subtitles=subtitles)
+    )
+
+
+def test_max_duration_cuts_the_rendition(source: Path, out_dir: Path) -> None:
+    short = preset("crop").model_copy(update={"max_duration_s": 2.0, "captions": preset("wav").captions})
+
+    result = render(source, out_dir / "short.mp4", short, source=SOURCE)
+
+    assert abs(result.duration_s - 2.0) <= 0.04
+    report = qc(result.path, short)
+    assert report.passed, report.failures
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def test_bwf_wav_carries_the_timecode_as_time_reference(rendered) -> None:
+    result = rendered("wav")
+
+    with av.open(str(result.path)) as container:
+        assert container.streams.audio[0].codec_context.name == "pcm_s24le"
+        assert container.metadata["time_reference"] == str(10 * 3600 * 48000)
+    integrated, peak = ebur128(result.path)
+    assert abs(integrated - -23.0) <= 0.5 and peak <= -1.0
+    report = qc(result.path, preset("wav"))
+    assert report.passed, report.failures
+
+
+def test_mp3(rendered) -> None:
+    result = rendered("mp3")
+
+    with av.open(str(result.path)) as container:
+        assert not container.streams.video
+        assert container.streams.audio[0].codec_context.sample_rate == 48000
+    report = qc(result.path, preset("mp3"))
+    assert report.passed, report.failures
+
+
+# --------------------------------------------------------------------------- QC catches a wrong file
+
+
+def test_qc_fails_a_720p_file_against_the_1080p_preset(rendered) -> None:
+    result = rendered("h264-720p")
+
+    report = qc(result.path, preset("h264-1080p"))
+
+    assert not report.passed
+    assert [c.name for c in report.failures] == ["height"]
+    assert report.check("height").to_dict() == {"name": "height", "expected": "1080", "actual": "720", "passed": False}
+    assert report.to_dict()["passed"] is False
+
+
+def test_qc_fails_loudness_and_timecode_of_the_untouched_source(source: Path) -> None:
+    report = qc(source, preset("prores"))
+
+    failed = {c.name for c in report.failures}
+    assert {"video codec", "integrated loudness"} <= failed
+    assert "timecode" not in failed  # the source does carry 10:00:00:00
+
+
+# --------------------------------------------------------------------------- plans, no encoding
+
+
+def test_us_xdcam_from_25p_interlaces_at_2997_with_drop_frame_timecode(source: Path, tmp_path: Path) -> None:
+    us = load_preset("broadcast/xdcam-hd422-1080i2997")
+
+    args = render_args(source, tmp_path / "us.mxf", us, source=SOURCE)
+    graph = args[args.index("-filter_complex") + 1]
+
+    assert "fps=60000/1001" in graph and "interlace=scan=tff" in graph and "setfield=tff" in graph
+    assert args[args.index("-timecode") + 1] == "10:00:00;00"
+    assert args[args.index("-g:v") + 1] == "15"
+    assert "+ilme+ildct" in args
+
+
+def test_us_xdcam_renders_2997_interlaced_with_drop_frame_timecode(source: Path, out_dir: Path) -> None:
+    us = load_preset("broadcast/xdcam-hd422-1080i2997")
+
+    result = render(source, out_dir / "us.mxf", us, source=SOURCE)
+
+    report = qc(result.path, us)
+    assert report.passed, report.failures
+    assert report.check("timecode").actual == "10:00:00;00"
+    assert report.check("frame rate").actual == "30000/1001" and report.check("scan").actual == "tff"
+    integrated, peak = ebur128(result.path, pair=True)
+    assert abs(integrated - -24.0) <= 0.5 and peak <= -2.0
+
+
+def test_output_timecode() -> None:
+    assert output_timecode("10:00:00:00", Fraction(25), Fraction(25)) == "10:00:00:00"
+    assert output_timecode("01:00:00:12", Fraction(25), Fraction(30000, 1001)) == "01:00:00;14"
+    assert output_timecode("01:00:00;00", Fraction(30000, 1001), Fraction(30000, 1001)) == "01:00:00;00"
+    assert output_timecode("00:01:00:00", Fraction(25), Fraction(30000, 1001)) == "00:01:00;02"  # ;00 is skipped
+    assert output_timecode(None, Fraction(25), Fraction(25)) is None
+
+
+def test_geometry_keeps_aspect_unless_reframed() -> None:
+    web = load_preset("web/h264-720p").video
+    square_box = load_preset("social/square-1x1").video
+    blur = load_preset("social/vertical-9x16-blur").video
+    four_three = SourceFacts(width=1440, height=1080)
+    anamorphic = SourceFacts(width=720, height=576, sar=Fraction(64, 45))
+
+    assert (plan_geometry(four_three, web).width, plan_geometry(four_three, web).height) == (960, 720)
+    assert (plan_geometry(anamorphic, web).width, plan_geometry(anamorphic, web).height) == (1280, 720)
+    crop = plan_geometry(SOURCE, square_box)
+    assert (crop.width, crop.height, crop.fill_width, crop.fill_height) == (1080, 1080, 1920, 1080)
+    pad = plan_geometry(SOURCE, blur)
+    assert (pad.width, pad.height, pad.fit_width, pad.fit_height) == (1080, 1920, 1080, 608)
