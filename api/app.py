@@ -63,10 +63,8 @@ def create_app(farm: Farm) -> FastAPI:
         return asset_detail(asset_or_404(session, asset_id))
 
     @app.post("/api/v1/assets/{asset_id}/retry", tags=["assets"])
-    def retry(asset_id: int, session: DB, user: Editor) -> dict[str, Any]:
-        asset_or_404(session, asset_id)
-        session.commit()
-        retried = retry_asset(farm, asset_id)
+    def retry(asset_id: int, user: Editor) -> dict[str, Any]:
+        retried = retry_asset(farm, asset_id)  # writes in its own transaction
         return {"asset_id": asset_id, "retried_steps": retried}
 
     @app.get("/api/v1/versions/{version_id}/proxy", tags=["media"], response_class=FileResponse)

@@ -70,17 +70,18 @@ class RenditionRequest(BaseModel):
 
 
 @router.post("/assets/{asset_id}/renditions", status_code=202)
-def request_route(asset_id: int, body: RenditionRequest, request: Request, session: DB,
-                  user: Editor) -> dict[str, Any]:
-    version = version_of(asset_or_404(session, asset_id), body.version)
-    session.commit()
+def request_route(asset_id: int, body: RenditionRequest, request: Request, user: Editor) -> dict[str, Any]:
+    farm = request.app.state.farm
+    with farm.sessions() as session:  # short reads: the request below writes in its own transaction
+        version_id = version_of(asset_or_404(session, asset_id), body.version).id
     try:
-        rendition_id, new = request_rendition(request.app.state.farm, version.id, body.preset, user.name)
+        rendition_id, new = request_rendition(farm, version_id, body.preset, user.name)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    rendition = session.get(Rendition, rendition_id, populate_existing=True)
-    assert rendition is not None
-    return {**rendition_view(rendition, _step(session, rendition)), "new": new}
+    with farm.sessions() as session:
+        rendition = session.get(Rendition, rendition_id)
+        assert rendition is not None
+        return {**rendition_view(rendition, _step(session, rendition)), "new": new}
 
 
 @router.get("/assets/{asset_id}/renditions")
@@ -122,12 +123,13 @@ def download_route(rendition_id: int, session: DB, user: Editor) -> FileResponse
 
 
 @router.post("/assets/{asset_id}/versions/{number}/approve")
-def approve_route(asset_id: int, number: int, request: Request, session: DB, user: Approver) -> dict[str, Any]:
-    version = version_of(asset_or_404(session, asset_id), number)
-    if version.status != "ready":
-        raise ConfigError(f"version {number} is {version.status}; only a ready version can be approved")
-    session.commit()
-    approve(request.app.state.farm, version.id, user.name)
+def approve_route(asset_id: int, number: int, request: Request, user: Approver) -> dict[str, Any]:
+    farm = request.app.state.farm
+    with farm.sessions() as session:
+        version = version_of(asset_or_404(session, asset_id), number)
+        if version.status != "ready":
+            raise ConfigError(f"version {number} is {version.status}; only a ready version can be approved")
+    approve(farm, version.id, user.name)
     return {"asset_id": asset_id, "version": number, "approved": True}
 
 
