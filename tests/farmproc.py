@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipeline.settings import Settings, load_settings
 from tests.conftest import REDIS_URL
 
 RUSHES = str(Path(sys.executable).with_name("rushes"))
@@ -31,6 +33,13 @@ def farm_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
                RUSHES_POLL_INTERVAL_S="0.2", RUSHES_LEASE_S="3", RUSHES_RECONCILE_INTERVAL_S="0.5")
     env.update(extra)
     return env
+
+
+def settings_for(env: dict[str, str]) -> Settings:
+    """The settings the processes started with ``env`` read (JSON values decoded as the env reader does)."""
+    values = {k[len("RUSHES_"):].lower(): json.loads(v) if v[:1] in "[{" else v
+              for k, v in env.items() if k.startswith("RUSHES_")}
+    return load_settings(**values)
 
 
 @contextmanager

@@ -10,12 +10,12 @@ import av
 import pytest
 from sqlalchemy import select
 
-from catalog.models import Step
+from catalog.models import Rendition, Step
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
-from pipeline.settings import WatchFolder, load_settings
+from pipeline.settings import WatchFolder
 from tests.conftest import wait_for, wait_version
-from tests.farmproc import RUSHES, farm_env, logs, processes
+from tests.farmproc import RUSHES, farm_env, logs, processes, settings_for
 
 pytestmark = pytest.mark.farm
 
@@ -37,8 +37,7 @@ def _children(pid: int) -> list[int]:
 
 def test_a_worker_killed_mid_transcode_loses_nothing(tmp_path: Path, pg_url: str, clips: dict[str, Path]) -> None:
     env = farm_env(tmp_path / "data", pg_url)
-    settings = load_settings(**{k[7:].lower(): v for k, v in env.items() if k.startswith("RUSHES_")})
-    farm = Farm(settings)
+    farm = Farm(settings_for(env))
     worker = [RUSHES, "worker", "--threads", "1"]
     with processes([worker, worker], env, tmp_path) as procs:
         result = Ingester(farm).ingest(clips["long"], WatchFolder(name="default"), consume=False)
@@ -73,4 +72,51 @@ def test_a_worker_killed_mid_transcode_loses_nothing(tmp_path: Path, pg_url: str
     assert {"original.mp4", "poster.jpg", "proxy.mp4"} <= set(names)
     with av.open(str(workdir / "proxy.mp4")) as proxy:  # the whole proxy, not the half the victim wrote
         assert abs(float(proxy.duration / 1_000_000) - 40.0) < 0.2
+    farm.close()
+
+
+def test_a_worker_killed_mid_render_leaves_nothing_a_target_can_take(tmp_path: Path, pg_url: str,
+                                                                     clips: dict[str, Path]) -> None:
+    from delivery.targets import create_target, deliverable
+    from pipeline.renditions import approve, request_rendition
+
+    env = farm_env(tmp_path / "data", pg_url, RUSHES_STEPS='["probe", "proxy"]')
+    farm = Farm(settings_for(env))
+    preset = "broadcast/prores-422hq"  # the slowest encode: easy to catch mid-way
+    worker = [RUSHES, "worker", "--threads", "1"]
+    with processes([worker, worker], env, tmp_path) as procs:
+        result = Ingester(farm).ingest(clips["long"], WatchFolder(name="default"), consume=False)
+        assert wait_version(farm, result.version_id, timeout=120).status == "ready", logs(tmp_path)
+        with farm.transaction() as session:
+            target, _token = create_target(session, "playout", "pull", [preset])
+        approve(farm, result.version_id, "test")
+        rendition_id, _ = request_rendition(farm, result.version_id, preset, "test")
+
+        def render_running() -> Step | None:
+            with farm.sessions() as session:
+                step = session.scalar(select(Step).where(Step.kind == f"render:{rendition_id}"))
+                return step if step is not None and step.status == "running" and step.progress > 0.1 else None
+
+        step = wait_for(render_running, timeout=120, what="the render to be under way")
+        victim = int(step.worker.split("/")[1])
+        assert victim in [p.pid for p in procs]
+        os.kill(victim, signal.SIGKILL)
+        folder = Path(farm.settings.library_dir)
+        with farm.sessions() as session:  # while nobody renders, a target finds nothing to take
+            assert deliverable(session, session.merge(target)) == []
+        assert not [p for p in folder.rglob("renditions/*") if not p.name.startswith(".")]
+
+        def ready() -> Rendition | None:
+            with farm.sessions() as session:
+                rendition = session.get(Rendition, rendition_id)
+                return rendition if rendition.status in ("ready", "rejected", "failed") else None
+
+        rendition = wait_for(ready, timeout=240, what="the rendition to be finished by the other worker")
+        assert rendition.status == "ready", (rendition.error, logs(tmp_path))
+    with farm.sessions() as session:
+        step = session.get(Step, step.id)
+        assert step.attempts == 2 and int(step.worker.split("/")[1]) != victim
+        assert [r.id for r in deliverable(session, session.merge(target))] == [rendition_id]
+    names = sorted(p.name for p in Path(rendition.path).parent.iterdir())
+    assert names == [Path(rendition.path).name], names  # no half-written part left behind
     farm.close()
