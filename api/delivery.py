@@ -185,7 +185,8 @@ def _feed_items(session: Session, target: Target) -> list[dict[str, Any]]:
             "sha256": rendition.sha256, "file": path.name,
             "mime_type": mimetypes.guess_type(path.name)[0] or "application/octet-stream",
             "ready_at": (rendition.finished_at or rendition.created_at).isoformat(),
-            "download_url": f"/api/v1/targets/{target.name}/renditions/{rendition.id}",
+            "download_url": f"/api/v1/targets/{target.name}/renditions/{rendition.id}"
+                            + ("/master.m3u8" if path.is_dir() else ""),
         })
     return items
 
@@ -207,12 +208,29 @@ def feed_rss_route(name: str, request: Request, session: DB, user: Anyone) -> Re
     return Response(media_rss(target, items, base), media_type="application/rss+xml")
 
 
-@router.get("/targets/{name}/renditions/{rendition_id}", response_class=FileResponse)
-def target_download_route(name: str, rendition_id: int, session: DB, user: Anyone) -> FileResponse:
+def _deliverable(session: Session, name: str, rendition_id: int, user: User) -> Rendition:
     target = _target_for(session, name, user)
     rendition = next((r for r in deliverable(session, target) if r.id == rendition_id), None)
     if rendition is None:
         raise NotFound(f"rendition {rendition_id} is not in {name}'s feed")
+    return rendition
+
+
+@router.get("/targets/{name}/renditions/{rendition_id}", response_class=FileResponse)
+def target_download_route(name: str, rendition_id: int, session: DB, user: Anyone) -> FileResponse:
+    rendition = _deliverable(session, name, rendition_id, user)
     response = _file(rendition)
     record(session, user.name, "download", target=name, rendition_id=rendition.id, detail="ok")
     return response
+
+
+@router.get("/targets/{name}/renditions/{rendition_id}/{file:path}", response_class=FileResponse)
+def target_package_file_route(name: str, rendition_id: int, file: str, session: DB, user: Anyone) -> FileResponse:
+    """One file of an HLS package (the master playlist's relative links resolve here)."""
+    rendition = _deliverable(session, name, rendition_id, user)
+    package = Path(rendition.path or "").resolve()
+    wanted = (package / file).resolve()
+    if not package.is_dir() or package not in wanted.parents or not wanted.is_file():
+        raise NotFound(f"rendition {rendition_id} has no file {file!r}")
+    record(session, user.name, "download", target=name, rendition_id=rendition.id, detail=file)
+    return FileResponse(wanted, media_type=mimetypes.guess_type(wanted.name)[0] or "application/octet-stream")

@@ -147,3 +147,40 @@ def test_a_rendition_that_fails_qc_is_never_published(setup, running_farm: Farm,
     assert feed["renditions"] == []
     with running_farm.sessions() as session:
         assert session.get(Rendition, rendition_id).status == "rejected"
+
+
+def test_an_hls_package_is_pulled_file_by_file_and_nothing_outside_it(setup) -> None:  # type: ignore[no-untyped-def]
+    client, tokens, asset_id = setup
+    hls = "web/hls-ladder"
+    token = client.post("/api/v1/targets", json={"name": "ott", "kind": "pull", "presets": [hls]},
+                        headers=tokens["admin"]).json()["token"]
+    target = {"Authorization": f"Bearer {token}"}
+    client.post(f"/api/v1/assets/{asset_id}/versions/1/approve", headers=tokens["editor"])
+    rendition_id = client.post(f"/api/v1/assets/{asset_id}/renditions", json={"preset": hls},
+                               headers=tokens["editor"]).json()["id"]
+    assert _ready(client, tokens["editor"], rendition_id)["status"] == "ready"
+    [item] = client.get("/api/v1/targets/ott/feed", headers=target).json()["renditions"]
+    master = client.get(item["download_url"], headers=target)
+    assert master.status_code == 200 and master.text.startswith("#EXTM3U")
+    base = item["download_url"].rsplit("/", 1)[0]
+    variant = next(line for line in master.text.splitlines() if line.endswith(".m3u8"))
+    playlist = client.get(f"{base}/{variant}", headers=target)
+    segment = next(line for line in playlist.text.splitlines() if line and not line.startswith("#"))
+    assert client.get(f"{base}/{segment}", headers=target).content[:1] == b"G"  # an MPEG-TS sync byte
+    assert client.get(f"{base}/..%2F..%2Foriginal.mov", headers=target).status_code == 404
+
+
+def test_changing_the_preset_renders_again(setup, running_farm: Farm, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from delivery import presets
+    from pipeline import renditions
+
+    client, tokens, asset_id = setup
+    version_id = client.get(f"/api/v1/assets/{asset_id}", headers=tokens["viewer"]).json()["versions"][0]["id"]
+    first, _ = renditions.request_rendition(running_farm, version_id, AUDIO, "test")
+    original = presets.load_preset(AUDIO)
+    louder = original.model_copy(update={"loudness": original.loudness.model_copy(update={"integrated": -14.0})})
+    monkeypatch.setattr(renditions, "load_preset", lambda name: louder)
+    second, new = renditions.request_rendition(running_farm, version_id, AUDIO, "test")
+    assert new and second != first
+    third, again = renditions.request_rendition(running_farm, version_id, AUDIO, "test")
+    assert (third, again) == (second, False)
