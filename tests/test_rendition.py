@@ -16,7 +16,7 @@ import av
 import pymediainfo
 import pytest
 
-from delivery.presets import Preset, load_preset
+from delivery.presets import Preset, load_preset, preset_files
 from delivery.qc import QCReport, check
 from tests.media_fixtures import FFMPEG
 from transcoders.rendition import (
@@ -419,3 +419,29 @@ def test_geometry_keeps_aspect_unless_reframed() -> None:
     assert (crop.width, crop.height, crop.fill_width, crop.fill_height) == (1080, 1080, 1920, 1080)
     pad = plan_geometry(SOURCE, blur)
     assert (pad.width, pad.height, pad.fit_width, pad.fit_height) == (1080, 1920, 1080, 608)
+
+
+SHIPPED_KEYS = {preset(key).name: key for key in ("xdcam", "prores", "dnxhr", "h264-720p", "h264-1080p", "crop",
+                                                   "blur-pad", "wav", "mp3")}
+# the 1080p VP9 and the HLS ladder are slow at full size here: test_vp9_opus_webm and
+# test_hls_ladder_master_and_every_variant_play render them shrunk, bench/delivery.py at full size
+FULL_SIZE_ELSEWHERE = {"web/vp9-opus", "web/hls-ladder"}
+
+
+@pytest.mark.parametrize("name", sorted(set(preset_files()) - FULL_SIZE_ELSEWHERE))
+def test_every_shipped_preset_renders_and_passes_its_own_qc(name: str, rendered, source: Path, subtitles: Path,
+                                                              out_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every preset file, rendered from the speech source with a start timecode, measured independently too."""
+    spec = load_preset(name)
+    if name in SHIPPED_KEYS:
+        result = rendered(SHIPPED_KEYS[name])
+    else:
+        dst = out_dir / f"{name.replace('/', '-')}.{spec.extension}"
+        result = render(source, dst, spec, source=SOURCE, subtitles=subtitles, timeout=120)
+    report = check(result.path, spec, expected_duration_s=min(SECONDS, spec.max_duration_s or SECONDS),
+                   source_start_timecode=START_TC, source_frame_rate=SOURCE.frame_rate)
+    assert report.passed, [c for c in report.checks if not c.passed]
+    if spec.loudness is not None:
+        integrated, peak = ebur128(result.path, pair=spec.container == "mxf")
+        assert abs(integrated - spec.loudness.integrated) <= spec.loudness.tolerance
+        assert peak <= spec.loudness.true_peak + 0.1
