@@ -257,6 +257,19 @@ def child_pids(parent: int) -> list[int]:
     return found
 
 
+def long_ffmpeg(parent: int) -> list[int]:
+    """Children of ``parent`` running the test's ``-re`` lavfi ffmpeg (after setpriv exec'd it)."""
+    found = []
+    for pid in child_pids(parent):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"-re" in argv and b"setpriv" not in Path(argv[0].decode(errors="replace")).name.encode():
+            found.append(pid)
+    return found
+
+
 def is_gone(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -273,8 +286,9 @@ def test_ffmpeg_dies_when_its_worker_is_killed():
     """)
     worker = subprocess.Popen([sys.executable, "-c", script])
     try:
-        assert wait_for(lambda: bool(child_pids(worker.pid)), timeout_s=10)
-        (ffmpeg_pid,) = child_pids(worker.pid)
+        # the long-running ffmpeg, not a short-lived helper (such as a version check) started before it
+        assert wait_for(lambda: bool(long_ffmpeg(worker.pid)), timeout_s=10)
+        (ffmpeg_pid,) = long_ffmpeg(worker.pid)
 
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=5)
