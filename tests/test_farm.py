@@ -36,7 +36,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_a_worker_killed_mid_transcode_loses_nothing(tmp_path: Path, pg_url: str, clips: dict[str, Path]) -> None:
-    env = farm_env(tmp_path / "data", pg_url)
+    env = farm_env(tmp_path / "data", pg_url, RUSHES_STEPS='["probe", "proxy"]')
     farm = Farm(settings_for(env))
     worker = [RUSHES, "worker", "--threads", "1"]
     with processes([worker, worker], env, tmp_path) as procs:
