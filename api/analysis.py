@@ -12,7 +12,8 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import DB, Reader, asset_or_404, version_of, version_or_404
+from api.deps import DB, Reader
+from catalog.lookup import asset_or_404, version_of, version_or_404
 from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, Version
 from catalog.search import SearchFilters
 from catalog.views import Clock, scene_view, search_hits

@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.analysis import router as analysis_router
 from api.delivery import router as delivery_router
-from api.deps import DB, Editor, Reader, asset_or_404, version_or_404
+from api.deps import DB, Editor, Reader
+from catalog.lookup import asset_or_404, version_or_404
 from catalog.models import Asset, Collection, Proxy
 from catalog.views import asset_detail, asset_summary
 from pipeline.farm import Farm

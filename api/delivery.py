@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import current_user, require_role
-from api.deps import DB, Editor, Reader, asset_or_404, version_of
+from api.deps import DB, Editor, Reader
+from catalog.lookup import asset_or_404, version_of
 from catalog.models import DeliveryEvent, Rendition, Step, Target, User
 from delivery.presets import load_preset, load_presets
 from delivery.targets import create_target, deliverable, media_rss, record

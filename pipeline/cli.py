@@ -39,6 +39,19 @@ def _farm(ctx: click.Context, **overrides: Any):  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from exc
 
 
+def _version(farm, asset_id: int, number: int | None):  # type: ignore[no-untyped-def]
+    """The asset's version ``number`` (or its newest), detached, or a ClickException saying what is missing."""
+    from catalog.lookup import asset_or_404, version_of
+
+    with farm.sessions() as session:
+        try:
+            version = version_of(asset_or_404(session, asset_id), number)
+        except RushesError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.expunge(version)
+        return version
+
+
 @click.group()
 @click.option("--data", type=click.Path(path_type=Path), envvar="RUSHES_DATA_DIR",
               help="data folder (default ./rushes-data)")
@@ -329,17 +342,10 @@ def presets_validate(files: tuple[Path, ...]) -> None:
 @click.pass_context
 def render(ctx: click.Context, asset_id: int, preset: str, number: int | None) -> None:
     """Ask for a rendition of ASSET_ID to PRESET (rendered by the running farm's workers)."""
-    from catalog.models import Asset
     from pipeline.renditions import request_rendition
 
     farm = _farm(ctx)
-    with farm.sessions() as session:
-        asset = session.get(Asset, asset_id)
-        if asset is None or not asset.versions:
-            raise click.ClickException(f"no asset {asset_id} with a version")
-        version = next((v for v in asset.versions if v.number == number), None) if number else asset.versions[-1]
-        if version is None:
-            raise click.ClickException(f"asset {asset_id} has no version {number}")
+    version = _version(farm, asset_id, number)
     try:
         rendition_id, new = request_rendition(farm, version.id, preset, "cli")
     except (ValueError, ConfigError) as exc:
@@ -354,16 +360,13 @@ def render(ctx: click.Context, asset_id: int, preset: str, number: int | None) -
 @click.pass_context
 def approve(ctx: click.Context, asset_id: int, number: int | None, by: str) -> None:
     """Mark a version approved for delivery (and push its renditions to push targets)."""
-    from catalog.models import Asset
     from pipeline.renditions import approve as approve_version
 
     farm = _farm(ctx)
-    with farm.sessions() as session:
-        asset = session.get(Asset, asset_id)
-        version = None if asset is None or not asset.versions else (
-            next((v for v in asset.versions if v.number == number), None) if number else asset.versions[-1])
-        if version is None or version.status != "ready":
-            raise click.ClickException(f"asset {asset_id}: no ready version {number or ''} to approve")
+    version = _version(farm, asset_id, number)
+    if version.status != "ready":
+        raise click.ClickException(f"asset {asset_id} version {version.number} is {version.status}; "
+                                   "only a ready version can be approved")
     approve_version(farm, version.id, by)
     click.echo(f"asset {asset_id} version {version.number} approved")
 

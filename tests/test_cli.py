@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -85,3 +86,15 @@ def test_token_create_makes_a_working_token_with_its_role(tmp_path: Path) -> Non
     assert made.returncode == 0 and made.stdout.startswith("rsh_")
     bad = run([RUSHES, "--data", str(data), "token", "create", "--user", "x", "--role", "boss"])
     assert bad.returncode != 0 and "boss" in bad.stderr
+
+
+def test_approve_names_what_is_missing_and_approves_a_ready_version(tmp_path: Path, clips: dict[str, Path]) -> None:
+    data = tmp_path / "data"
+    env = {**os.environ, "RUSHES_STEPS": '["probe", "proxy"]'}
+    assert run([RUSHES, "--data", str(data), "ingest", str(clips["short"])], env=env).returncode == 0
+    missing = run([RUSHES, "--data", str(data), "approve", "999"], env=env)
+    assert missing.returncode != 0 and "no asset 999" in missing.stderr
+    no_version = run([RUSHES, "--data", str(data), "approve", "1", "--version", "7"], env=env)
+    assert no_version.returncode != 0 and "has no version 7" in no_version.stderr
+    done = run([RUSHES, "--data", str(data), "approve", "1"], env=env)
+    assert done.returncode == 0 and "version 1 approved" in done.stdout
