@@ -2,7 +2,8 @@
 
 It re-enqueues steps whose lease expired (their worker died), steps that sat ``queued`` longer than
 ``requeue_after_s`` (their message was lost: an embedded restart, a Redis flush), and advances
-versions whose pending steps are ready but were never queued (a crash between commit and send).
+versions whose pending steps are ready but were never queued (a crash between commit and send), and
+refreshes the status of versions that show ``queued``/``processing`` with no step left to run.
 Every change is a conditional update, so any number of reconcilers can run at once.
 """
 
@@ -58,6 +59,13 @@ def reconcile(farm: Farm, *, resend_all_queued: bool = False) -> int:
             Version.status.in_(("queued", "processing"))).distinct()
         for version_id in session.scalars(stuck).all():
             messages.extend(advance(session, version_id))
+
+        active = select(Step.id).where(Step.version_id == Version.id, Step.kind.in_(list(WORKFLOW)),
+                                       Step.status.in_(("pending", "queued", "running")))
+        lagging = select(Version.id).where(Version.status.in_(("queued", "processing")), ~active.exists())
+        for version_id in session.scalars(lagging).all():
+            log.warning("version %s: status lagged its steps; refreshed to %s", version_id,
+                        refresh_status(session, version_id))
     farm.send(messages)
     if messages:
         log.info("reconciler re-enqueued %d step(s)", len(messages))

@@ -88,10 +88,21 @@ def version_status(steps: list[Step]) -> str:
     return "queued"
 
 
+def lock_version(session: Session, version_id: int) -> Version:
+    """Lock the version's row until the transaction ends (PostgreSQL; SQLite writes one at a time anyway).
+
+    Whoever finishes a step locks its version before reading the steps, so two steps finishing at
+    once are seen in turn: the second reader sees the first one's commit, and the version's status
+    (and which steps are due) is computed from every finished step, never from two stale halves.
+    """
+    version = session.scalars(select(Version).where(Version.id == version_id)
+                              .with_for_update().execution_options(populate_existing=True)).one()
+    return version
+
+
 def refresh_status(session: Session, version_id: int) -> str:
     """Store the version's status (and its asset's, when this is the asset's newest version)."""
-    version = session.get(Version, version_id, populate_existing=True)
-    assert version is not None
+    version = lock_version(session, version_id)
     steps = list(session.scalars(select(Step).where(Step.version_id == version_id)))
     status = version_status(steps)
     failed = next((s for s in steps if s.status == "failed"), None)
@@ -114,6 +125,7 @@ def advance(session: Session, version_id: int) -> list[tuple[int, str]]:
 
     Call inside a transaction and send the returned messages only after it commits.
     """
+    lock_version(session, version_id)
     steps = list(session.scalars(select(Step).where(Step.version_id == version_id)))
     finished = {s.kind for s in steps if s.status in FINISHED}
     to_send: list[tuple[int, str]] = []

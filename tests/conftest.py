@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from pipeline.farm import Farm
 from pipeline.settings import Settings, load_settings
@@ -130,7 +130,16 @@ def wait_version(farm: Farm, version_id: int, timeout: float = 60.0) -> Any:
             version = session.get(Version, version_id)
             return version if version is not None and version.status in ("ready", "failed") else None
 
-    return wait_for(finished, timeout=timeout, what=f"version {version_id} to finish")
+    try:
+        return wait_for(finished, timeout=timeout, what=f"version {version_id} to finish")
+    except AssertionError as exc:  # say where it stood: which step was stuck, where and why
+        from catalog.models import Step
+
+        with farm.sessions() as session:
+            version = session.get(Version, version_id)
+            steps = [(s.kind, s.status, s.attempts, s.worker, s.error)
+                     for s in session.scalars(select(Step).where(Step.version_id == version_id))]
+        raise AssertionError(f"{exc}; version status {version and version.status}, steps {steps}") from None
 
 
 def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:

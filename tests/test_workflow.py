@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from catalog.models import Asset, Collection, Step, Version
 from pipeline import leases
@@ -109,3 +110,54 @@ def test_reconciler_queues_pending_steps_whose_needs_are_done(farm: Farm) -> Non
         kinds = {s.kind: s.status for s in session.scalars(select(Step).where(Step.version_id == version_id))}
     assert {k for k, status in kinds.items() if status == "queued"} == {
         k.name for k in WORKFLOW.values() if k.needs == ("probe",)}
+
+
+def _finish_all_but(farm: Farm, version_id: int, left: tuple[str, ...]) -> dict[str, int]:
+    with farm.transaction() as session:
+        steps = {s.kind: s for s in session.scalars(select(Step).where(Step.version_id == version_id))}
+        for kind, step in steps.items():
+            step.status = "running" if kind in left else "done"
+        return {kind: step.id for kind, step in steps.items()}
+
+
+def test_the_last_two_steps_finishing_at_once_make_the_version_ready(farm: Farm) -> None:
+    """Each finisher must see the other's commit: the version row is locked before steps are read."""
+    version_id = _version(farm)
+    ids = _finish_all_but(farm, version_id, ("tags", "transcript"))
+    first_read = threading.Event()
+    errors: list[BaseException] = []
+
+    def finish(kind: str, wait: threading.Event | None) -> None:
+        try:
+            if wait is not None:
+                assert wait.wait(10)
+            with farm.transaction() as session:
+                session.execute(update(Step).where(Step.id == ids[kind]).values(status="done"))
+                advance(session, version_id)
+                if wait is None:
+                    first_read.set()
+                    time.sleep(0.5)  # still uncommitted while the other finisher reads
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=finish, args=("tags", None)),
+               threading.Thread(target=finish, args=("transcript", first_read))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with farm.sessions() as session:
+        version = session.get(Version, version_id)
+        assert version.status == "ready"
+        assert session.get(Asset, version.asset_id).status == "ready"
+
+
+def test_the_reconciler_heals_a_version_whose_status_lags_its_steps(farm: Farm) -> None:
+    version_id = _version(farm)
+    _finish_all_but(farm, version_id, ())
+    with farm.transaction() as session:
+        session.execute(update(Version).where(Version.id == version_id).values(status="processing"))
+    reconcile(farm)
+    with farm.sessions() as session:
+        assert session.get(Version, version_id).status == "ready"
