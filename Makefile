@@ -1,10 +1,11 @@
 # Rushes: `make up` starts the embedded farm, `make test` runs the whole test suite.
 PYTHON ?= python3
+CHROMIUM := /usr/bin/chromium
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test venv lint bench farm-services clean
+.PHONY: up test venv lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +17,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# the browser of the end-to-end tests: Debian's Chromium, driven by Playwright (which never downloads one)
+$(CHROMIUM):
+	$$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq
+	$$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
 up: $(STAMP)
 	$(BIN)/rushes up
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -ra
 
@@ -32,6 +38,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/transcription.py
 	$(BIN)/python bench/search_latency.py
+
+screenshots: $(STAMP) $(CHROMIUM)
+	RUSHES_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) rushes-data .pytest_cache

@@ -9,12 +9,17 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy import select, text
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import func, select, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.analysis import router as analysis_router
 from api.delivery import router as delivery_router
 from api.deps import DB, Editor, Reader
+from api.pages import STATIC
+from api.pages import api as session_router
+from api.pages import router as pages_router
+from api.review import router as review_router
 from catalog.lookup import asset_or_404, version_or_404
 from catalog.models import Asset, Collection, Proxy
 from catalog.views import asset_detail, asset_summary
@@ -28,11 +33,17 @@ STATUSES = ("queued", "processing", "ready", "failed")
 
 def create_app(farm: Farm) -> FastAPI:
     app = FastAPI(title="Rushes", version="0.1.0",
-                  description="Media asset management ingest farm. All /api/ routes need a Bearer token.")
+                  description=("Media asset management ingest farm. Every /api/ route needs a Bearer token, or the "
+                               "review pages' sign-in cookie (POST /api/v1/session) plus the X-CSRF-Token header "
+                               "on changes."))
     app.state.farm = farm
     _error_handlers(app)
     app.include_router(analysis_router)
     app.include_router(delivery_router)
+    app.include_router(review_router)
+    app.include_router(session_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
@@ -58,6 +69,13 @@ def create_app(farm: Farm) -> FastAPI:
             query = query.where(Collection.name == collection)
         assets = session.scalars(query.limit(limit).offset(offset)).all()
         return {"assets": [asset_summary(a) for a in assets], "limit": limit, "offset": offset}
+
+    @app.get("/api/v1/collections", tags=["assets"])
+    def list_collections(session: DB, user: Reader) -> dict[str, Any]:
+        """Every collection with how many assets it holds."""
+        rows = session.execute(select(Collection.name, func.count(Asset.id)).outerjoin(Asset)
+                               .group_by(Collection.name).order_by(Collection.name)).all()
+        return {"collections": [{"name": name, "assets": count} for name, count in rows]}
 
     @app.get("/api/v1/assets/{asset_id}", tags=["assets"])
     def get_asset(asset_id: int, session: DB, user: Reader) -> dict[str, Any]:

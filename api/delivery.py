@@ -9,7 +9,7 @@ import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from catalog.lookup import asset_or_404, version_of
 from catalog.models import DeliveryEvent, Rendition, Step, Target, User
 from delivery.presets import load_preset, load_presets
 from delivery.targets import create_target, deliverable, media_rss, record
-from pipeline.renditions import approve, request_rendition
+from pipeline.renditions import request_rendition
 from rushes.errors import ConfigError, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["delivery"])
@@ -47,7 +47,8 @@ def rendition_view(rendition: Rendition, step: Step | None = None) -> dict[str, 
     }
 
 
-def _step(session: Session, rendition: Rendition) -> Step | None:
+def rendition_step(session: Session, rendition: Rendition) -> Step | None:
+    """The render step of a rendition (its progress)."""
     return session.scalar(select(Step).where(Step.version_id == rendition.version_id,
                                              Step.kind == f"render:{rendition.id}"))
 
@@ -82,7 +83,7 @@ def request_route(asset_id: int, body: RenditionRequest, request: Request, user:
     with farm.sessions() as session:
         rendition = session.get(Rendition, rendition_id)
         assert rendition is not None
-        return {**rendition_view(rendition, _step(session, rendition)), "new": new}
+        return {**rendition_view(rendition, rendition_step(session, rendition)), "new": new}
 
 
 @router.get("/assets/{asset_id}/renditions")
@@ -90,7 +91,7 @@ def renditions_route(asset_id: int, session: DB, user: Reader) -> dict[str, Any]
     asset = asset_or_404(session, asset_id)
     rows = session.scalars(select(Rendition).where(Rendition.version_id.in_([v.id for v in asset.versions]))
                            .order_by(Rendition.id))
-    return {"asset_id": asset_id, "renditions": [rendition_view(r, _step(session, r)) for r in rows]}
+    return {"asset_id": asset_id, "renditions": [rendition_view(r, rendition_step(session, r)) for r in rows]}
 
 
 def _rendition(session: Session, rendition_id: int) -> Rendition:
@@ -103,7 +104,7 @@ def _rendition(session: Session, rendition_id: int) -> Rendition:
 @router.get("/renditions/{rendition_id}")
 def rendition_route(rendition_id: int, session: DB, user: Reader) -> dict[str, Any]:
     rendition = _rendition(session, rendition_id)
-    return rendition_view(rendition, _step(session, rendition))
+    return rendition_view(rendition, rendition_step(session, rendition))
 
 
 def _file(rendition: Rendition) -> FileResponse:
@@ -117,7 +118,12 @@ def _file(rendition: Rendition) -> FileResponse:
 
 @router.get("/renditions/{rendition_id}/download", response_class=FileResponse)
 def download_route(rendition_id: int, session: DB, user: Editor) -> FileResponse:
+    """The rendition's file, only once its version is approved (rendering before approval is for preview/QC)."""
     rendition = _rendition(session, rendition_id)
+    version = rendition.version
+    if version.approved_at is None:
+        raise HTTPException(409, f"version {version.number} of {version.asset.name} is not approved; "
+                                 "only approved versions can be delivered")
     response = _file(rendition)
     record(session, user.name, "download", rendition_id=rendition.id)
     return response
@@ -125,13 +131,11 @@ def download_route(rendition_id: int, session: DB, user: Editor) -> FileResponse
 
 @router.post("/assets/{asset_id}/versions/{number}/approve")
 def approve_route(asset_id: int, number: int, request: Request, user: Approver) -> dict[str, Any]:
-    farm = request.app.state.farm
-    with farm.sessions() as session:
-        version = version_of(asset_or_404(session, asset_id), number)
-        if version.status != "ready":
-            raise ConfigError(f"version {number} is {version.status}; only a ready version can be approved")
-    approve(farm, version.id, user.name)
-    return {"asset_id": asset_id, "version": number, "approved": True}
+    """The caller approves a ready version (409 otherwise); it is approved once the approval rule is met."""
+    from api.review import submit_review  # api.review builds on this module
+
+    _, status = submit_review(request, asset_id, number, user.name, "approve")
+    return {"asset_id": asset_id, "version": number, "approved": status == "approved", "review_status": status}
 
 
 class TargetRequest(BaseModel):

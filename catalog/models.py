@@ -11,10 +11,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -36,25 +38,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(DateTime):
-    """Timezone-aware on PostgreSQL; SQLite stores naive UTC, which we re-tag on the way out."""
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware on PostgreSQL; SQLite stores naive UTC, which we re-tag on the way out.
 
+    A TypeDecorator (not a DateTime subclass): the SQLite dialect swaps a DateTime for its own type, which
+    dropped a subclass's result processing, so times came back without their zone.
+    """
+
+    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None and dialect.name == "sqlite":
+            value = value.astimezone(UTC).replace(tzinfo=None)  # stored as naive UTC text
+        return value
 
-    def result_processor(self, dialect: Any, coltype: Any) -> Any:
-        parent = super().result_processor(dialect, coltype)
-
-        def process(value: Any) -> Any:
-            if parent is not None:
-                value = parent(value)
-            if isinstance(value, datetime) and value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
-            return value
-
-        return process
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -315,7 +317,43 @@ class DeliveryEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(120))
-    action: Mapped[str] = mapped_column(String(20))  # feed | download | push | approve | render
+    action: Mapped[str] = mapped_column(String(20))  # feed | download | push | approve | request changes | render
     target: Mapped[str | None] = mapped_column(String(120))
     rendition_id: Mapped[int | None] = mapped_column(ForeignKey("renditions.id", ondelete="SET NULL"))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Comment(Base):
+    """A reviewer's note at a frame (or a range of frames) of a version; a reply has a parent.
+
+    ``end_frame`` is exclusive: the range covers ``start_frame`` .. ``end_frame - 1``. Seconds count from
+    the first frame of the media (``frame / frame rate``), so the note stays put whatever the start timecode.
+    """
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_version_id_start_frame", "version_id", "start_frame"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    start_frame: Mapped[int]
+    end_frame: Mapped[int | None]
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[Version] = relationship()
+
+
+class Review(Base):
+    """One review decision on a version: ``approve`` or ``changes``. History is kept; a reviewer's latest counts."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(120))
+    decision: Mapped[str] = mapped_column(String(10))  # approve | changes
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

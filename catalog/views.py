@@ -8,9 +8,18 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from catalog.models import Asset, MediaInfoRow, Scene, Step, Version
+from catalog.models import Asset, Comment, MediaInfoRow, Review, Scene, Step, Version
+from catalog.review import (
+    ApprovalRule,
+    frame_rate,
+    history,
+    latest_reviews,
+    open_comment_count,
+    review_status,
+    status_of,
+)
 from catalog.search import SearchFilters, scene_at, search
 from rushes.timecode import seconds_to_timecode
 
@@ -34,7 +43,16 @@ def asset_summary(asset: Asset) -> dict[str, Any]:
         "duration_s": latest.media_info.duration_s if latest and latest.media_info else None,
         "start_timecode": latest.media_info.start_timecode if latest and latest.media_info else None,
         "poster_url": f"/api/v1/versions/{latest.id}/poster" if latest and latest.proxy else None,
+        "progress": progress_view(latest.steps) if latest else None,
     }
+
+
+def progress_view(steps: list[Step]) -> dict[str, Any]:
+    """How far a version's workflow is: finished/total steps and the running ones with their progress."""
+    workflow = [s for s in steps if not s.kind.startswith("render:")]
+    return {"done": sum(s.status in ("done", "skipped") for s in workflow), "total": len(workflow),
+            "running": [{"kind": s.kind, "progress": round(s.progress, 3)} for s in workflow
+                        if s.status == "running"]}
 
 
 def step_view(step: Step) -> dict[str, Any]:
@@ -63,12 +81,24 @@ def version_view(version: Version) -> dict[str, Any]:
         "sidecar": version.sidecar,
         "steps": [step_view(s) for s in version.steps],
         "media_info": info.info if info else None,
+        "clock": clock_view(info),
         "proxy_url": f"/api/v1/versions/{version.id}/proxy" if proxy else None,
         "poster_url": f"/api/v1/versions/{version.id}/poster" if proxy and proxy.poster_path else None,
         "proxy": {"width": proxy.width, "height": proxy.height, "duration_s": proxy.duration_s,
                   "size": proxy.size} if proxy else None,
         "duplicates": [{"original_name": d.original_name, "source_folder": d.source_folder,
                         "detected_at": _time(d.detected_at)} for d in version.duplicates],
+        **_review_facts(version),
+    }
+
+
+def _review_facts(version: Version) -> dict[str, Any]:
+    session = object_session(version)
+    return {
+        "review_status": status_of(session, version) if session else review_status({}, version.approved_at is not None),
+        "approved_at": _time(version.approved_at),
+        "approved_by": version.approved_by,
+        "comment_count": open_comment_count(session, version.id) if session else 0,  # unresolved threads
     }
 
 
@@ -89,10 +119,7 @@ class Clock:
     """Seconds → SMPTE timecode on a version's own start timecode and frame rate (drop-frame where due)."""
 
     def __init__(self, info: MediaInfoRow | None) -> None:
-        rate = None
-        if info is not None:
-            rate = info.frame_rate or (info.info or {}).get("timecode_rate")
-        self.rate = Fraction(rate) if rate else Fraction(25)
+        self.rate: Fraction = frame_rate(info)
         self.start = info.start_timecode if info else None
         self.drop = bool(info and info.drop_frame)
 
@@ -100,6 +127,14 @@ class Clock:
         if seconds is None:
             return None
         return seconds_to_timecode(seconds, self.rate, start=self.start, drop_frame=self.drop)
+
+
+def clock_view(info: MediaInfoRow | None) -> dict[str, Any]:
+    """What a player needs to show SMPTE timecode: the frame rate, the start timecode, drop-frame or not."""
+    clock = Clock(info)
+    return {"rate": f"{clock.rate.numerator}/{clock.rate.denominator}", "fps": float(clock.rate),
+            "start_timecode": clock.start or "00:00:00:00", "drop_frame": clock.drop,
+            "known_rate": bool(info and (info.frame_rate or (info.info or {}).get("timecode_rate")))}
 
 
 def keyframe_url(scene: Scene | None) -> str | None:
@@ -133,3 +168,35 @@ def search_hits(session: Session, q: str, filters: SearchFilters, *, limit: int 
             "keyframe_url": keyframe_url(scene_at(session, hit.version_id, hit.start_s)),
         })
     return out
+
+
+def comment_view(comment: Comment, number: int, clock: Clock, replies: list[Comment] | None = None) -> dict[str, Any]:
+    """A comment as the review page shows it: frames, seconds from the first frame and source timecodes."""
+    return {
+        "id": comment.id, "version_id": comment.version_id, "version": number, "parent_id": comment.parent_id,
+        "author": comment.author, "text": comment.text, "start_frame": comment.start_frame,
+        "end_frame": comment.end_frame, "start_s": comment.start_s, "end_s": comment.end_s,
+        "start_tc": clock(comment.start_s), "end_tc": clock(comment.end_s),
+        "resolved": comment.resolved_at is not None, "resolved_by": comment.resolved_by,
+        "resolved_at": _time(comment.resolved_at), "created_at": _time(comment.created_at),
+        "replies": [comment_view(r, number, clock) for r in replies or []],
+    }
+
+
+def _review_view(review: Review) -> dict[str, Any]:
+    return {"reviewer": review.reviewer, "decision": review.decision, "note": review.note,
+            "created_at": _time(review.created_at)}
+
+
+def reviews_view(session: Session, version: Version, rule: ApprovalRule) -> dict[str, Any]:
+    """Where a version's review stands: status, the rule in words, latest decisions, who is missing, history."""
+    latest = latest_reviews(session, version.id)
+    decisions = {name: review.decision for name, review in latest.items()}
+    return {
+        "asset_id": version.asset_id, "version": version.number,
+        "status": review_status(decisions, version.approved_at is not None),
+        "approved_at": _time(version.approved_at), "approved_by": version.approved_by,
+        "rule": rule.view(), "decisions": [_review_view(r) for r in latest.values()],
+        "missing": rule.missing(decisions),
+        "history": [_review_view(r) for r in history(session, version.id)],
+    }

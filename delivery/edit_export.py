@@ -36,7 +36,7 @@ from transcoders.outputs import atomic_output
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MARKER_COLORS", "RECORD_START", "Marker", "to_csv", "to_edl", "to_otio", "write_otio"]
+__all__ = ["MARKER_COLORS", "RECORD_START", "Marker", "csv_cell", "to_csv", "to_edl", "to_otio", "write_otio"]
 
 RECORD_START = "01:00:00:00"
 #: OpenTimelineIO's marker colours; Avid reads the same names in ``* LOC:`` lines.
@@ -107,14 +107,15 @@ class _Cut:
         return event
 
 
-def _cut(scenes: Sequence[tuple[float, float]], rate: Fraction | int, start_tc: str | None, drop_frame: bool) -> _Cut:
+def _cut(scenes: Sequence[tuple[float, float]], rate: Fraction | int, start_tc: str | None, drop_frame: bool,
+         record_start: str = RECORD_START) -> _Cut:
     rate = exact_rate(rate)
     start = parse_timecode(start_tc) if start_tc else None
     drop = drop_frame or (start is not None and start.drop_frame)
     if drop and not is_drop_frame_rate(rate):
         raise ValueError(f"drop-frame timecode needs a 29.97 or 59.94 rate, not {float(rate):g} fps")
     source_start = timecode_to_frames(start, rate, drop) if start is not None else 0
-    record = timecode_to_frames(RECORD_START, rate, drop)
+    record = timecode_to_frames(record_start, rate, drop)
     events = []
     for number, (start_s, end_s) in enumerate(scenes, start=1):
         first, end = _frame(start_s, rate), _frame(end_s, rate)
@@ -150,14 +151,17 @@ def to_edl(
     start_tc: str | None,
     drop_frame: bool = False,
     markers: Sequence[Marker] = (),
+    *,
+    record_start: str = RECORD_START,
 ) -> str:
     """A CMX3600 EDL: one video cut per scene, ``* FROM CLIP NAME:`` under each, markers as ``* LOC:`` lines.
 
     The reel is cut to 8 characters of ``A-Z a-z 0-9 _ -`` (``AX`` when empty). Source in/out count from
-    ``start_tc``; record in/out from 01:00:00:00. A ``* LOC:`` line carries the marker's record timecode,
+    ``start_tc``; record in/out from ``record_start`` (01:00:00:00; pass the source's start timecode to
+    lay the record side on the source's own clock). A ``* LOC:`` line carries the marker's record timecode,
     colour and name (then its note). Lines end in ``\\n``.
     """
-    cut = _cut(scenes, rate, start_tc, drop_frame)
+    cut = _cut(scenes, rate, start_tc, drop_frame, record_start)
     reel_name = edl_reel(reel)
     locators: dict[int, list[Marker]] = {}
     for marker in markers:
@@ -204,18 +208,20 @@ def to_otio(
     markers: Sequence[Marker] = (),
     *,
     media_url: str | None = None,
+    record_start: str = RECORD_START,
 ) -> otio.schema.Timeline:
     """The same cut as :func:`to_edl`, as an OTIO timeline with one video track.
 
     Each clip's source range is in the clip's timecode frames; markers are on their clip, in the same
     frames. ``media_url`` (e.g. ``file:///...``) makes the media reference external; without it, missing.
+    The timeline starts at ``record_start``.
     The reel and the scene's seconds are kept in the clip's metadata (``cmx_3600.reel``, ``rushes``).
     """
-    cut = _cut(scenes, rate, start_tc, drop_frame)
+    cut = _cut(scenes, rate, start_tc, drop_frame, record_start)
     otio_rate = float(cut.rate)
     timeline = otio.schema.Timeline(
         name=title,
-        global_start_time=otio.opentime.RationalTime(timecode_to_frames(RECORD_START, cut.rate, cut.drop_frame),
+        global_start_time=otio.opentime.RationalTime(timecode_to_frames(record_start, cut.rate, cut.drop_frame),
                                                      otio_rate),
         metadata={"rushes": {"rate": str(cut.rate), "drop_frame": cut.drop_frame, "start_tc": start_tc}},
     )
@@ -281,16 +287,17 @@ def to_csv(
     writer.writerow(_CSV_FIELDS)
     for event in cut.events:
         start_s, end_s = event.scene
-        writer.writerow(["scene", event.number, _cell(clip_name), f"{start_s:.3f}", f"{end_s:.3f}",
+        writer.writerow(["scene", event.number, csv_cell(clip_name), f"{start_s:.3f}", f"{end_s:.3f}",
                          f"{end_s - start_s:.3f}", event.frames, cut.source(event.first), cut.source(event.end),
                          "", ""])
     for number, marker in enumerate(markers, start=1):
         first, end = _frame(marker.start_s, cut.rate), _frame(marker.end_s, cut.rate)
-        writer.writerow(["marker", number, _cell(marker.name), f"{marker.start_s:.3f}", f"{marker.end_s:.3f}",
+        writer.writerow(["marker", number, csv_cell(marker.name), f"{marker.start_s:.3f}", f"{marker.end_s:.3f}",
                          f"{marker.end_s - marker.start_s:.3f}", end - first, cut.source(first), cut.source(end),
-                         marker.color, _cell(marker.note)])
+                         marker.color, csv_cell(marker.note)])
     return buffer.getvalue()
 
 
-def _cell(text: str) -> str:
+def csv_cell(text: str) -> str:
+    """``text`` safe for a spreadsheet cell: a leading ``= + - @`` (a formula) gets a ``'`` in front."""
     return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text

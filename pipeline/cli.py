@@ -359,16 +359,21 @@ def render(ctx: click.Context, asset_id: int, preset: str, number: int | None) -
 @click.option("--by", "by", default="cli", help="who approves")
 @click.pass_context
 def approve(ctx: click.Context, asset_id: int, number: int | None, by: str) -> None:
-    """Mark a version approved for delivery (and push its renditions to push targets)."""
+    """Approve a version for delivery (pushes its renditions to push targets once the approval rule is met)."""
     from pipeline.renditions import approve as approve_version
+    from pipeline.review import rule_of
 
     farm = _farm(ctx)
     version = _version(farm, asset_id, number)
     if version.status != "ready":
         raise click.ClickException(f"asset {asset_id} version {version.number} is {version.status}; "
                                    "only a ready version can be approved")
-    approve_version(farm, version.id, by)
-    click.echo(f"asset {asset_id} version {version.number} approved")
+    status = approve_version(farm, version.id, by)
+    if status == "approved":
+        click.echo(f"asset {asset_id} version {version.number} approved")
+    else:
+        click.echo(f"asset {asset_id} version {version.number}: approval by {by} recorded; "
+                   f"the version is {status.replace('_', ' ')} (rule: {rule_of(farm.settings).text})")
 
 
 @main.group()

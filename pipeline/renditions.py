@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import rushes
@@ -63,13 +63,15 @@ def _queue_step(session: Session, rendition: Rendition) -> list[tuple[int, str]]
     return [(step.id, kind)]
 
 
-def approve(farm: Farm, version_id: int, approved_by: str) -> None:
-    """Mark a version approved and push its ready renditions to the push targets that take them."""
-    with farm.transaction() as session:
-        session.execute(update(Version).where(Version.id == version_id, Version.approved_at.is_(None))
-                        .values(approved_at=utcnow(), approved_by=approved_by))
-        record(session, approved_by, "approve", detail=f"version {version_id}")
-    deliver_due(farm)
+def approve(farm: Farm, version_id: int, approved_by: str) -> str:
+    """Record an approval of a ready version by ``approved_by`` and apply the approval rule.
+
+    With the default rule (one approval) the version is approved and its ready renditions are pushed to
+    the push targets that take them. Returns the version's review status (``approved``, ``in_review`` ...).
+    """
+    from pipeline.review import review
+
+    return review(farm, version_id, approved_by, "approve")
 
 
 def deliver_due(farm: Farm) -> None:

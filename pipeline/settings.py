@@ -61,12 +61,27 @@ class Settings(BaseSettings):
     taggers: list[str] | None = None  # keyframe taggers to run; default: every available one
     steps: list[str] | None = None  # workflow steps to run (with what they need); default: all
 
+    # the approval rule: a version is approved when nobody's latest decision is "changes", every required
+    # reviewer's latest is "approve", and at least approval_min_approvals reviewers' latest is "approve"
+    approval_required_reviewers: list[str] = Field(default_factory=list)  # user names
+    approval_min_approvals: int = Field(1, ge=1)
+
     @field_validator("steps")
     @classmethod
     def _known_steps(cls, value: list[str] | None) -> list[str] | None:
         from pipeline.workflow import with_needs
 
         return with_needs(value) if value is not None else None
+
+    @field_validator("approval_required_reviewers")
+    @classmethod
+    def _reviewer_names(cls, value: list[str]) -> list[str]:
+        names = [name.strip() for name in value]
+        if any(not name for name in names):
+            raise ValueError("reviewer names must not be blank")
+        if len(names) != len(set(names)):
+            raise ValueError(f"reviewer names must be unique, got {names}")
+        return names
 
     @field_validator("database_url", "broker_url")
     @classmethod

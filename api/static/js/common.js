@@ -1,0 +1,97 @@
+// What every page shares: calling the JSON API with the sign-in cookie, showing errors in words.
+"use strict";
+
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)rushes_csrf=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+export class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+export async function api(path, { method = "GET", body, raw = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, { method, headers, credentials: "same-origin",
+                                   body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    throw new ApiError(0, "cannot reach the Rushes server: is it running?");
+  }
+  if (response.status === 401) {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    throw new ApiError(401, "signed out: sign in again");
+  }
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).error || message; } catch (_) { /* not JSON */ }
+    throw new ApiError(response.status, message);
+  }
+  if (raw) return response;
+  return response.status === 204 ? null : response.json();
+}
+
+// One live region per page for problems: says what went wrong, in words, until dismissed.
+export function showError(err, where = "") {
+  const box = document.getElementById("problems");
+  const text = err instanceof Error ? err.message : String(err);
+  if (!box) { console.error(text); return; }
+  const item = document.createElement("li");
+  item.textContent = where ? `${where}: ${text}` : text;
+  const close = el("button", { type: "button", class: "link", "aria-label": "dismiss this message" }, "×");
+  close.addEventListener("click", () => item.remove());
+  item.append(" ", close);
+  box.append(item);
+}
+
+export function showNotice(text) {
+  const box = document.getElementById("notice");
+  if (box) box.textContent = text;
+}
+
+// el("a", {href: "/x", class: "c"}, "text", child...) - never innerHTML with data
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "style") node.style.cssText = value;  // CSSOM: allowed by the pages' CSP, unlike attributes
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, r = s % 60;
+  return h ? `${h}:${String(m).padStart(2, "0")}:${String(r).padStart(2, "0")}` : `${m}:${String(r).padStart(2, "0")}`;
+}
+
+export function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export async function signOut() {
+  try { await api("/api/v1/session", { method: "DELETE" }); } finally { location.assign("/login"); }
+}
+
+export async function whoAmI() {
+  const me = await api("/api/v1/me");
+  const slot = document.getElementById("me");
+  if (slot) {
+    slot.replaceChildren(el("span", {}, `${me.name} (${me.role})`), " ",
+      el("button", { type: "button", class: "link", onclick: signOut }, "Sign out"));
+  }
+  return me;
+}

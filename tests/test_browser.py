@@ -1,0 +1,307 @@
+"""The review pages in a real headless Chromium (Debian's, driven by Playwright) against a real `rushes up`.
+
+Set RUSHES_SCREENSHOTS=docs/screenshots to refresh the README's screenshots (`make screenshots`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pytest
+
+from rushes.timecode import timecode_to_frames
+from tests.conftest import wait_for
+from tests.farmproc import RUSHES, free_port
+from tests.media_fixtures import SHARED_MEDIA, make_clip, make_programme
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+# no background networking: this machine's closed network refuses Chromium's calls home
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+WEB = "web/h264-720p"
+RATE = 25
+
+
+@dataclass
+class Server:
+    base: str
+    token: str
+    data: Path
+    asset_id: int
+    tmp: Path
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    def get(self, path: str, token: str | None = None) -> Any:
+        response = httpx.get(self.base + path, headers=self.headers(token), timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def token_for(self, name: str, role: str) -> str:
+        done = subprocess.run([RUSHES, "--data", str(self.data), "token", "create", "--user", name, "--role", role],
+                              capture_output=True, text=True, check=True, env=_env())
+        return done.stdout.strip().split()[-1]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("RUSHES_")}
+
+
+def _wait_ready(server: Server, name: str, timeout: float = 180) -> dict:
+    def ready() -> dict | None:
+        for asset in server.get("/api/v1/assets")["assets"]:
+            if asset["name"] == name and asset["status"] in ("ready", "failed"):
+                return asset
+        return None
+
+    asset = wait_for(ready, timeout=timeout, interval=0.5, what=f"{name} to be ingested")
+    assert asset["status"] == "ready", asset["error"]
+    return asset
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`rushes up` (embedded farm, SQLite) with an 11 s programme whose sound is JFK's speech."""
+    tmp = tmp_path_factory.mktemp("browser")
+    data, port = tmp / "data", free_port()
+    log = (tmp / "up.log").open("wb")
+    proc = subprocess.Popen([RUSHES, "up", "--port", str(port), "--data", str(data)], stdout=log,
+                            stderr=subprocess.STDOUT, env=_env())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(healthy, timeout=60, what="rushes up to serve")
+        token = (data / "admin.token").read_text().strip()
+        programme = make_programme(tmp, SHARED_MEDIA / "speech" / "jfk.flac")
+        shutil.copyfile(programme, data / "watch" / "default" / "interview.mov")
+        server = Server(base, token, data, 0, tmp)
+        server.asset_id = _wait_ready(server, "interview.mov")["id"]
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print((tmp / "up.log").read_text(errors="replace")[-3000:])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: apt-get install chromium chromium-driver (make test does)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _sign_in(browser: Any, server: Server, token: str | None = None) -> Any:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.problems = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: page.problems.append(str(exc)))  # type: ignore[attr-defined]
+    page.goto(f"{server.base}/library")
+    assert "/login" in page.url, "the pages ask who you are first"
+    page.fill("#token", token or server.token)
+    page.click("#signin button[type=submit]")
+    page.wait_for_url("**/library")
+    return page
+
+
+@pytest.fixture
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    page = _sign_in(browser, server)
+    yield page
+    assert not page.problems, f"script errors on the page: {page.problems}"
+    page.context.close()
+
+
+def _shot(page: Any, name: str, tmp: Path) -> None:
+    folder = Path(os.environ.get("RUSHES_SCREENSHOTS") or tmp)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=name != "library")
+
+
+def _timecode(page: Any) -> str:
+    return page.text_content("#tc").strip()
+
+
+def _frame_after(tc: str, frames: int) -> str:
+    from rushes.timecode import frames_to_timecode
+
+    return frames_to_timecode(timecode_to_frames(tc, RATE) + frames, RATE)
+
+
+def test_a_wrong_token_is_refused_in_words(browser: Any, server: Server) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server.base}/assets/{server.asset_id}")
+    assert "/login" in page.url
+    page.fill("#token", "rsh_not-a-real-token")
+    page.click("#signin button[type=submit]")
+    page.wait_for_selector("#signin-error:has-text('unknown or revoked token')")
+    context.close()
+
+
+def test_find_watch_comment_approve_render_download(page: Any, server: Server, tmp_path: Path) -> None:
+    # the library: the asset with its poster, duration, source timecode and status
+    card = page.locator(f"li.card[data-asset-id='{server.asset_id}']")
+    card.wait_for()
+    assert "interview.mov" in card.text_content() and "01:00:00:00" in card.text_content()
+    assert card.locator(".status").text_content() == "ready"
+    assert card.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+    _shot(page, "library", tmp_path)
+
+    # search a spoken word; the hit opens the asset at the hit's timecode
+    page.fill("#q", "country")
+    page.press("#q", "Enter")
+    hit = page.locator(".hit a").filter(has_text="ask what you can do for your country")
+    hit.wait_for()
+    hit_tc = hit.locator(".tc").text_content().strip()
+    assert re.fullmatch(r"01:00:0\d:\d\d", hit_tc) and hit_tc != "01:00:00:00"
+    _shot(page, "search", tmp_path)
+    hit.click()
+    page.wait_for_selector("body[data-ready=true]")
+    assert f"/assets/{server.asset_id}" in page.url
+    assert _timecode(page) == hit_tc
+    page.wait_for_selector("#transcript li.current:has-text('your country')")
+
+    # frame-accurate controls: one frame each way, a second with Shift, and the picture really moved
+    page.locator("#player").focus()
+    page.keyboard.press("ArrowRight")
+    assert _timecode(page) == _frame_after(hit_tc, 1)
+    page.click("#btn-back")
+    page.click("#btn-back")
+    assert _timecode(page) == _frame_after(hit_tc, -1)
+    page.keyboard.press("Shift+ArrowRight")
+    assert _timecode(page) == _frame_after(hit_tc, RATE - 1)
+    page.wait_for_function("() => !document.getElementById('player').seeking")
+    shown = page.evaluate("() => document.getElementById('player').currentTime")
+    frame = timecode_to_frames(_timecode(page), RATE) - timecode_to_frames("01:00:00:00", RATE)
+    assert frame / RATE <= shown < (frame + 1) / RATE, "the player shows the frame the timecode names"
+
+    # jump to a timecode: the slate's scene is highlighted in the strip
+    page.fill("#jump-tc", "01:00:04:10")
+    page.press("#jump-tc", "Enter")
+    assert _timecode(page) == "01:00:04:10"
+    assert page.locator("#scenes li.current .tc").text_content() == "01:00:04:00"
+    page.locator("#player").focus()
+
+    # J/K/L: L plays, K stops; time moved forwards
+    page.keyboard.press("l")
+    page.wait_for_function("() => !document.getElementById('player').paused")
+    page.wait_for_timeout(400)
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.getElementById('player').paused")
+    after_play = _timecode(page)
+    assert timecode_to_frames(after_play, RATE) > timecode_to_frames("01:00:04:10", RATE)
+    page.keyboard.press("j")
+    page.wait_for_timeout(300)
+    page.keyboard.press("k")
+    assert timecode_to_frames(_timecode(page), RATE) < timecode_to_frames(after_play, RATE)
+
+    # a comment at this frame shows as a marker on the timeline and in the list with its timecode
+    page.fill("#jump-tc", "01:00:05:00")
+    page.press("#jump-tc", "Enter")
+    page.fill("#comment-text", "Slate is upside down? Check the take number.")
+    page.click("#comment-form button[type=submit]")
+    marker = page.locator("#timeline-comments .marker[data-frame='125']")
+    marker.wait_for()
+    assert "01:00:05:00" in marker.get_attribute("aria-label")
+    assert page.locator("#comments li.comment").first.locator(".tc").text_content().startswith("01:00:05:00")
+    page.click("#btn-start")
+    marker.click()
+    assert _timecode(page) == "01:00:05:00"
+    thread = page.locator("#comments li.comment").first
+    thread.get_by_role("button", name="Reply").click()
+    thread.locator("form.reply textarea").fill("Fixed in take 4.")
+    thread.locator("form.reply button[type=submit]").click()
+    page.wait_for_selector("#comments .replies li:has-text('Fixed in take 4.')")
+    page.locator("#comments li.comment").first.get_by_role("button", name="Resolve").click()
+    page.wait_for_selector("#comments li.comment.resolved:has-text('resolved by admin')")
+    page.wait_for_selector("#timeline-comments .marker.resolved[data-frame='125']")
+
+    # approve: the review status follows the rule (one approval by default)
+    page.fill("#review-note", "Good to go.")
+    page.click("#btn-approve")
+    page.wait_for_selector("#review-status .review-approved")
+    page.wait_for_selector("#delivery-state .ok")
+
+    # render a web preset from the delivery panel, see its QC report, download it
+    page.select_option("#preset", WEB)
+    page.click("#render-form button[type=submit]")
+    rendition = page.locator(f"#renditions li[data-preset='{WEB}']")
+    rendition.locator("a.download").wait_for(timeout=180_000)
+    assert "QC passed" in rendition.locator("details.qc summary").text_content()
+    _shot(page, "asset", tmp_path)
+    with page.expect_download() as download_info:
+        rendition.locator("a.download").click()
+    saved = tmp_path / "download.mp4"
+    download_info.value.save_as(saved)
+    with av.open(str(saved)) as container:
+        video = container.streams.video[0]
+        assert video.codec_context.name == "h264" and video.height == 720
+        assert abs(float(container.duration / 1_000_000) - 11.0) < 0.2
+
+
+def test_the_library_shows_a_new_file_and_its_progress_without_a_reload(page: Any, server: Server) -> None:
+    page.wait_for_selector(f"li.card[data-asset-id='{server.asset_id}']")
+    clip = make_clip(server.tmp / "B002.mov", seconds=4, size="640x360", timecode="12:00:00:00")
+    shutil.copyfile(clip, server.data / "watch" / "default" / "B002.mov")
+    card = page.locator("li.card").filter(has_text="B002.mov")
+    card.wait_for(timeout=60_000)
+    page.wait_for_selector("li.card[data-status='ready']:has-text('B002.mov')", timeout=120_000)
+    assert "12:00:00:00" in card.text_content()
+
+
+def test_a_viewer_sees_why_they_cannot_approve(browser: Any, server: Server) -> None:
+    page = _sign_in(browser, server, server.token_for("vera", "viewer"))
+    page.goto(f"{server.base}/assets/{server.asset_id}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#btn-changes")
+    page.wait_for_selector("#problems li:has-text(\"role 'viewer' may not do this\")")
+    page.fill("#jump-tc", "02:00:00:00")
+    page.press("#jump-tc", "Enter")
+    page.wait_for_selector("#problems li:has-text('outside this clip')")
+    page.context.close()
+
+
+def test_the_pages_timecode_maths_matches_the_catalogs(page: Any) -> None:
+    """static/js/timecode.js against rushes/timecode.py, drop-frame included."""
+    from rushes.timecode import frames_to_timecode
+
+    cases = [(frames, rate, drop) for rate, drop in (("25", False), ("30000/1001", True), ("60000/1001", True),
+                                                     ("24000/1001", False), ("30000/1001", False))
+             for frames in (0, 1, 1799, 1800, 1801, 17982, 17983, 107892, 2589407, 5178815)]
+    got = page.evaluate("""async (cases) => {
+        const tc = await import('/static/js/timecode.js');
+        return cases.map(([frames, rate, drop]) => {
+            const label = tc.framesToTimecode(frames, rate, drop);
+            return [label, tc.timecodeToFrames(label, rate, drop)];
+        });
+    }""", [list(c) for c in cases])
+    for (frames, rate, drop), (label, back) in zip(cases, got, strict=True):
+        from fractions import Fraction
+
+        expected = frames_to_timecode(frames, Fraction(rate), drop)
+        assert label == expected, (frames, rate, drop)
+        assert back == timecode_to_frames(expected, Fraction(rate), drop) , (frames, rate, drop)
