@@ -70,6 +70,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]  # a disabled user's tokens and sessions stop working
     tokens: Mapped[list[Token]] = relationship(back_populates="user")
 
 
@@ -81,8 +82,39 @@ class Token(Base):
     label: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class WebSession(Base):
+    """A browser signed in to the review pages: only the SHA-256 of its cookie is stored."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id", ondelete="CASCADE"))
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user: Mapped[User] = relationship()
+
+
+class Grant(Base):
+    """Lets a user see and act (as their role allows) on one collection, or on one asset."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("user_id", "collection_id", "asset_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class Collection(Base):
@@ -109,6 +141,38 @@ class Asset(Base):
     versions: Mapped[list[Version]] = relationship(
         back_populates="asset", order_by="Version.number", cascade="all, delete-orphan"
     )
+
+
+class AssetCollection(Base):
+    """An asset's membership of a collection besides the one its watch folder feeds."""
+
+    __tablename__ = "asset_collections"
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class Rights(Base):
+    """What an asset (or one of its versions) may be used for: licence, territories, channels, a window."""
+
+    __tablename__ = "rights"
+    __table_args__ = (UniqueConstraint("asset_id", "version_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    licence: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(500))
+    usage: Mapped[str | None] = mapped_column(Text)
+    territories: Mapped[list[str] | None] = mapped_column(JSON)  # ISO 3166 codes; None = worldwide
+    channels: Mapped[list[str] | None] = mapped_column(JSON)  # broadcast | web | social; None = all
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None] = mapped_column(index=True)
+    model_release: Mapped[bool] = mapped_column(default=False)
+    location_release: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class Version(Base):
@@ -302,6 +366,8 @@ class Target(Base):
     kind: Mapped[str] = mapped_column(String(10))  # pull | push
     presets: Mapped[dict[str, Any]]  # {"presets": [names]}
     folder: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(20))  # broadcast | web | social; None: the preset's
+    territory: Mapped[str | None] = mapped_column(String(8))  # ISO 3166 code where it publishes; None: worldwide
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -357,3 +423,25 @@ class Review(Base):
     decision: Mapped[str] = mapped_column(String(10))  # approve | changes
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One line of the append-only audit trail; ``hash`` covers the line and the previous line's hash.
+
+    No foreign keys: the trail outlives what it talks about.
+    """
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120), index=True)
+    role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))  # allowed | denied
+    asset_id: Mapped[int | None] = mapped_column(index=True)
+    version_id: Mapped[int | None]
+    subject: Mapped[str | None] = mapped_column(String(500))
+    detail: Mapped[str | None] = mapped_column(Text)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

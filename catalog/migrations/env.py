@@ -16,12 +16,22 @@ def _ours(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-u
     return not (reflected and compare_to is None)
 
 
+def _render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
+    """Write our UTC TypeDecorator as the plain DateTime(timezone=True) it stores."""
+    from catalog.models import UTCDateTime
+
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         include_object=_ours,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
