@@ -7,14 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import opentimelineio as otio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import DB, Reader
-from catalog.lookup import asset_or_404, version_of, version_or_404
-from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, Version
+from api.auth import visible_asset
+from api.deps import DB, Reader, visible_version
+from api.events import audit
+from catalog.lookup import version_of
+from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, User, Version
+from catalog.permissions import asset_scope
 from catalog.search import SearchFilters
 from catalog.views import Clock, scene_view, search_hits
 from delivery.edit_export import Marker, to_csv, to_edl, to_otio
@@ -24,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
 
 @router.get("/search")
-def search_route(session: DB, user: Reader, q: Annotated[str, Query(min_length=1, max_length=500)],
+def search_route(request: Request, session: DB, user: Reader, q: Annotated[str, Query(min_length=1, max_length=500)],
                  collection: str | None = None,
                  status: Annotated[str | None, Query(pattern="^(queued|processing|ready|failed)$")] = None,
                  kind: Annotated[str | None, Query(pattern="^(transcript|ocr|tag|name|metadata)$")] = None,
@@ -33,24 +36,25 @@ def search_route(session: DB, user: Reader, q: Annotated[str, Query(min_length=1
                  max_duration: Annotated[float | None, Query(ge=0)] = None,
                  has_faces: bool | None = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                 offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> dict[str, Any]:
     filters = SearchFilters(collection=collection, status=status, kind=kind, created_from=created_from,
                             created_to=created_to, min_duration_s=min_duration, max_duration_s=max_duration,
-                            has_faces=has_faces)
-    return {"query": q, "hits": search_hits(session, q, filters, limit=limit, offset=offset), "limit": limit,
-            "offset": offset}
+                            has_faces=has_faces, asset_scope=asset_scope(user))
+    hits = search_hits(session, q, filters, limit=limit, offset=offset)
+    audit(request, session, user, "search", subject=q[:500], detail=f"{len(hits)} hit(s)")
+    return {"query": q, "hits": hits, "limit": limit, "offset": offset}
 
 
 @router.get("/assets/{asset_id}/scenes")
 def scenes_route(asset_id: int, session: DB, user: Reader, version: int | None = None) -> dict[str, Any]:
-    chosen = version_of(asset_or_404(session, asset_id), version)
+    chosen = version_of(visible_asset(session, user, asset_id), version)
     clock = Clock(session.get(MediaInfoRow, chosen.id))
     scenes = session.scalars(select(Scene).where(Scene.version_id == chosen.id).order_by(Scene.index))
     return {"asset_id": asset_id, "version": chosen.number, "scenes": [scene_view(s, clock) for s in scenes]}
 
 
-def _transcript(session: Session, asset_id: int, version: int | None) -> tuple[Version, Transcript]:
-    chosen = version_of(asset_or_404(session, asset_id), version)
+def _transcript(session: Session, user: User, asset_id: int, version: int | None) -> tuple[Version, Transcript]:
+    chosen = version_of(visible_asset(session, user, asset_id), version)
     transcript = session.get(Transcript, chosen.id)
     if transcript is None:
         raise NotFound(f"asset {asset_id} version {chosen.number} has no transcript (yet, or no audio)")
@@ -59,7 +63,7 @@ def _transcript(session: Session, asset_id: int, version: int | None) -> tuple[V
 
 @router.get("/assets/{asset_id}/transcript")
 def transcript_route(asset_id: int, session: DB, user: Reader, version: int | None = None) -> dict[str, Any]:
-    chosen, transcript = _transcript(session, asset_id, version)
+    chosen, transcript = _transcript(session, user, asset_id, version)
     clock = Clock(session.get(MediaInfoRow, chosen.id))
     segments = session.scalars(select(TranscriptSegment).where(TranscriptSegment.version_id == chosen.id)
                                .order_by(TranscriptSegment.index))
@@ -81,19 +85,19 @@ def _sidecar_file(version: Version, name: str) -> Path:
 
 @router.get("/assets/{asset_id}/transcript.vtt", response_class=PlainTextResponse)
 def transcript_vtt(asset_id: int, session: DB, user: Reader, version: int | None = None) -> Response:
-    chosen, _ = _transcript(session, asset_id, version)
+    chosen, _ = _transcript(session, user, asset_id, version)
     return FileResponse(_sidecar_file(chosen, "transcript.vtt"), media_type="text/vtt")
 
 
 @router.get("/assets/{asset_id}/transcript.srt", response_class=PlainTextResponse)
 def transcript_srt(asset_id: int, session: DB, user: Reader, version: int | None = None) -> Response:
-    chosen, _ = _transcript(session, asset_id, version)
+    chosen, _ = _transcript(session, user, asset_id, version)
     return FileResponse(_sidecar_file(chosen, "transcript.srt"), media_type="application/x-subrip")
 
 
 @router.get("/assets/{asset_id}/qc")
 def qc_route(asset_id: int, session: DB, user: Reader, version: int | None = None) -> dict[str, Any]:
-    chosen = version_of(asset_or_404(session, asset_id), version)
+    chosen = version_of(visible_asset(session, user, asset_id), version)
     report = session.get(QCReport, chosen.id)
     if report is None:
         raise NotFound(f"asset {asset_id} version {chosen.number} has no QC report (yet)")
@@ -107,6 +111,7 @@ def qc_route(asset_id: int, session: DB, user: Reader, version: int | None = Non
 
 @router.get("/versions/{version_id}/keyframes/{index}", response_class=FileResponse)
 def keyframe_route(version_id: int, index: int, session: DB, user: Reader) -> FileResponse:
+    visible_version(session, user, version_id)
     scene = session.scalar(select(Scene).where(Scene.version_id == version_id, Scene.index == index))
     if scene is None or not scene.keyframe_path or not Path(scene.keyframe_path).is_file():
         raise NotFound(f"version {version_id} has no keyframe for scene {index}")
@@ -115,23 +120,26 @@ def keyframe_route(version_id: int, index: int, session: DB, user: Reader) -> Fi
 
 @router.get("/versions/{version_id}/contact-sheet", response_class=FileResponse)
 def contact_sheet_route(version_id: int, session: DB, user: Reader) -> FileResponse:
-    return FileResponse(_sidecar_file(version_or_404(session, version_id), "contact.jpg"), media_type="image/jpeg")
+    version = visible_version(session, user, version_id)
+    return FileResponse(_sidecar_file(version, "contact.jpg"), media_type="image/jpeg")
 
 
 @router.get("/versions/{version_id}/waveform", response_class=FileResponse)
 def waveform_route(version_id: int, session: DB, user: Reader) -> FileResponse:
-    return FileResponse(_sidecar_file(version_or_404(session, version_id), "waveform.png"), media_type="image/png")
+    version = visible_version(session, user, version_id)
+    return FileResponse(_sidecar_file(version, "waveform.png"), media_type="image/png")
 
 
 EXPORTS = {"edl": "text/plain", "otio": "application/json", "xml": "application/xml", "csv": "text/csv"}
 
 
 @router.get("/assets/{asset_id}/export.{fmt}")
-def export_route(asset_id: int, fmt: str, session: DB, user: Reader, version: int | None = None) -> Response:
+def export_route(asset_id: int, fmt: str, request: Request, session: DB, user: Reader,
+                 version: int | None = None) -> Response:
     """Scenes as cuts and transcript segments as markers: CMX3600 EDL, OTIO, FCP XML (``xml``) or CSV."""
     if fmt not in EXPORTS:
         raise NotFound(f"no export format {fmt!r}; choose one of {', '.join(EXPORTS)}")
-    asset = asset_or_404(session, asset_id)
+    asset = visible_asset(session, user, asset_id)
     chosen = version_of(asset, version)
     info = session.get(MediaInfoRow, chosen.id)
     scenes = [(s.start_s, s.end_s) for s in session.scalars(
@@ -152,5 +160,6 @@ def export_route(asset_id: int, fmt: str, session: DB, user: Reader, version: in
         timeline = to_otio(*args, drop_frame=clock.drop, markers=markers)
         body = otio.adapters.write_to_string(timeline, "otio_json" if fmt == "otio" else "fcp_xml")
     filename = f"{reel}-v{chosen.number}.{fmt}"
+    audit(request, session, user, "export", asset_id=asset_id, version_id=chosen.id, subject=f"export.{fmt}")
     return Response(body, media_type=EXPORTS[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

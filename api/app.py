@@ -1,34 +1,34 @@
-"""The FastAPI application: health, assets, proxies and posters (with HTTP Range), retry."""
+"""The FastAPI application: the routers, the pages, health, and errors as JSON in words (refusals audited)."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import func, select, text
+from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.admin import router as admin_router
 from api.analysis import router as analysis_router
+from api.assets import router as assets_router
+from api.audit import router as audit_router
+from api.auth import Denied
 from api.delivery import router as delivery_router
-from api.deps import DB, Editor, Reader
+from api.events import audit_denial
 from api.pages import STATIC
 from api.pages import api as session_router
 from api.pages import router as pages_router
 from api.review import router as review_router
-from catalog.lookup import asset_or_404, version_or_404
-from catalog.models import Asset, Collection, Proxy
-from catalog.views import asset_detail, asset_summary
+from api.rights import router as rights_router
 from pipeline.farm import Farm
-from pipeline.retry import retry_asset
 from rushes.errors import NotFound, RushesError
 
 log = logging.getLogger(__name__)
-STATUSES = ("queued", "processing", "ready", "failed")
 
 
 def create_app(farm: Farm) -> FastAPI:
@@ -38,9 +38,13 @@ def create_app(farm: Farm) -> FastAPI:
                                "on changes."))
     app.state.farm = farm
     _error_handlers(app)
+    app.include_router(assets_router)
+    app.include_router(admin_router)
     app.include_router(analysis_router)
+    app.include_router(audit_router)
     app.include_router(delivery_router)
     app.include_router(review_router)
+    app.include_router(rights_router)
     app.include_router(session_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -52,60 +56,6 @@ def create_app(farm: Farm) -> FastAPI:
         return {"status": "ok", "database": farm.engine.dialect.name,
                 "broker": "redis" if farm.settings.broker_url else "embedded"}
 
-    @app.get("/api/v1/me", tags=["auth"])
-    def me(user: Reader) -> dict[str, Any]:
-        return {"name": user.name, "role": user.role}
-
-    @app.get("/api/v1/assets", tags=["assets"])
-    def list_assets(session: DB, user: Reader,
-                    status: Annotated[str | None, Query(pattern="^(queued|processing|ready|failed)$")] = None,
-                    collection: str | None = None,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-        query = select(Asset).join(Collection).order_by(Asset.id.desc())
-        if status:
-            query = query.where(Asset.status == status)
-        if collection:
-            query = query.where(Collection.name == collection)
-        assets = session.scalars(query.limit(limit).offset(offset)).all()
-        return {"assets": [asset_summary(a) for a in assets], "limit": limit, "offset": offset}
-
-    @app.get("/api/v1/collections", tags=["assets"])
-    def list_collections(session: DB, user: Reader) -> dict[str, Any]:
-        """Every collection with how many assets it holds."""
-        rows = session.execute(select(Collection.name, func.count(Asset.id)).outerjoin(Asset)
-                               .group_by(Collection.name).order_by(Collection.name)).all()
-        return {"collections": [{"name": name, "assets": count} for name, count in rows]}
-
-    @app.get("/api/v1/assets/{asset_id}", tags=["assets"])
-    def get_asset(asset_id: int, session: DB, user: Reader) -> dict[str, Any]:
-        return asset_detail(asset_or_404(session, asset_id))
-
-    @app.post("/api/v1/assets/{asset_id}/retry", tags=["assets"])
-    def retry(asset_id: int, user: Editor) -> dict[str, Any]:
-        retried = retry_asset(farm, asset_id)  # writes in its own transaction
-        return {"asset_id": asset_id, "retried_steps": retried}
-
-    @app.get("/api/v1/versions/{version_id}/proxy", tags=["media"], response_class=FileResponse)
-    def proxy(version_id: int, session: DB, user: Reader) -> FileResponse:
-        row = session.get(Proxy, version_id)
-        if row is None or not Path(row.path).is_file():
-            raise NotFound(f"version {version_id} has no proxy (yet)")
-        return FileResponse(row.path, media_type="video/mp4", filename=f"proxy-{version_id}.mp4",
-                            content_disposition_type="inline")
-
-    @app.get("/api/v1/versions/{version_id}/poster", tags=["media"], response_class=FileResponse)
-    def poster(version_id: int, session: DB, user: Reader) -> FileResponse:
-        row = session.get(Proxy, version_id)
-        if row is None or not row.poster_path or not Path(row.poster_path).is_file():
-            raise NotFound(f"version {version_id} has no poster (yet)")
-        return FileResponse(row.poster_path, media_type="image/jpeg")
-
-    @app.get("/api/v1/versions/{version_id}", tags=["assets"])
-    def get_version(version_id: int, session: DB, user: Reader) -> dict[str, Any]:
-        detail = asset_detail(version_or_404(session, version_id).asset)
-        return next(v for v in detail["versions"] if v["id"] == version_id)
-
     return app
 
 
@@ -113,12 +63,28 @@ def _error_handlers(app: FastAPI) -> None:
     def reply(status: int, message: str, **extra: Any) -> JSONResponse:
         return JSONResponse({"error": message, "status": status, **extra}, status_code=status)
 
+    @app.exception_handler(Denied)
+    async def denied(request: Request, exc: Denied) -> JSONResponse:
+        try:
+            audit_denial(request, exc.denial)  # the request's own transaction is gone: a fresh one
+        except Exception:  # a refusal is answered even if the trail cannot be written; the log says why
+            log.exception("could not write the audit trail for a refusal")
+        response = reply(exc.status_code, str(exc.detail))
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         response = reply(exc.status_code, str(exc.detail))
         if exc.headers:
             response.headers.update(exc.headers)
         return response
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        return reply(422, "invalid request: a number is out of range (ids and offsets fit in 31 bits)")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

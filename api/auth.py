@@ -1,74 +1,148 @@
-"""Who is asking: a Bearer token (API clients) or the review pages' sign-in cookie (browsers).
+"""Who is asking, and may they: a Bearer token (API clients) or a browser session (the review pages),
+checked against the permission matrix (``catalog/permissions.py``) and the caller's grants.
 
-The pages sign in with an API token once (``/login``); the token then travels in an HttpOnly,
-SameSite=Strict cookie. A state-changing request authenticated by that cookie must also carry the
-``X-CSRF-Token`` header equal to the (script-readable) ``rushes_csrf`` cookie: a double-submit check
-that a page on another site cannot pass.
+The pages sign in once with an API token (``POST /api/v1/session``); the browser then holds an HttpOnly,
+SameSite=Strict session cookie (only its hash is stored) and a script-readable ``rushes_csrf`` cookie. A
+state-changing request made with the session cookie must send that CSRF value in ``X-CSRF-Token``.
+Every refusal is written to the audit trail as ``denied``.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
-from catalog.auth import user_for_token
-from catalog.models import User
+from catalog.auth import token_row, web_session
+from catalog.lookup import asset_or_404
+from catalog.models import Asset, Token, User, utcnow
+from catalog.permissions import can, can_see, roles_that_can
+from rushes.errors import NotFound
 
 SESSION_COOKIE = "rushes_session"
 CSRF_COOKIE = "rushes_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
-bearer = HTTPBearer(auto_error=False, description="an API token: `rushes token create --user NAME --role ROLE`")
+bearer = HTTPBearer(auto_error=False, description="an API token: `rushes tokens create --user NAME`")
 cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
-                      description="set by signing in at /login (the review pages); unsafe methods also need "
-                                  f"the {CSRF_HEADER} header equal to the {CSRF_COOKIE} cookie")
+                      description="set by signing in (POST /api/v1/session); changes also need the "
+                                  f"{CSRF_HEADER} header")
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def user_of(request: Request, token: str) -> User | None:
-    """The user a live token belongs to, detached from its session, or None."""
-    farm = request.app.state.farm
-    with farm.sessions() as session, session.begin():
-        user = user_for_token(session, token)
-        if user is not None:
-            session.expunge(user)
-    return user
+@dataclass(frozen=True)
+class Denial:
+    """What the audit trail needs to know about a refusal (``api/app.py`` writes it)."""
+
+    actor: str
+    role: str | None
+    action: str
+    asset_id: int | None = None
+    subject: str | None = None
 
 
-def _csrf_ok(request: Request) -> bool:
-    if request.method in SAFE_METHODS:
-        return True
-    sent, expected = request.headers.get(CSRF_HEADER, ""), request.cookies.get(CSRF_COOKIE, "")
-    return bool(expected) and hmac.compare_digest(sent, expected)
+class Denied(HTTPException):
+    """A refused request: 401/403/404 to the caller, a ``denied`` line in the audit trail."""
+
+    def __init__(self, status: int, message: str, denial: Denial, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, message, headers=headers)
+        self.denial = denial
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _farm(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.farm
+
+
+def user_of(request: Request, token: str) -> tuple[User, Token] | None:
+    """The user a live token belongs to and the token row, detached from their session, or None."""
+    with _farm(request).sessions() as session, session.begin():
+        row = token_row(session, token)
+        if row is None:
+            return None
+        row.last_used_at = utcnow()
+        user = row.user
+        session.flush()
+        session.expunge(user)
+        session.expunge(row)
+    return user, row
+
+
+def session_user(request: Request, cookie_value: str) -> tuple[User, str] | None:
+    """The user of a live browser session and its CSRF value, or None."""
+    with _farm(request).sessions() as session, session.begin():
+        row = web_session(session, cookie_value)
+        if row is None:
+            return None
+        user, csrf = row.user, row.csrf
+        session.flush()
+        session.expunge(user)
+    return user, csrf
 
 
 def current_user(request: Request,
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-                 session_token: Annotated[str | None, Depends(cookie)]) -> User:
+                 session_cookie: Annotated[str | None, Depends(cookie)]) -> User:
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        token = credentials.credentials
-    elif session_token:
-        if not _csrf_ok(request):
-            raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header: reload the page and try again")
-        token = session_token
+        found = user_of(request, credentials.credentials)
+        if found is None:
+            raise Denied(401, "invalid, expired or revoked token", Denial("(bad token)", None, "sign-in"),
+                         headers=CHALLENGE)
+        user = found[0]
+    elif session_cookie:
+        signed = session_user(request, session_cookie)
+        if signed is None:
+            raise Denied(401, "your session ended: sign in again at /login", Denial("(ended session)", None, "sign-in"),
+                         headers=CHALLENGE)
+        user, csrf = signed
+        if request.method not in SAFE_METHODS and not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf):
+            raise Denied(403, f"missing or wrong {CSRF_HEADER} header: reload the page and try again",
+                         Denial(user.name, user.role, "csrf"))
     else:
         raise HTTPException(401, "missing token: send 'Authorization: Bearer <token>' or sign in at /login",
                             headers=CHALLENGE)
-    user = user_of(request, token)
-    if user is None:
-        raise HTTPException(401, "invalid or revoked token", headers=CHALLENGE)
+    request.state.user = user
     return user
 
 
-def require_role(*roles: str) -> Callable[[User], User]:
+def allowed(action: str) -> Callable[[User], User]:
+    """A dependency: the caller, if the matrix lets their role take ``action``."""
+    roles = ", ".join(roles_that_can(action))
+
     def check(user: Annotated[User, Depends(current_user)]) -> User:
-        if user.role not in roles:
-            raise HTTPException(403, f"role {user.role!r} may not do this; needs one of {', '.join(roles)}")
+        if not can(user.role, action):
+            raise Denied(403, f"role {user.role!r} may not {action.replace('_', ' ')}; needs one of {roles}",
+                         Denial(user.name, user.role, action))
         return user
 
     return check
+
+
+def require_role(*roles: str) -> Callable[[User], User]:
+    """Kept for routes that belong to one role only (e.g. a target's own feed is checked by name)."""
+    def check(user: Annotated[User, Depends(current_user)]) -> User:
+        if user.role not in roles:
+            raise Denied(403, f"role {user.role!r} may not do this; needs one of {', '.join(roles)}",
+                         Denial(user.name, user.role, "role"))
+        return user
+
+    return check
+
+
+def visible_asset(session: Session, user: User, asset_id: int, action: str = "view") -> Asset:
+    """The asset, if it exists and the caller's grants reach it; 404 otherwise (its existence is not told)."""
+    if not can_see(session, user, asset_id):
+        raise Denied(404, f"no asset {asset_id}", Denial(user.name, user.role, action, asset_id=asset_id))
+    try:
+        return asset_or_404(session, asset_id)
+    except NotFound as exc:
+        raise Denied(404, str(exc), Denial(user.name, user.role, action, asset_id=asset_id)) from exc

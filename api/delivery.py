@@ -9,24 +9,23 @@ import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import current_user, require_role
-from api.deps import DB, Editor, Reader
-from catalog.lookup import asset_or_404, version_of
+from api.auth import current_user, visible_asset
+from api.deps import DB, CanApprove, CanDeliver, CanDownloadRendition, CanManageUsers, Reader, visible_version
+from catalog.lookup import version_of
 from catalog.models import DeliveryEvent, Rendition, Step, Target, User
+from catalog.rights import channel_name, territory_code
 from delivery.presets import load_preset, load_presets
-from delivery.targets import create_target, deliverable, media_rss, record
+from delivery.targets import create_target, deliverable, eligible, judge, media_rss, record
 from pipeline.renditions import request_rendition
 from rushes.errors import ConfigError, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["delivery"])
-Admin = Annotated[User, Depends(require_role("admin"))]
-Approver = Annotated[User, Depends(require_role("admin", "editor", "reviewer"))]
 Anyone = Annotated[User, Depends(current_user)]
 
 
@@ -72,10 +71,10 @@ class RenditionRequest(BaseModel):
 
 
 @router.post("/assets/{asset_id}/renditions", status_code=202)
-def request_route(asset_id: int, body: RenditionRequest, request: Request, user: Editor) -> dict[str, Any]:
+def request_route(asset_id: int, body: RenditionRequest, request: Request, user: CanDeliver) -> dict[str, Any]:
     farm = request.app.state.farm
     with farm.sessions() as session:  # short reads: the request below writes in its own transaction
-        version_id = version_of(asset_or_404(session, asset_id), body.version).id
+        version_id = version_of(visible_asset(session, user, asset_id, "deliver"), body.version).id
     try:
         rendition_id, new = request_rendition(farm, version_id, body.preset, user.name)
     except ValueError as exc:
@@ -88,22 +87,25 @@ def request_route(asset_id: int, body: RenditionRequest, request: Request, user:
 
 @router.get("/assets/{asset_id}/renditions")
 def renditions_route(asset_id: int, session: DB, user: Reader) -> dict[str, Any]:
-    asset = asset_or_404(session, asset_id)
+    asset = visible_asset(session, user, asset_id)
     rows = session.scalars(select(Rendition).where(Rendition.version_id.in_([v.id for v in asset.versions]))
                            .order_by(Rendition.id))
     return {"asset_id": asset_id, "renditions": [rendition_view(r, rendition_step(session, r)) for r in rows]}
 
 
-def _rendition(session: Session, rendition_id: int) -> Rendition:
+def _rendition(session: Session, rendition_id: int, user: User | None = None, action: str = "view") -> Rendition:
+    """The rendition; with ``user``, only if their grants reach its asset (404 otherwise)."""
     rendition = session.get(Rendition, rendition_id)
     if rendition is None:
         raise NotFound(f"no rendition {rendition_id}")
+    if user is not None:
+        visible_version(session, user, rendition.version_id, action)
     return rendition
 
 
 @router.get("/renditions/{rendition_id}")
 def rendition_route(rendition_id: int, session: DB, user: Reader) -> dict[str, Any]:
-    rendition = _rendition(session, rendition_id)
+    rendition = _rendition(session, rendition_id, user)
     return rendition_view(rendition, rendition_step(session, rendition))
 
 
@@ -117,9 +119,9 @@ def _file(rendition: Rendition) -> FileResponse:
 
 
 @router.get("/renditions/{rendition_id}/download", response_class=FileResponse)
-def download_route(rendition_id: int, session: DB, user: Editor) -> FileResponse:
+def download_route(rendition_id: int, session: DB, user: CanDownloadRendition) -> FileResponse:
     """The rendition's file, only once its version is approved (rendering before approval is for preview/QC)."""
-    rendition = _rendition(session, rendition_id)
+    rendition = _rendition(session, rendition_id, user, "download_rendition")
     version = rendition.version
     if version.approved_at is None:
         raise HTTPException(409, f"version {version.number} of {version.asset.name} is not approved; "
@@ -130,11 +132,11 @@ def download_route(rendition_id: int, session: DB, user: Editor) -> FileResponse
 
 
 @router.post("/assets/{asset_id}/versions/{number}/approve")
-def approve_route(asset_id: int, number: int, request: Request, user: Approver) -> dict[str, Any]:
+def approve_route(asset_id: int, number: int, request: Request, user: CanApprove) -> dict[str, Any]:
     """The caller approves a ready version (409 otherwise); it is approved once the approval rule is met."""
     from api.review import submit_review  # api.review builds on this module
 
-    _, status = submit_review(request, asset_id, number, user.name, "approve")
+    _, status = submit_review(request, asset_id, number, user, "approve")
     return {"asset_id": asset_id, "version": number, "approved": status == "approved", "review_status": status}
 
 
@@ -143,25 +145,42 @@ class TargetRequest(BaseModel):
     kind: str = Field(pattern="^(pull|push)$")
     presets: list[str]
     folder: str | None = None
+    channel: str | None = Field(None, description="broadcast, web or social: what its deliveries count as for the "
+                                                  "rights; default each preset's category (audio counts as broadcast)")
+    territory: str | None = Field(None, description="the ISO 3166-1 alpha-2 country it publishes in, e.g. GB; "
+                                                    "default worldwide")
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        return channel_name(value) if value else None
+
+    @field_validator("territory")
+    @classmethod
+    def _territory(cls, value: str | None) -> str | None:
+        return territory_code(value) if value else None
 
 
 @router.post("/targets", status_code=201)
-def create_target_route(body: TargetRequest, session: DB, user: Admin) -> dict[str, Any]:
+def create_target_route(body: TargetRequest, session: DB, user: CanManageUsers) -> dict[str, Any]:
     for name in body.presets:
         load_preset(name)  # a ConfigError names the unknown preset
-    target, token = create_target(session, body.name, body.kind, body.presets, body.folder)
+    target, token = create_target(session, body.name, body.kind, body.presets, body.folder, channel=body.channel,
+                                  territory=body.territory)
     return {"name": target.name, "kind": target.kind, "presets": target.preset_names, "folder": target.folder,
-            "token": token}
+            "channel": target.channel, "territory": target.territory, "token": token}
 
 
 @router.get("/targets")
-def targets_route(session: DB, user: Admin) -> dict[str, Any]:
-    return {"targets": [{"name": t.name, "kind": t.kind, "presets": t.preset_names, "folder": t.folder}
+def targets_route(session: DB, user: CanManageUsers) -> dict[str, Any]:
+    return {"targets": [{"name": t.name, "kind": t.kind, "presets": t.preset_names, "folder": t.folder,
+                         "channel": t.channel, "territory": t.territory}
                         for t in session.scalars(select(Target).order_by(Target.name))]}
 
 
 @router.get("/deliveries")
-def deliveries_route(session: DB, user: Admin, limit: int = 200) -> dict[str, Any]:
+def deliveries_route(session: DB, user: CanManageUsers,
+                     limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> dict[str, Any]:
     events = session.scalars(select(DeliveryEvent).order_by(DeliveryEvent.id.desc()).limit(min(limit, 1000)))
     return {"events": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
                         "rendition_id": e.rendition_id, "detail": e.detail} for e in events]}
@@ -213,26 +232,38 @@ def feed_rss_route(name: str, request: Request, session: DB, user: Anyone) -> Re
     return Response(media_rss(target, items, base), media_type="application/rss+xml")
 
 
-def _deliverable(session: Session, name: str, rendition_id: int, user: User) -> Rendition:
+def _deliverable(session: Session, name: str, rendition_id: int, user: User) -> Rendition | JSONResponse:
+    """The rendition if the target may take it now; 404 if it is not the target's to take (not approved, not QC
+    passed, another preset); a 403 answer with the reason (logged as ``refused``) if its rights do not allow it."""
     target = _target_for(session, name, user)
-    rendition = next((r for r in deliverable(session, target) if r.id == rendition_id), None)
-    if rendition is None:
+    judged = judge(session, target, [r for r in eligible(session, target) if r.id == rendition_id])
+    if not judged:
         raise NotFound(f"rendition {rendition_id} is not in {name}'s feed")
+    [(rendition, verdict)] = judged
+    if not verdict.allowed:  # answered, not raised: the request's transaction keeps the log line
+        record(session, user.name, "refused", target=name, rendition_id=rendition.id, detail=verdict.reason)
+        return JSONResponse({"error": f"rendition {rendition_id} may not go to {name}: {verdict.reason}",
+                             "status": 403}, status_code=403)
     return rendition
 
 
 @router.get("/targets/{name}/renditions/{rendition_id}", response_class=FileResponse)
-def target_download_route(name: str, rendition_id: int, session: DB, user: Anyone) -> FileResponse:
+def target_download_route(name: str, rendition_id: int, session: DB, user: Anyone) -> Response:
+    """The file, if the rendition is in the target's feed now; 403 with the reason when its rights refuse it."""
     rendition = _deliverable(session, name, rendition_id, user)
+    if isinstance(rendition, JSONResponse):
+        return rendition
     response = _file(rendition)
     record(session, user.name, "download", target=name, rendition_id=rendition.id, detail="ok")
     return response
 
 
 @router.get("/targets/{name}/renditions/{rendition_id}/{file:path}", response_class=FileResponse)
-def target_package_file_route(name: str, rendition_id: int, file: str, session: DB, user: Anyone) -> FileResponse:
+def target_package_file_route(name: str, rendition_id: int, file: str, session: DB, user: Anyone) -> Response:
     """One file of an HLS package (the master playlist's relative links resolve here)."""
     rendition = _deliverable(session, name, rendition_id, user)
+    if isinstance(rendition, JSONResponse):
+        return rendition
     package = Path(rendition.path or "").resolve()
     wanted = (package / file).resolve()
     if not package.is_dir() or package not in wanted.parents or not wanted.is_file():

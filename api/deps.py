@@ -1,4 +1,6 @@
-"""Dependencies shared by the routers: a catalog session per request, the caller, lookups that 404."""
+"""Dependencies shared by the routers: a catalog session per request, and the caller, allowed to take an
+action by the permission matrix (catalog/permissions.py). Asset routes also check the caller's grants
+(``api.auth.visible_asset``)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.auth import require_role
-from catalog.models import User
+from api.auth import Denial, Denied, allowed, visible_asset
+from catalog.models import User, Version
+
+__all__ = ["DB", "CanApprove", "CanComment", "CanDeliver", "CanDownloadOriginal", "CanDownloadRendition",
+           "CanEditMetadata", "CanManageUsers", "CanView", "Editor", "Reader", "visible_version"]
 
 
 def db(request: Request) -> Iterator[Session]:
@@ -19,6 +24,22 @@ def db(request: Request) -> Iterator[Session]:
 
 
 DB = Annotated[Session, Depends(db)]
-# every person's role; a distribution target's machine user reaches only its own feed (api/delivery.py)
-Reader = Annotated[User, Depends(require_role("admin", "editor", "reviewer", "viewer"))]
-Editor = Annotated[User, Depends(require_role("admin", "editor"))]
+CanView = Annotated[User, Depends(allowed("view"))]
+CanDownloadOriginal = Annotated[User, Depends(allowed("download_original"))]
+CanDownloadRendition = Annotated[User, Depends(allowed("download_rendition"))]
+CanComment = Annotated[User, Depends(allowed("comment"))]
+CanApprove = Annotated[User, Depends(allowed("approve"))]
+CanDeliver = Annotated[User, Depends(allowed("deliver"))]
+CanEditMetadata = Annotated[User, Depends(allowed("edit_metadata"))]
+CanManageUsers = Annotated[User, Depends(allowed("manage_users"))]
+Reader = CanView  # every person's role; a distribution target reaches only its own feed (api/delivery.py)
+Editor = CanEditMetadata
+
+
+def visible_version(session: Session, user: User, version_id: int, action: str = "view") -> Version:
+    """The version, if the caller's grants reach its asset; 404 otherwise."""
+    version = session.get(Version, version_id)
+    if version is None:
+        raise Denied(404, f"no version {version_id}", Denial(user.name, user.role, action))
+    visible_asset(session, user, version.asset_id, action)
+    return version

@@ -12,27 +12,28 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import opentimelineio as otio
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import require_role
+from api.auth import visible_asset
 from api.delivery import rendition_step, rendition_view
-from api.deps import DB, Reader
+from api.deps import DB, CanApprove, CanComment, Reader, visible_version
+from api.events import audit, audit_now
 from catalog.changes import changes
-from catalog.lookup import asset_or_404, version_of
+from catalog.lookup import version_of
 from catalog.models import Comment, MediaInfoRow, Rendition, Target, User, Version
 from catalog.review import NotReady, ReviewError, add_comment, resolve_comment, status_of, threads
 from catalog.views import Clock, comment_view, reviews_view
 from delivery.edit_export import Marker, csv_cell, to_edl, to_otio
 from delivery.presets import load_presets
+from delivery.targets import judge
 from pipeline.review import review, rule_of
 from rushes.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
-Reviewer = Annotated[User, Depends(require_role("admin", "editor", "reviewer"))]
 ResolvedFilter = Annotated[bool | None, Query(description="only resolved (true) or open (false) threads")]
 Against = Annotated[int | None, Query(ge=1, description="the version number to compare with; default the previous")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -41,8 +42,8 @@ CSV_FIELDS = ("id", "parent_id", "author", "start_tc", "end_tc", "start_s", "end
               "created_at")
 
 
-def _version(session: Session, asset_id: int, number: int) -> Version:
-    return version_of(asset_or_404(session, asset_id), number)
+def _version(session: Session, user: User, asset_id: int, number: int, action: str = "view") -> Version:
+    return version_of(visible_asset(session, user, asset_id, action), number)
 
 
 def _clock(session: Session, version: Version) -> Clock:
@@ -73,7 +74,7 @@ class ResolveRequest(BaseModel):
 def comments_route(asset_id: int, number: int, session: DB, user: Reader,
                    resolved: ResolvedFilter = None) -> dict[str, Any]:
     """Top comments ordered by frame, each with its replies (oldest first), at source timecode."""
-    version = _version(session, asset_id, number)
+    version = _version(session, user, asset_id, number)
     clock = _clock(session, version)
     return {"asset_id": asset_id, "version": number,
             "comments": [comment_view(top, number, clock, replies)
@@ -81,27 +82,35 @@ def comments_route(asset_id: int, number: int, session: DB, user: Reader,
 
 
 @router.post("/assets/{asset_id}/versions/{number}/comments", status_code=201, summary="Comment at a frame")
-def add_comment_route(asset_id: int, number: int, body: CommentRequest, session: DB,
-                      user: Reviewer) -> dict[str, Any]:
+def add_comment_route(asset_id: int, number: int, body: CommentRequest, request: Request, session: DB,
+                      user: CanComment) -> dict[str, Any]:
     """A comment at a frame (or a range of frames), or a reply to one; the frame must be within the media."""
-    version = _version(session, asset_id, number)
+    version = _version(session, user, asset_id, number, "comment")
     comment = add_comment(session, version, user.name, body.text, body.frame, body.end_frame, body.parent_id)
+    audit(request, session, user, "comment", asset_id=asset_id, version_id=version.id,
+          subject=f"comment {comment.id}" + (f" (reply to {body.parent_id})" if body.parent_id else ""))
     return comment_view(comment, number, _clock(session, version))
 
 
 @router.post("/comments/{comment_id}/resolve", summary="Resolve or reopen a comment")
-def resolve_route(comment_id: int, session: DB, user: Reviewer, body: ResolveRequest | None = None) -> dict[str, Any]:
+def resolve_route(comment_id: int, request: Request, session: DB, user: CanComment,
+                  body: ResolveRequest | None = None) -> dict[str, Any]:
     """Mark a comment resolved (by the caller) or open again; returns the comment with its replies."""
     comment = session.get(Comment, comment_id)
     if comment is None:
         raise NotFound(f"no comment {comment_id}")
-    resolve_comment(session, comment, (body or ResolveRequest()).resolved, user.name)
+    visible_version(session, user, comment.version_id, "comment")
+    resolved = (body or ResolveRequest()).resolved
+    resolve_comment(session, comment, resolved, user.name)
+    audit(request, session, user, "resolve comment", asset_id=comment.version.asset_id, version_id=comment.version_id,
+          subject=f"comment {comment.id}", detail="resolved" if resolved else "reopened")
     replies = session.scalars(select(Comment).where(Comment.parent_id == comment.id).order_by(Comment.id)).all()
     return comment_view(comment, comment.version.number, _clock(session, comment.version), list(replies))
 
 
-def _export(session: Session, asset_id: int, number: int, fmt: str, media_type: str) -> Response:
-    asset = asset_or_404(session, asset_id)
+def _export(request: Request, session: Session, user: User, asset_id: int, number: int, fmt: str,
+            media_type: str) -> Response:
+    asset = visible_asset(session, user, asset_id)
     version = version_of(asset, number)
     info = session.get(MediaInfoRow, version.id)
     clock = Clock(info)
@@ -121,6 +130,7 @@ def _export(session: Session, asset_id: int, number: int, fmt: str, media_type: 
         else:
             timeline = to_otio(*args, drop_frame=clock.drop, markers=markers, record_start=record_start)
             body = otio.adapters.write_to_string(timeline, "otio_json")
+    audit(request, session, user, "export", asset_id=asset_id, version_id=version.id, subject=f"comments.{fmt}")
     return Response(body, media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="{reel}-v{number}-comments.{fmt}"'})
 
@@ -147,23 +157,23 @@ def _csv(found: list[tuple[Comment, list[Comment]]], clock: Clock) -> str:
 
 @router.get("/assets/{asset_id}/versions/{number}/comments.csv", summary="Comments as CSV",
             response_class=Response)
-def comments_csv_route(asset_id: int, number: int, session: DB, user: Reader) -> Response:
+def comments_csv_route(asset_id: int, number: int, request: Request, session: DB, user: Reader) -> Response:
     """Every comment and reply, one row each, with source timecodes."""
-    return _export(session, asset_id, number, "csv", "text/csv")
+    return _export(request, session, user, asset_id, number, "csv", "text/csv")
 
 
 @router.get("/assets/{asset_id}/versions/{number}/comments.edl", summary="Comments as a CMX3600 EDL",
             response_class=Response)
-def comments_edl_route(asset_id: int, number: int, session: DB, user: Reader) -> Response:
+def comments_edl_route(asset_id: int, number: int, request: Request, session: DB, user: Reader) -> Response:
     """The version as one event on its source timecode, each thread a ``* LOC:`` locator at its frame."""
-    return _export(session, asset_id, number, "edl", "text/plain")
+    return _export(request, session, user, asset_id, number, "edl", "text/plain")
 
 
 @router.get("/assets/{asset_id}/versions/{number}/comments.otio", summary="Comments as OpenTimelineIO",
             response_class=Response)
-def comments_otio_route(asset_id: int, number: int, session: DB, user: Reader) -> Response:
+def comments_otio_route(asset_id: int, number: int, request: Request, session: DB, user: Reader) -> Response:
     """The version as one clip on its source timecode, each thread a marker at its frame (or range)."""
-    return _export(session, asset_id, number, "otio", "application/json")
+    return _export(request, session, user, asset_id, number, "otio", "application/json")
 
 
 # ------------------------------------------------------------------------------------------ reviews
@@ -177,27 +187,30 @@ class ReviewRequest(BaseModel):
 @router.get("/assets/{asset_id}/versions/{number}/reviews", summary="Review status of a version")
 def reviews_route(asset_id: int, number: int, request: Request, session: DB, user: Reader) -> dict[str, Any]:
     """The status under the approval rule (in words), each reviewer's latest decision, who is missing, history."""
-    return reviews_view(session, _version(session, asset_id, number), rule_of(request.app.state.farm.settings))
+    return reviews_view(session, _version(session, user, asset_id, number), rule_of(request.app.state.farm.settings))
 
 
-def submit_review(request: Request, asset_id: int, number: int, reviewer: str, decision: str,
+def submit_review(request: Request, asset_id: int, number: int, user: User, decision: str,
                   note: str | None = None) -> tuple[int, str]:
     """Record a decision (in its own transaction, pushing what became due); (version id, status). 409 if not ready."""
     farm = request.app.state.farm
     with farm.sessions() as session:  # a short read: the review writes in its own transaction
-        version_id = _version(session, asset_id, number).id
+        version_id = _version(session, user, asset_id, number).id
     try:
-        return version_id, review(farm, version_id, reviewer, decision, note)
+        status = review(farm, version_id, user.name, decision, note)
     except NotReady as exc:
         raise HTTPException(409, str(exc)) from exc
+    audit_now(request, user, "approve" if decision == "approve" else "request changes", asset_id=asset_id,
+              version_id=version_id, subject=f"version {number}: {status}", detail=note)
+    return version_id, status
 
 
 @router.post("/assets/{asset_id}/versions/{number}/reviews", summary="Approve or ask for changes")
 def review_route(asset_id: int, number: int, body: ReviewRequest, request: Request,
-                 user: Reviewer) -> dict[str, Any]:
+                 user: CanApprove) -> dict[str, Any]:
     """Record the caller's decision on a ready version and apply the approval rule; returns the review status."""
     farm = request.app.state.farm
-    version_id, _ = submit_review(request, asset_id, number, user.name, body.decision, body.note or None)
+    version_id, _ = submit_review(request, asset_id, number, user, body.decision, body.note or None)
     with farm.sessions() as session:
         version = session.get(Version, version_id)
         assert version is not None
@@ -211,7 +224,7 @@ def review_route(asset_id: int, number: int, body: ReviewRequest, request: Reque
 def changes_route(asset_id: int, number: int, session: DB, user: Reader, against: Against = None) -> dict[str, Any]:
     """The fields that differ (file, picture, sound, timecode, shots, transcript, loudness) from version ``against``
     (default: the previous version)."""
-    asset = asset_or_404(session, asset_id)
+    asset = visible_asset(session, user, asset_id)
     version = version_of(asset, number)
     if against is None:
         earlier = [v for v in asset.versions if v.number < number]
@@ -229,8 +242,8 @@ def changes_route(asset_id: int, number: int, session: DB, user: Reader, against
 @router.get("/assets/{asset_id}/versions/{number}/delivery", summary="Delivery panel of a version")
 def delivery_panel_route(asset_id: int, number: int, session: DB, user: Reader) -> dict[str, Any]:
     """Whether the version is approved, the presets, the targets (no secrets) and the version's renditions with
-    the targets that take each."""
-    version = _version(session, asset_id, number)
+    the targets that take each, and those of its targets its rights refuse now (``refused``, with the reason)."""
+    version = _version(session, user, asset_id, number)
     targets = list(session.scalars(select(Target).order_by(Target.name)))
     renditions = session.scalars(select(Rendition).where(Rendition.version_id == version.id).order_by(Rendition.id))
     return {
@@ -238,6 +251,14 @@ def delivery_panel_route(asset_id: int, number: int, session: DB, user: Reader) 
         "review_status": status_of(session, version),
         "presets": [{"name": p.name, "title": p.title, "category": p.category} for p in load_presets().values()],
         "targets": [{"name": t.name, "kind": t.kind, "presets": t.preset_names} for t in targets],
-        "renditions": [{**rendition_view(r, rendition_step(session, r)),
-                        "targets": [t.name for t in targets if r.preset in t.preset_names]} for r in renditions],
+        "renditions": [_with_targets(session, rendition_view(r, rendition_step(session, r)), r, targets)
+                       for r in renditions],
     }
+
+
+def _with_targets(session: Session, view: dict[str, Any], rendition: Rendition,
+                  targets: list[Target]) -> dict[str, Any]:
+    """The rendition's view plus the targets of its preset that take it, and those its rights refuse (why)."""
+    judged = [(t, judge(session, t, [rendition])[0][1]) for t in targets if rendition.preset in t.preset_names]
+    return {**view, "targets": [t.name for t, v in judged if v.allowed],
+            "refused": [{"target": t.name, "reason": v.reason} for t, v in judged if not v.allowed]}

@@ -1,15 +1,16 @@
-"""Users and API tokens. A token is shown once; only its SHA-256 is stored."""
+"""Users, API tokens, browser sessions and grants. Secrets are shown once; only their SHA-256 is stored."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from catalog.models import ROLES, Token, User, utcnow
-from rushes.errors import ConfigError
+from catalog.models import ROLES, Asset, Collection, Grant, Token, User, WebSession, utcnow
+from rushes.errors import ConfigError, NotFound
 
 TOKEN_PREFIX = "rsh_"
 
@@ -31,24 +32,143 @@ def ensure_user(session: Session, name: str, role: str) -> User:
     return user
 
 
-def create_token(session: Session, user: User, label: str | None = None) -> str:
+def user_named(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(f"no user {name!r}")
+    return user
+
+
+def set_disabled(session: Session, user: User, disabled: bool) -> None:
+    """A disabled user's tokens and browser sessions stop working at once; enabling brings the tokens back."""
+    user.disabled_at = utcnow() if disabled else None
+    if disabled:
+        session.execute(update(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
+                        .values(revoked_at=utcnow()))
+    session.flush()
+
+
+def create_token(session: Session, user: User, label: str | None = None,
+                 expires_at: datetime | None = None) -> str:
     """A new random token for ``user``; the clear text is returned once and never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(Token(user_id=user.id, token_hash=hash_token(token), label=label))
+    session.add(Token(user_id=user.id, token_hash=hash_token(token), label=label, expires_at=expires_at))
     session.flush()
     return token
 
 
+def _live(now: datetime):  # type: ignore[no-untyped-def]
+    return (Token.revoked_at.is_(None), or_(Token.expires_at.is_(None), Token.expires_at > now))
+
+
+def token_row(session: Session, token: str) -> Token | None:
+    """The live token row for a clear-text token (not revoked, not expired, its user enabled), or None."""
+    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token), *_live(utcnow())))
+    if row is None or row.user.disabled_at is not None:
+        return None
+    return row
+
+
 def user_for_token(session: Session, token: str) -> User | None:
     """The user a live token belongs to (and note its use), or None."""
-    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token),
-                                             Token.revoked_at.is_(None)))
+    row = token_row(session, token)
     if row is None:
         return None
     session.execute(update(Token).where(Token.id == row.id).values(last_used_at=utcnow()))
     return row.user
 
 
+def revoke_token(session: Session, token_id: int) -> Token:
+    row = session.get(Token, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.execute(update(WebSession).where(WebSession.token_id == token_id, WebSession.revoked_at.is_(None))
+                        .values(revoked_at=utcnow()))
+    session.flush()
+    return row
+
+
 def has_admin(session: Session) -> bool:
     return session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None
 
+
+# ------------------------------------------------------------------------------ browser sessions
+
+
+def create_web_session(session: Session, token: Token, hours: float, ip: str | None) -> tuple[str, str]:
+    """Sign a browser in with a live token: returns (cookie value, CSRF token); only the cookie's hash is kept."""
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    session.add(WebSession(user_id=token.user_id, token_id=token.id, session_hash=hash_token(cookie), csrf=csrf,
+                           expires_at=utcnow() + timedelta(hours=hours), ip=ip))
+    session.flush()
+    return cookie, csrf
+
+
+def web_session(session: Session, cookie: str) -> WebSession | None:
+    """The live session of a cookie: not revoked or expired, its user enabled, its token still live."""
+    now = utcnow()
+    row = session.scalar(select(WebSession).where(WebSession.session_hash == hash_token(cookie),
+                                                  WebSession.revoked_at.is_(None), WebSession.expires_at > now))
+    if row is None or row.user.disabled_at is not None:
+        return None
+    if row.token_id is not None and session.scalar(select(Token.id).where(Token.id == row.token_id,
+                                                                          *_live(now))) is None:
+        return None
+    row.last_seen_at = now
+    return row
+
+
+def end_web_session(session: Session, cookie: str) -> WebSession | None:
+    row = session.scalar(select(WebSession).where(WebSession.session_hash == hash_token(cookie)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+# ------------------------------------------------------------------------------ grants
+
+
+def grant(session: Session, user: User, *, collection: str | None = None, asset_id: int | None = None,
+          by: str | None = None) -> Grant:
+    """Let ``user`` see and act on a collection (created if new) or one asset; idempotent."""
+    if (collection is None) == (asset_id is None):
+        raise ConfigError("grant a collection or an asset, not both and not neither")
+    collection_id = None
+    if collection is not None:
+        row = session.scalar(select(Collection).where(Collection.name == collection))
+        if row is None:
+            row = Collection(name=collection)
+            session.add(row)
+            session.flush()
+        collection_id = row.id
+    elif session.get(Asset, asset_id) is None:
+        raise NotFound(f"no asset {asset_id}")
+    same_collection = Grant.collection_id.is_(None) if collection_id is None else Grant.collection_id == collection_id
+    same_asset = Grant.asset_id.is_(None) if asset_id is None else Grant.asset_id == asset_id
+    existing = session.scalar(select(Grant).where(Grant.user_id == user.id, same_collection, same_asset))
+    if existing is not None:
+        return existing
+    row_grant = Grant(user_id=user.id, collection_id=collection_id, asset_id=asset_id, created_by=by)
+    session.add(row_grant)
+    session.flush()
+    return row_grant
+
+
+def revoke_grant(session: Session, user: User, *, collection: str | None = None, asset_id: int | None = None) -> int:
+    """Remove a grant; returns how many rows went (0 when there was none)."""
+    query = delete(Grant).where(Grant.user_id == user.id)
+    if collection is not None:
+        query = query.where(Grant.collection_id == select(Collection.id).where(Collection.name == collection)
+                            .scalar_subquery())
+    else:
+        query = query.where(Grant.asset_id == asset_id)
+    return session.execute(query).rowcount  # type: ignore[attr-defined,no-any-return]
+
+
+def grants_of(session: Session, user: User) -> list[dict[str, object]]:
+    rows = session.execute(select(Grant, Collection.name).outerjoin(Collection, Collection.id == Grant.collection_id)
+                           .where(Grant.user_id == user.id).order_by(Grant.id)).all()
+    return [{"collection": name, "asset_id": g.asset_id, "created_at": g.created_at.isoformat(),
+             "created_by": g.created_by} for g, name in rows]

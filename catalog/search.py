@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, column, delete, exists, func, literal_column, select, table
+from sqlalchemy import ColumnElement, Select, and_, column, delete, exists, func, literal_column, select, table
 from sqlalchemy.orm import Session
 
-from catalog.models import Asset, Collection, MediaInfoRow, Scene, SearchDoc, Version
+from catalog.models import Asset, MediaInfoRow, Scene, SearchDoc, Version
+from catalog.permissions import in_collection
 
 FTS = table("search_fts", column("rowid"))  # the FTS5 table made by migration 0002 (SQLite only)
 KINDS = ("transcript", "ocr", "tag", "name", "metadata")
@@ -33,6 +34,7 @@ class SearchFilters:
     min_duration_s: float | None = None
     max_duration_s: float | None = None
     has_faces: bool | None = None
+    asset_scope: ColumnElement[bool] | None = None  # the assets the caller may see (catalog.permissions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +65,10 @@ def replace_docs(session: Session, version_id: int, kinds: tuple[str, ...], docs
 
 
 def _filtered(query: Select[Any], filters: SearchFilters) -> Select[Any]:
+    if filters.asset_scope is not None:
+        query = query.where(filters.asset_scope)
     if filters.collection:
-        query = query.where(Asset.collection_id == select(Collection.id)
-                            .where(Collection.name == filters.collection).scalar_subquery())
+        query = query.where(in_collection(filters.collection))
     if filters.status:
         query = query.where(Asset.status == filters.status)
     if filters.kind:

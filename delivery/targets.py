@@ -1,8 +1,9 @@
 """Distribution targets: what each may take, pushes to folders, the Media RSS feed, the delivery log.
 
 Only renditions that passed QC (status ``ready``), of versions marked approved, made to one of the
-target's presets, ever reach a target. A push writes the file under a temporary name, renames it,
-then writes a JSON manifest sidecar; every feed read, download and push is logged.
+target's presets, whose rights allow the target's channel and territory at that moment, ever reach a
+target. A push writes the file under a temporary name, renames it, then writes a JSON manifest sidecar;
+every feed read, download and push is logged, and so is a push refused by the rights (``refused``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,20 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, contains_eager
 
 from catalog.auth import create_token, ensure_user
 from catalog.models import DeliveryEvent, Rendition, Target, Version, utcnow
+from catalog.rights import (
+    RightsError,
+    Verdict,
+    channel_name,
+    delivery_channel,
+    effective_for,
+    territory_code,
+    verdict,
+)
 from rushes.errors import ConfigError
 from transcoders.outputs import atomic_output
 
@@ -30,8 +40,17 @@ MEDIA_NS = "http://search.yahoo.com/mrss/"
 
 
 def create_target(session: Session, name: str, kind: str, presets: Sequence[str], folder: str | None = None,
-                  ) -> tuple[Target, str | None]:
-    """A new target; a pull target gets a machine user and a token (returned once)."""
+                  *, channel: str | None = None, territory: str | None = None) -> tuple[Target, str | None]:
+    """A new target; a pull target gets a machine user and a token (returned once).
+
+    ``channel`` (broadcast, web, social) is what its deliveries count as for the rights (default: each preset's
+    category); ``territory`` the ISO 3166-1 alpha-2 country it publishes in (default: worldwide).
+    """
+    try:
+        channel = channel_name(channel) if channel else None
+        territory = territory_code(territory) if territory else None
+    except RightsError as exc:
+        raise ConfigError(str(exc)) from exc
     if kind not in ("pull", "push"):
         raise ConfigError(f"target kind must be pull or push, got {kind!r}")
     if kind == "push" and not folder:
@@ -40,7 +59,8 @@ def create_target(session: Session, name: str, kind: str, presets: Sequence[str]
         raise ConfigError("a target needs at least one preset")
     if session.scalar(select(Target.id).where(Target.name == name)) is not None:
         raise ConfigError(f"a target named {name!r} exists already")
-    target = Target(name=name, kind=kind, presets={"presets": list(presets)}, folder=folder)
+    target = Target(name=name, kind=kind, presets={"presets": list(presets)}, folder=folder, channel=channel,
+                    territory=territory)
     token = None
     if kind == "pull":
         user = ensure_user(session, f"target:{name}", "target")
@@ -51,13 +71,33 @@ def create_target(session: Session, name: str, kind: str, presets: Sequence[str]
     return target, token
 
 
-def deliverable(session: Session, target: Target) -> list[Rendition]:
-    """Renditions this target may take: QC passed, approved version, one of its presets."""
+def eligible(session: Session, target: Target) -> list[Rendition]:
+    """Renditions this target could take, rights aside: QC passed, approved version, one of its presets."""
     query = (select(Rendition).join(Version, Version.id == Rendition.version_id)
              .where(Rendition.status == "ready", Version.approved_at.is_not(None),
                     Rendition.preset.in_(target.preset_names))
+             .options(contains_eager(Rendition.version))
              .order_by(Rendition.id))
     return list(session.scalars(query))
+
+
+def preset_category(preset: str) -> str:
+    """A preset's category is its folder (checked when presets load): ``web/h264-720p`` -> ``web``."""
+    return preset.split("/", 1)[0]
+
+
+def judge(session: Session, target: Target, renditions: Sequence[Rendition],
+          at: datetime | None = None) -> list[tuple[Rendition, Verdict]]:
+    """Each rendition with the verdict of its version's effective rights on this target, at ``at`` (now)."""
+    at = at or utcnow()
+    rights = effective_for(session, [(r.version_id, r.version.asset_id) for r in renditions])
+    return [(r, verdict(rights[r.version_id], channel=delivery_channel(target.channel, preset_category(r.preset)),
+                        territory=target.territory, at=at)) for r in renditions]
+
+
+def deliverable(session: Session, target: Target, at: datetime | None = None) -> list[Rendition]:
+    """Renditions this target may take now (or at ``at``): eligible, and allowed by their rights."""
+    return [r for r, v in judge(session, target, eligible(session, target), at) if v.allowed]
 
 
 def record(session: Session, actor: str, action: str, *, target: str | None = None,
@@ -83,12 +123,33 @@ def delivered_name(rendition: Rendition) -> str:
     return f"{stem}_v{version.number}_{preset}{Path(rendition.path or '').suffix}"
 
 
-def push_due(session: Session) -> list[tuple[Target, Rendition]]:
-    """(push target, rendition) pairs not pushed yet."""
+def push_due(session: Session, at: datetime | None = None) -> list[tuple[Target, Rendition]]:
+    """(push target, rendition) pairs not pushed yet that the rights allow now."""
+    return [(target, rendition) for target, rendition, v in _unpushed(session, at) if v.allowed]
+
+
+def _unpushed(session: Session, at: datetime | None = None) -> list[tuple[Target, Rendition, Verdict]]:
+    """Every (push target, eligible rendition) pair not pushed yet, with its rights verdict."""
     done = {(e.target, e.rendition_id) for e in session.scalars(
         select(DeliveryEvent).where(DeliveryEvent.action == "push", DeliveryEvent.detail == "ok"))}
-    return [(target, rendition) for target in session.scalars(select(Target).where(Target.kind == "push"))
-            for rendition in deliverable(session, target) if (target.name, rendition.id) not in done]
+    return [(target, rendition, v) for target in session.scalars(select(Target).where(Target.kind == "push"))
+            for rendition, v in judge(session, target, eligible(session, target), at)
+            if (target.name, rendition.id) not in done]
+
+
+def _log_refusals(session: Session, refused: list[tuple[Target, Rendition, Verdict]]) -> None:
+    """Log each refused push once per reason: the same refusal on the next sweep is not logged again."""
+    if not refused:
+        return
+    latest: dict[tuple[str | None, int | None], str | None] = {}
+    for event in session.scalars(select(DeliveryEvent).where(
+            DeliveryEvent.action == "refused", DeliveryEvent.rendition_id.in_({r.id for _, r, _ in refused}))
+            .order_by(DeliveryEvent.id)):
+        latest[(event.target, event.rendition_id)] = event.detail
+    for target, rendition, v in refused:
+        if latest.get((target.name, rendition.id)) != v.reason:
+            log.info("push of rendition %s to %s refused: %s", rendition.id, target.name, v.reason)
+            record(session, "system", "refused", target=target.name, rendition_id=rendition.id, detail=v.reason)
 
 
 def push(target: Target, rendition: Rendition) -> Path:
@@ -111,10 +172,18 @@ def push(target: Target, rendition: Rendition) -> Path:
     return final
 
 
-def push_all_due(session: Session) -> list[Path]:
-    """Push everything due; each push is logged (a failure too, with its reason) and the rest go on."""
+def push_all_due(session: Session, at: datetime | None = None) -> list[Path]:
+    """Push everything due; each push is logged (a failure too, with its reason) and the rest go on.
+
+    A pair the rights refuse is logged as ``refused`` with the reason and tried again on the next call.
+    Calls are serialised across processes (on SQLite by its write lock), so each pair is pushed once.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(727275)"))
+    pairs = _unpushed(session, at)
+    _log_refusals(session, [p for p in pairs if not p[2].allowed])
     written = []
-    for target, rendition in push_due(session):
+    for target, rendition in ((t, r) for t, r, v in pairs if v.allowed):
         try:
             written.append(push(target, rendition))
             record(session, "system", "push", target=target.name, rendition_id=rendition.id, detail="ok")

@@ -386,8 +386,12 @@ def targets() -> None:
 @click.option("--pull", "kind", flag_value="pull", default=True, help="the target pulls its feed (default)")
 @click.option("--push", "folder", default=None, help="push files (with a manifest) into this folder")
 @click.option("--preset", "preset_names", multiple=True, required=True)
+@click.option("--channel", type=click.Choice(["broadcast", "web", "social"]), default=None,
+              help="what its deliveries count as for the rights (default: each preset's category)")
+@click.option("--territory", default=None, help="ISO 3166-1 alpha-2 country it publishes in (default: worldwide)")
 @click.pass_context
-def targets_add(ctx: click.Context, name: str, kind: str, folder: str | None, preset_names: tuple[str, ...]) -> None:
+def targets_add(ctx: click.Context, name: str, kind: str, folder: str | None, preset_names: tuple[str, ...],
+                channel: str | None, territory: str | None) -> None:
     """Add a target; a pull target's token is printed once."""
     from delivery.presets import load_preset
     from delivery.targets import create_target
@@ -397,7 +401,8 @@ def targets_add(ctx: click.Context, name: str, kind: str, folder: str | None, pr
         for preset in preset_names:
             load_preset(preset)
         with farm.transaction() as session:
-            _target, token = create_target(session, name, "push" if folder else "pull", preset_names, folder)
+            _target, token = create_target(session, name, "push" if folder else "pull", preset_names, folder,
+                                           channel=channel, territory=territory)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(token if token else f"push target {name} -> {folder}")
@@ -410,6 +415,97 @@ def migrate(ctx: click.Context) -> None:
     farm = _farm(ctx)
     click.echo(f"catalog at {farm.engine.url.render_as_string(hide_password=True)} is up to date")
 
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit trail: verify its hash chain, export it."""
+
+
+def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+    """An ISO-8601 date or time (naive = UTC) for --since/--until."""
+    from datetime import datetime
+
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 date or time, e.g. 2026-11-27T09:30:00Z") from exc
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Recompute every line's hash and link; exit 1 naming the first bad line."""
+    from catalog.audit import verify
+
+    farm = _farm(ctx)
+    try:
+        with farm.sessions() as session:
+            result = verify(session)
+    finally:
+        farm.close()
+    if not result.ok:
+        reason = (result.reason or "").removeprefix(f"row {result.bad_id}: ")
+        click.echo(f"audit trail broken at row {result.bad_id}: {reason}", err=True)
+        sys.exit(1)
+    click.echo(f"audit trail intact: {result.checked} entries")
+    if result.head_id is not None:
+        click.echo(f"newest: row {result.head_id}, hash {result.head_hash}")
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--actor", default=None, help="only this user (or target)")
+@click.option("--action", default=None, help="only this action, e.g. 'download proxy'")
+@click.option("--asset", "asset_id", type=int, default=None, help="only lines about this asset id")
+@click.option("--outcome", type=click.Choice(["allowed", "denied"]), default=None)
+@click.option("--since", callback=_moment, default=None, help="from this ISO-8601 time, inclusive (naive = UTC)")
+@click.option("--until", callback=_moment, default=None, help="before this ISO-8601 time, exclusive (naive = UTC)")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write to FILE (default: standard output)")
+@click.pass_context
+def audit_export(ctx: click.Context, fmt: str, actor: str | None, action: str | None, asset_id: int | None,
+                 outcome: str | None, since: Any, until: Any, output: Path | None) -> None:
+    """Export the lines matching the filters, newest first: CSV for spreadsheets, JSON exactly as hashed."""
+    from catalog.audit import ACTIONS, entry_view, iter_entries, to_csv
+
+    if action is not None and action not in ACTIONS:
+        raise click.BadParameter(f"unknown action {action!r}; known: {', '.join(ACTIONS)}", param_hint="--action")
+    farm = _farm(ctx)
+    stream = output.open("w", encoding="utf-8", newline="") if output else click.get_text_stream("stdout")
+    try:
+        with farm.sessions() as session:
+            first = True
+            if fmt == "json":
+                stream.write("[")
+            for rows in iter_entries(session, actor=actor, action=action, asset_id=asset_id, outcome=outcome,
+                                     since=since, until=until):
+                if fmt == "csv":
+                    stream.write(to_csv(rows, header=first))
+                else:
+                    for row in rows:
+                        stream.write(("\n  " if first else ",\n  ") + json.dumps(entry_view(row)))
+                        first = False
+                first = False
+            if fmt == "csv" and first:
+                stream.write(to_csv([], header=True))
+            if fmt == "json":
+                stream.write("]\n" if first else "\n]\n")
+    finally:
+        if output:
+            stream.close()
+        farm.close()
+
+
+def _register() -> None:
+    from pipeline.cli_access import tokens, users
+
+    main.add_command(users)
+    main.add_command(tokens)
+
+
+_register()
 
 if __name__ == "__main__":
     main()

@@ -4,13 +4,15 @@ It re-enqueues steps whose lease expired (their worker died), steps that sat ``q
 ``requeue_after_s`` (their message was lost: an embedded restart, a Redis flush), and advances
 versions whose pending steps are ready but were never queued (a crash between commit and send), and
 refreshes the status of versions that show ``queued``/``processing`` with no step left to run.
-Every change is a conditional update, so any number of reconcilers can run at once.
+Every change is a conditional update, so any number of reconcilers can run at once. Every minute it
+also pushes what became due with time alone (a rights window that opened); pushes are serialised.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import and_, select, update
@@ -20,6 +22,7 @@ from pipeline.farm import Farm
 from pipeline.workflow import WORKFLOW, advance, refresh_status
 
 log = logging.getLogger(__name__)
+DELIVERY_SWEEP_S = 60.0  # how often each reconciler pushes what became due with time alone
 
 
 def reconcile(farm: Farm, *, resend_all_queued: bool = False) -> int:
@@ -83,12 +86,21 @@ class Reconciler(threading.Thread):
 
     def run(self) -> None:
         first = self._first_all
+        next_delivery = time.monotonic() + DELIVERY_SWEEP_S
         while not self._halt.is_set():
             try:
                 reconcile(self.farm, resend_all_queued=first)
                 first = False
             except Exception:
                 log.exception("reconciler pass failed; trying again")
+            if time.monotonic() >= next_delivery:  # pushes the rights allow only from a moment on (a window opening)
+                next_delivery = time.monotonic() + DELIVERY_SWEEP_S
+                try:
+                    from pipeline.renditions import deliver_due
+
+                    deliver_due(self.farm)
+                except Exception:
+                    log.exception("delivery sweep failed; trying again")
             self._halt.wait(self.farm.settings.reconcile_interval_s)
 
     def stop(self) -> None:

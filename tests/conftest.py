@@ -144,3 +144,13 @@ def wait_version(farm: Farm, version_id: int, timeout: float = 60.0) -> Any:
 
 def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
+
+
+def person(session: Any, name: str, role: str, collection: str = "default") -> Any:
+    """A user with ``role`` who may act on ``collection`` (what a watch folder named 'default' feeds)."""
+    from catalog.auth import ensure_user, grant
+
+    user = ensure_user(session, name, role)
+    if role not in ("admin", "target"):
+        grant(session, user, collection=collection)
+    return user

@@ -18,12 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from catalog.auth import create_token, ensure_user
+from catalog.auth import create_token
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.services import Workers
 from pipeline.settings import WatchFolder
-from tests.conftest import create_pg_database, drop_pg_database, farm_settings, wait_version
+from tests.conftest import create_pg_database, drop_pg_database, farm_settings, person, wait_version
 from tests.farmproc import RUSHES
 from tests.media_fixtures import FFMPEG, SHARED_MEDIA, make_programme
 
@@ -49,7 +49,7 @@ def analysed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         version = wait_version(farm, result.version_id, timeout=300)
         assert version.status == "ready", version.error
         with farm.transaction() as session:
-            token = create_token(session, ensure_user(session, "vera", "viewer"))
+            token = create_token(session, person(session, "vera", "viewer"))
         with TestClient(create_app(farm)) as client:
             yield client, {"Authorization": f"Bearer {token}"}, result.asset_id, farm
     finally:

@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from catalog.auth import create_token, ensure_user
+from catalog.auth import create_token
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.settings import WatchFolder
 from pipeline.workflow import WORKFLOW
-from tests.conftest import wait_version
+from tests.conftest import person, wait_version
 
 FOLDER = WatchFolder(name="default")
 
@@ -27,7 +27,7 @@ def client(running_farm: Farm) -> Iterator[TestClient]:
 
 def _token(farm: Farm, name: str, role: str) -> dict[str, str]:
     with farm.transaction() as session:
-        return {"Authorization": f"Bearer {create_token(session, ensure_user(session, name, role))}"}
+        return {"Authorization": f"Bearer {create_token(session, person(session, name, role))}"}
 
 
 @pytest.fixture

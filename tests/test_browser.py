@@ -49,10 +49,15 @@ class Server:
         response.raise_for_status()
         return response.json()
 
-    def token_for(self, name: str, role: str) -> str:
-        done = subprocess.run([RUSHES, "--data", str(self.data), "token", "create", "--user", name, "--role", role],
-                              capture_output=True, text=True, check=True, env=_env())
-        return done.stdout.strip().split()[-1]
+    def token_for(self, name: str, role: str, collection: str = "default") -> str:
+        """A person's token, made with the CLI as an admin would, with a grant on ``collection``."""
+        def rushes(*args: str) -> str:
+            return subprocess.run([RUSHES, "--data", str(self.data), *args], capture_output=True, text=True,
+                                  check=True, env=_env()).stdout.strip()
+
+        rushes("users", "add", name, "--role", role)
+        rushes("users", "grant", name, "--collection", collection)
+        return rushes("tokens", "create", "--user", name).split()[-1]
 
 
 def _env() -> dict[str, str]:
@@ -273,12 +278,21 @@ def test_the_library_shows_a_new_file_and_its_progress_without_a_reload(page: An
     assert "12:00:00:00" in card.text_content()
 
 
-def test_a_viewer_sees_why_they_cannot_approve(browser: Any, server: Server) -> None:
+def test_a_viewer_is_offered_only_what_a_viewer_may_do(browser: Any, server: Server) -> None:
     page = _sign_in(browser, server, server.token_for("vera", "viewer"))
     page.goto(f"{server.base}/assets/{server.asset_id}")
     page.wait_for_selector("body[data-ready=true]")
-    page.click("#btn-changes")
-    page.wait_for_selector("#problems li:has-text(\"role 'viewer' may not do this\")")
+    for form in ("#comment-form", "#review-form", "#render-form"):
+        assert not page.locator(form).is_visible(), form
+    page.wait_for_selector("#comments-section-note, p:has-text('may read comments, not write them')")
+    refused = page.evaluate("""async () => {
+        const csrf = document.cookie.match(/rushes_csrf=([^;]+)/)[1];
+        const r = await fetch(location.pathname.replace('/assets/', '/api/v1/assets/') + '/versions/1/reviews',
+            {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+             body: JSON.stringify({decision: 'approve'})});
+        return [r.status, (await r.json()).error];
+    }""")
+    assert refused[0] == 403 and "role 'viewer' may not approve" in refused[1]
     page.fill("#jump-tc", "02:00:00:00")
     page.press("#jump-tc", "Enter")
     page.wait_for_selector("#problems li:has-text('outside this clip')")
@@ -305,3 +319,36 @@ def test_the_pages_timecode_maths_matches_the_catalogs(page: Any) -> None:
         expected = frames_to_timecode(frames, Fraction(rate), drop)
         assert label == expected, (frames, rate, drop)
         assert back == timecode_to_frames(expected, Fraction(rate), drop) , (frames, rate, drop)
+
+
+def test_rights_show_on_the_asset_page_and_what_expires_on_the_library(page: Any, server: Server) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    target = httpx.post(f"{server.base}/api/v1/targets", headers=server.headers(), timeout=10,
+                        json={"name": "us-web", "kind": "pull", "presets": [WEB], "territory": "US"})
+    assert target.status_code == 201, target.text
+    ends = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+    saved = httpx.put(f"{server.base}/api/v1/assets/{server.asset_id}/rights", headers=server.headers(), timeout=10,
+                      json={"licence": "Getty RM", "territories": ["GB"], "window_end": ends})
+    assert saved.status_code == 200, saved.text
+
+    page.goto(f"{server.base}/library")
+    notice = page.locator("#expiring")
+    notice.locator(f"li[data-asset-id='{server.asset_id}']").wait_for()
+    assert ends in notice.text_content() and "Getty RM" in notice.text_content()
+    notice.get_by_role("link", name="interview.mov").click()
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#rights dd:has-text('Getty RM')")
+    assert "The asset's rights" in page.text_content("#rights-level")
+    page.wait_for_selector("#rights-targets li[data-target='us-web']:has-text(\"territory 'US' not licensed\")")
+
+    # an editor's form: a bad code is refused in words, a good one changes the verdict
+    page.click("#rights-edit summary")
+    assert page.input_value("#rights-licence") == "Getty RM" and page.input_value("#rights-end") == ends
+    page.fill("#rights-territories", "GB, XX")
+    page.click("#rights-form button[type=submit]")
+    page.wait_for_selector("#problems li:has-text(\"territory 'XX' is not an ISO 3166-1 alpha-2 country code\")")
+    page.fill("#rights-territories", "gb us")
+    page.click("#rights-form button[type=submit]")
+    page.wait_for_selector("#rights-targets li[data-target='us-web']:has-text('✓ allowed')")
+    assert page.text_content("#rights dd:nth-of-type(4)") == "GB, US"

@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from catalog.auth import create_token, ensure_user
+from catalog.auth import create_token
 from catalog.models import Rendition
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.settings import WatchFolder
-from tests.conftest import wait_for, wait_version
+from tests.conftest import person, wait_for, wait_version
 from tests.media_fixtures import make_clip
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ def setup(running_farm: Farm, tmp_path: Path) -> Iterator[tuple[TestClient, dict
     result = Ingester(running_farm).ingest(clip, WatchFolder(name="default"), consume=False)
     assert wait_version(running_farm, result.version_id, timeout=120).status == "ready"
     with running_farm.transaction() as session:
-        tokens = {role: {"Authorization": f"Bearer {create_token(session, ensure_user(session, role, role))}"}
+        tokens = {role: {"Authorization": f"Bearer {create_token(session, person(session, role, role))}"}
                   for role in ("admin", "editor", "viewer")}
     with TestClient(create_app(running_farm)) as client:
         yield client, tokens, result.asset_id

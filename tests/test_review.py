@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from catalog.auth import create_token, ensure_user
+from catalog.auth import create_token
 from catalog.models import Asset, Collection, DeliveryEvent, MediaInfoRow, Rendition, Review, Version
 from catalog.review import ApprovalRule, review_status
 from delivery.targets import create_target
@@ -24,7 +24,7 @@ from pipeline.ingest import Ingester
 from pipeline.renditions import approve
 from pipeline.settings import Settings, WatchFolder, load_settings
 from rushes.errors import ConfigError
-from tests.conftest import wait_for, wait_version
+from tests.conftest import person, wait_for, wait_version
 from tests.media_fixtures import make_clip
 
 PEOPLE = {"alice": "reviewer", "bob": "reviewer", "carol": "reviewer", "ed": "editor", "vera": "viewer",
@@ -36,7 +36,8 @@ def _version(farm: Farm, *, status: str = "ready", name: str = "clip.mov", numbe
              content: str = "a" * 64, duration_s: float = 4.0) -> tuple[int, int]:
     """A version made directly in the catalog: 25 fps, start timecode 10:00:00:00, ``duration_s`` long."""
     with farm.transaction() as session:
-        collection = session.scalar(select(Collection).where(Collection.name == "c")) or Collection(name="c")
+        collection = (session.scalar(select(Collection).where(Collection.name == "default"))
+                      or Collection(name="default"))
         asset = Asset(name=name, source_folder="default", collection=collection, status=status)
         session.add(asset)
         session.flush()
@@ -53,7 +54,7 @@ def _version(farm: Farm, *, status: str = "ready", name: str = "clip.mov", numbe
 
 def _tokens(farm: Farm) -> dict[str, dict[str, str]]:
     with farm.transaction() as session:
-        return {name: {"Authorization": f"Bearer {create_token(session, ensure_user(session, name, role))}"}
+        return {name: {"Authorization": f"Bearer {create_token(session, person(session, name, role))}"}
                 for name, role in PEOPLE.items()}
 
 

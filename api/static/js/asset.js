@@ -385,14 +385,14 @@ function commentItem(c, isReply = false) {
     c.resolved ? el("span", { class: "badge" }, `resolved by ${c.resolved_by}`) : null);
   const body = el("p", { class: "comment-text" }, c.text);
   item.append(head, body);
-  if (!isReply) {
+  if (!isReply && allowedTo("comment")) {
     const actions = el("div", { class: "row" },
       el("button", { type: "button", class: "secondary small", onclick: () => toggleReply(item, c) }, "Reply"),
       el("button", { type: "button", class: "secondary small", onclick: () => resolve(c, !c.resolved) },
         c.resolved ? "Reopen" : "Resolve"));
     item.append(actions);
-    if (c.replies && c.replies.length) item.append(el("ol", { class: "replies" }, c.replies.map((r) => commentItem(r, true))));
   }
+  if (!isReply && c.replies && c.replies.length) item.append(el("ol", { class: "replies" }, c.replies.map((r) => commentItem(r, true))));
   return item;
 }
 
@@ -500,7 +500,9 @@ function renditionItem(r, approved) {
     busy && r.progress !== null ? el("progress", { max: "1", value: String(r.progress || 0), "aria-label": `${r.preset} progress` }) : null,
     r.error ? el("p", { class: "error" }, r.error) : null,
     r.targets && r.targets.length ? el("span", { class: "muted" }, ` → ${r.targets.join(", ")}`) : null,
-    r.download_url && approved ? el("a", { href: r.download_url, download: "", class: "download" }, `Download (${(r.size / 1e6).toFixed(1)} MB)`) : null,
+    (r.refused || []).map((x) => el("p", { class: "warn refused", dataset: { target: x.target } },
+      `${x.target} cannot take it: ${x.reason}`)),
+    r.download_url && approved && allowedTo("download_rendition") ? el("a", { href: r.download_url, download: "", class: "download" }, `Download (${(r.size / 1e6).toFixed(1)} MB)`) : null,
     r.download_url && !approved ? el("span", { class: "muted" }, " · download once the version is approved") : null,
     qcTable(r.qc));
 }
@@ -534,14 +536,90 @@ function wireDelivery() {
   });
 }
 
+// ------------------------------------------------------------------ rights
+
+const LEVELS = {
+  version: "This version's own rights (they override the asset's).",
+  asset: "The asset's rights (this version has none of its own).",
+};
+
+function day(iso) { return iso ? iso.slice(0, 10) : ""; }
+
+function renderRights(view) {
+  $("rights-level").textContent = view.level ? LEVELS[view.level]
+    : "No rights recorded: nothing restricts delivery.";
+  const r = view.rights;
+  const rows = r ? [
+    ["Licence", r.licence || "–"], ["Source", r.source || "–"], ["Usage", r.usage || "–"],
+    ["Territories", r.territories ? r.territories.join(", ") : "worldwide"],
+    ["Channels", r.channels ? r.channels.join(", ") : "all"],
+    ["Window", `${day(r.window_start) || "open"} – ${day(r.window_end) || "open"}`],
+    ["Releases", `model ${r.model_release ? "✓" : "✗"} · location ${r.location_release ? "✓" : "✗"}`],
+  ] : [];
+  $("rights").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  $("rights-targets").replaceChildren(...view.targets.map((t) => {
+    const reasons = [...new Set(t.presets.filter((p) => !p.allowed).map((p) => p.reason))];
+    return el("li", { class: t.allowed ? "ok" : "warn", dataset: { target: t.name } },
+      el("strong", {}, t.name), ` (${t.kind}${t.territory ? `, ${t.territory}` : ", worldwide"}): `,
+      t.allowed ? "✓ allowed" : `✗ ${reasons.join("; ")}`);
+  }));
+  if (!view.targets.length) $("rights-targets").append(el("li", { class: "muted" }, "No distribution targets configured."));
+  fillRightsForm(view.asset_rights);
+}
+
+function fillRightsForm(r) {
+  const form = $("rights-form");
+  for (const name of ["licence", "source", "usage"]) form[name].value = (r && r[name]) || "";
+  form.territories.value = r && r.territories ? r.territories.join(", ") : "";
+  for (const box of form.querySelectorAll("input[name=channels]")) box.checked = Boolean(r && r.channels && r.channels.includes(box.value));
+  form.window_start.value = day(r && r.window_start);
+  form.window_end.value = day(r && r.window_end);
+  form.model_release.checked = Boolean(r && r.model_release);
+  form.location_release.checked = Boolean(r && r.location_release);
+}
+
+async function loadRights() {
+  renderRights(await api(`/api/v1/assets/${assetId}/rights?version=${state.version.number}`));
+}
+
+function wireRights() {
+  $("rights-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const territories = form.territories.value.split(/[\s,;]+/).filter(Boolean);
+    const channels = [...form.querySelectorAll("input[name=channels]:checked")].map((box) => box.value);
+    const body = {
+      licence: form.licence.value || null, source: form.source.value || null, usage: form.usage.value || null,
+      territories: territories.length ? territories : null, channels: channels.length ? channels : null,
+      window_start: form.window_start.value || null, window_end: form.window_end.value || null,
+      model_release: form.model_release.checked, location_release: form.location_release.checked,
+    };
+    try {
+      await api(`/api/v1/assets/${assetId}/rights`, { method: "PUT", body });
+      await Promise.all([loadRights(), loadDelivery()]);
+    } catch (err) { showError(err, "rights"); }
+  });
+}
+
 // ------------------------------------------------------------------ loading
 
 async function optional(path) {
   try { return await api(path); } catch (err) { if (err.status === 404) return null; throw err; }
 }
 
+function allowedTo(action) { return Boolean(state.me && state.me.can && state.me.can.includes(action)); }
+
+function showOnlyWhatTheRoleMayDo() {
+  // the API refuses anyway (catalog/permissions.py); the page does not offer what would be refused
+  $("comment-form").hidden = !allowedTo("comment");
+  $("review-form").hidden = !allowedTo("approve");
+  $("render-form").hidden = !allowedTo("deliver");
+  if (!allowedTo("comment")) $("comments-title").after(el("p", { class: "muted" }, `Your role (${state.me.role}) may read comments, not write them.`));
+}
+
 async function load() {
   state.me = await whoAmI();
+  showOnlyWhatTheRoleMayDo();
   const asset = await api(`/api/v1/assets/${assetId}`);
   state.asset = asset;
   const wanted = Number(query.get("v")) || asset.versions[asset.versions.length - 1].number;
@@ -576,12 +654,14 @@ async function load() {
   const ready = () => { if (video.duration) state.frames = Math.max(1, Math.round(video.duration * state.clock.fps)); seekFrame(start); drawAll(); document.body.dataset.ready = "true"; };
   if (video.readyState >= 1) ready(); else video.addEventListener("loadedmetadata", ready, { once: true });
   if (!version.proxy_url) { seekFrame(0); document.body.dataset.ready = "true"; }
+  $("rights-edit").hidden = !allowedTo("edit_metadata");
   await Promise.all([[loadComments(), "comments"], [loadReview(), "review"], [loadDelivery(), "delivery"],
+                     [loadRights(), "rights"],
                      [loadChanges(version), "what changed"]].map(([p, where]) => p.catch((err) => showError(err, where))));
 }
 
 function drawAll() { drawQc(); drawScenes(); drawCommentMarkers(); showTime(); }
 
 $("version-select").addEventListener("change", (event) => location.assign(`/assets/${assetId}?v=${event.target.value}`));
-wireTransport(); wireComments(); wireReview(); wireDelivery();
+wireTransport(); wireComments(); wireReview(); wireDelivery(); wireRights();
 load().catch((err) => showError(err, "loading the asset"));

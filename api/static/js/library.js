@@ -88,6 +88,17 @@ async function search(q) {
   }
 }
 
+async function loadExpiring() {
+  const { rights } = await api("/api/v1/rights/expiring?days=30");
+  document.getElementById("expiring-list").replaceChildren(...rights.map((r) =>
+    el("li", { dataset: { assetId: r.asset_id } },
+      el("a", { href: `/assets/${r.asset_id}${r.version ? `?v=${r.version}` : ""}` }, r.asset),
+      r.version ? ` v${r.version}` : "", r.licence ? ` (${r.licence})` : "",
+      ": rights end on ", el("time", { datetime: r.window_end }, r.ends_on),
+      ` (in ${r.days_left} day${r.days_left === 1 ? "" : "s"})`)));
+  document.getElementById("expiring").hidden = rights.length === 0;
+}
+
 document.getElementById("search").addEventListener("submit", (event) => {
   event.preventDefault();
   const q = event.target.q.value.trim();
@@ -98,5 +109,6 @@ filters.addEventListener("change", refresh);
 
 whoAmI().catch((err) => showError(err, "who am I"));
 loadCollections().catch((err) => showError(err, "collections")).finally(refresh);
+loadExpiring().catch((err) => showError(err, "expiring rights"));
 const initial = new URLSearchParams(location.search).get("q");
 if (initial) { document.getElementById("q").value = initial; search(initial); }

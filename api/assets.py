@@ -1,0 +1,166 @@
+"""Assets, versions, collections and their media (proxy, poster, original), as far as the caller's grants reach."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, func, or_, select
+
+from api.auth import visible_asset
+from api.deps import DB, CanDeliver, CanDownloadOriginal, CanEditMetadata, CanView, visible_version
+from api.events import audit, audit_now
+from catalog.models import Asset, AssetCollection, Collection, Proxy
+from catalog.permissions import ACTIONS, asset_scope, can, collection_scope, in_collection
+from catalog.views import asset_detail, asset_summary
+from pipeline.retry import retry_asset
+from rushes.errors import NotFound
+
+router = APIRouter(prefix="/api/v1")
+Status = Annotated[str | None, Query(pattern="^(queued|processing|ready|failed)$")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+
+
+@router.get("/me", tags=["auth"], summary="Who the caller is")
+def me(user: CanView) -> dict[str, Any]:
+    """Name, role and the actions the role may take (the pages show only what the caller can do)."""
+    return {"name": user.name, "role": user.role, "can": [a for a in ACTIONS if can(user.role, a)]}
+
+
+@router.get("/assets", tags=["assets"], summary="Assets the caller may see")
+def list_assets(session: DB, user: CanView, status: Status = None, collection: str | None = None,
+                limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    """Newest first; ``collection`` matches an asset's own collection and those it was added to."""
+    query = select(Asset).where(asset_scope(user)).order_by(Asset.id.desc())
+    if status:
+        query = query.where(Asset.status == status)
+    if collection:
+        query = query.where(in_collection(collection))
+    assets = session.scalars(query.limit(limit).offset(offset)).all()
+    return {"assets": [asset_summary(a) for a in assets], "limit": limit, "offset": offset}
+
+
+@router.get("/collections", tags=["assets"], summary="Collections the caller may see")
+def list_collections(session: DB, user: CanView) -> dict[str, Any]:
+    """Each collection with how many assets it holds (its own and added ones)."""
+    members = (select(Asset.id.label("asset_id"), Asset.collection_id.label("collection_id"))
+               .union(select(AssetCollection.asset_id, AssetCollection.collection_id)).subquery())
+    rows = session.execute(select(Collection.name, func.count(members.c.asset_id))
+                           .outerjoin(members, members.c.collection_id == Collection.id)
+                           .where(or_(collection_scope(user), Collection.id.in_(
+                               select(Asset.collection_id).where(asset_scope(user)))))
+                           .group_by(Collection.name).order_by(Collection.name)).all()
+    return {"collections": [{"name": name, "assets": count} for name, count in rows]}
+
+
+class CollectionChange(BaseModel):
+    collection: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\]+$",
+                            description="the collection's name (made when new)")
+    move: bool = Field(False, description="true: make it the asset's own collection; false: add the asset to it")
+
+
+@router.post("/assets/{asset_id}/collections", tags=["assets"], summary="Add an asset to a collection, or move it")
+def change_collection(asset_id: int, body: CollectionChange, request: Request, session: DB,
+                      user: CanEditMetadata) -> dict[str, Any]:
+    asset = visible_asset(session, user, asset_id, "edit_metadata")
+    target = session.scalar(select(Collection).where(Collection.name == body.collection))
+    if target is None:
+        target = Collection(name=body.collection)
+        session.add(target)
+        session.flush()
+    if body.move:
+        session.execute(delete(AssetCollection).where(AssetCollection.asset_id == asset.id,
+                                                      AssetCollection.collection_id == target.id))
+        asset.collection_id = target.id
+    elif target.id != asset.collection_id and session.get(AssetCollection, (asset.id, target.id)) is None:
+        session.add(AssetCollection(asset_id=asset.id, collection_id=target.id, added_by=user.name))
+    audit(request, session, user, "collection change", asset_id=asset.id,
+          subject=f"{'moved to' if body.move else 'added to'} {body.collection}")
+    session.flush()
+    session.refresh(asset)
+    return _collections_of(session, asset)
+
+
+@router.delete("/assets/{asset_id}/collections/{name}", tags=["assets"],
+               summary="Take an asset out of a collection it was added to")
+def remove_from_collection(asset_id: int, name: str, request: Request, session: DB,
+                           user: CanEditMetadata) -> dict[str, Any]:
+    asset = visible_asset(session, user, asset_id, "edit_metadata")
+    if asset.collection.name == name:
+        raise NotFound(f"{name} is the asset's own collection: move it elsewhere instead")
+    gone = session.execute(delete(AssetCollection).where(
+        AssetCollection.asset_id == asset.id,
+        AssetCollection.collection_id == select(Collection.id).where(Collection.name == name).scalar_subquery()))
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"asset {asset_id} is not in collection {name!r}")
+    audit(request, session, user, "collection change", asset_id=asset.id, subject=f"removed from {name}")
+    return _collections_of(session, asset)
+
+
+def _collections_of(session: DB, asset: Asset) -> dict[str, Any]:
+    added = session.scalars(select(Collection.name)
+                            .join(AssetCollection, AssetCollection.collection_id == Collection.id)
+                            .where(AssetCollection.asset_id == asset.id).order_by(Collection.name)).all()
+    return {"asset_id": asset.id, "collection": asset.collection.name, "also_in": list(added)}
+
+
+@router.get("/assets/{asset_id}", tags=["assets"], summary="One asset with its versions and steps")
+def get_asset(asset_id: int, request: Request, session: DB, user: CanView) -> dict[str, Any]:
+    detail = asset_detail(visible_asset(session, user, asset_id))
+    if "authorization" in request.headers:  # the pages record their own view (api/pages.py), once per page
+        audit(request, session, user, "view asset", asset_id=asset_id, subject="api")
+    return detail
+
+
+@router.post("/assets/{asset_id}/retry", tags=["assets"], summary="Re-queue the failed steps of the newest version")
+def retry(asset_id: int, request: Request, user: CanDeliver) -> dict[str, Any]:
+    with request.app.state.farm.sessions() as session:
+        visible_asset(session, user, asset_id, "deliver")
+    retried = retry_asset(request.app.state.farm, asset_id)  # writes in its own transaction
+    audit_now(request, user, "retry", asset_id=asset_id, subject=", ".join(retried) or "nothing failed")
+    return {"asset_id": asset_id, "retried_steps": retried}
+
+
+@router.get("/versions/{version_id}", tags=["assets"], summary="One version")
+def get_version(version_id: int, session: DB, user: CanView) -> dict[str, Any]:
+    detail = asset_detail(visible_version(session, user, version_id).asset)
+    return next(v for v in detail["versions"] if v["id"] == version_id)
+
+
+@router.get("/versions/{version_id}/proxy", tags=["media"], response_class=FileResponse,
+            summary="The proxy MP4 (HTTP Range)")
+def proxy(version_id: int, request: Request, session: DB, user: CanView) -> FileResponse:
+    version = visible_version(session, user, version_id)
+    row = session.get(Proxy, version_id)
+    if row is None or not Path(row.path).is_file():
+        raise NotFound(f"version {version_id} has no proxy (yet)")
+    if request.headers.get("range", "bytes=0-").startswith("bytes=0-"):  # once per playback, not per range read
+        audit(request, session, user, "download proxy", asset_id=version.asset_id, version_id=version_id)
+    return FileResponse(row.path, media_type="video/mp4", filename=f"proxy-{version_id}.mp4",
+                        content_disposition_type="inline")
+
+
+@router.get("/versions/{version_id}/poster", tags=["media"], response_class=FileResponse, summary="The poster JPEG")
+def poster(version_id: int, session: DB, user: CanView) -> FileResponse:
+    visible_version(session, user, version_id)
+    row = session.get(Proxy, version_id)
+    if row is None or not row.poster_path or not Path(row.poster_path).is_file():
+        raise NotFound(f"version {version_id} has no poster (yet)")
+    return FileResponse(row.poster_path, media_type="image/jpeg")
+
+
+@router.get("/versions/{version_id}/original", tags=["media"], response_class=FileResponse,
+            summary="The original camera file as ingested (HTTP Range)")
+def original(version_id: int, request: Request, session: DB, user: CanDownloadOriginal) -> FileResponse:
+    version = visible_version(session, user, version_id, "download_original")
+    path = Path(version.stored_path or "")
+    if not path.is_file():
+        raise NotFound(f"version {version_id} has no stored original")
+    audit(request, session, user, "download original", asset_id=version.asset_id, version_id=version_id)
+    return FileResponse(path, media_type=mimetypes.guess_type(version.original_name)[0] or "application/octet-stream",
+                        filename=version.original_name, headers={"X-Checksum-SHA256": version.content_hash})

@@ -1,0 +1,69 @@
+"""Audit trail routes (admin only): read the trail with filters, export it as CSV, verify its hash chain.
+
+No route writes the trail: lines are appended by the routes that do things (``catalog.audit.record``), and
+POST, PUT, PATCH and DELETE here answer 405.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from api.auth import require_role
+from api.deps import DB
+from catalog.audit import ACTIONS, entries, entry_view, to_csv, verify
+from catalog.models import User
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+Auditor = Annotated[User, Depends(require_role("admin"))]
+ActorFilter = Annotated[str | None, Query(max_length=120, description="only lines by this user (or target)")]
+ActionFilter = Annotated[str | None, Query(description=f"only this action, one of: {', '.join(ACTIONS)}")]
+AssetFilter = Annotated[int | None, Query(ge=1, description="only lines about this asset id")]
+OutcomeFilter = Annotated[Literal["allowed", "denied"] | None, Query(description="allowed or denied")]
+Since = Annotated[datetime | None, Query(description="from this ISO-8601 time, inclusive (no zone: UTC)")]
+Until = Annotated[datetime | None, Query(description="before this ISO-8601 time, exclusive (no zone: UTC)")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many lines (newest first)")]
+CsvLimit = Annotated[int | None, Query(ge=1, description="at most this many lines; default all matching")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="skip this many of the newest matching lines")]
+CSV_EXAMPLE = "id,at,actor,role,action,outcome,asset_id,version_id,subject,detail,ip,prev_hash,hash\r\n"
+ENTRY_DOC = ("Each line: `id`, `at` (ISO-8601 UTC), `actor`, `role`, `action`, `outcome` (`allowed|denied`), "
+             "`asset_id`, `version_id`, `subject`, `detail`, `ip`, `prev_hash` and `hash` (SHA-256 over the line "
+             "and `prev_hash`).")
+
+
+@router.get("/audit", summary="Read the audit trail",
+            description="Lines matching every filter given, newest first. " + ENTRY_DOC)
+def audit_route(session: DB, user: Auditor, actor: ActorFilter = None, action: ActionFilter = None,
+                asset_id: AssetFilter = None, outcome: OutcomeFilter = None, since: Since = None,
+                until: Until = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    rows = entries(session, actor=actor, action=action, asset_id=asset_id, outcome=outcome, since=since,
+                   until=until, limit=limit, offset=offset)
+    return {"entries": [entry_view(row) for row in rows], "limit": limit, "offset": offset}
+
+
+@router.get("/audit.csv", summary="Export the audit trail as CSV", response_class=Response,
+            responses={200: {"content": {"text/csv": {"example": CSV_EXAMPLE}},
+                             "description": "the matching lines as CSV, newest first"}},
+            description=("The same filters as `GET /api/v1/audit`; every matching line unless `limit` is given. "
+                         "Text a spreadsheet would run as a formula (starting with `= + - @`) gets a `'` in front; "
+                         "the JSON route keeps values exactly as hashed."))
+def audit_csv_route(session: DB, user: Auditor, actor: ActorFilter = None, action: ActionFilter = None,
+                    asset_id: AssetFilter = None, outcome: OutcomeFilter = None, since: Since = None,
+                    until: Until = None, limit: CsvLimit = None, offset: Offset = 0) -> Response:
+    rows = entries(session, actor=actor, action=action, asset_id=asset_id, outcome=outcome, since=since,
+                   until=until, limit=limit, offset=offset)
+    return Response(to_csv(rows), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
+
+
+@router.get("/audit/verify", summary="Verify the audit trail's hash chain",
+            description=("Recomputes every line's hash and checks each line's link to the one before, in id "
+                         "order. `ok`, `checked` (lines checked), and on failure `bad_id` with the `reason` in "
+                         "words; when intact, `head_id` and `head_hash` (the newest line: keep them elsewhere to "
+                         "notice lines removed from the end)."))
+def audit_verify_route(session: DB, user: Auditor) -> dict[str, Any]:
+    return asdict(verify(session))

@@ -1,0 +1,40 @@
+"""What a request did, written to the audit trail: who (user and role), from where (IP), what, on which asset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from api.auth import Denial, client_ip
+from catalog.audit import record
+from catalog.models import User
+
+
+def audit(request: Request, session: Session, user: User, action: str, *, outcome: str = "allowed",
+          **where: Any) -> None:
+    """Append an entry inside the request's own transaction (so it commits with what it describes)."""
+    record(session, actor=user.name, role=user.role, action=action, outcome=outcome, ip=client_ip(request), **where)
+
+
+def audit_now(request: Request, user: User | None, action: str, *, outcome: str = "allowed", **where: Any) -> None:
+    """Append an entry in a transaction of its own (for routes that hold no catalog session)."""
+    with request.app.state.farm.transaction() as session:
+        record(session, actor=user.name if user else "(anonymous)", role=user.role if user else None,
+               action=action, outcome=outcome, ip=client_ip(request), **where)
+
+
+# the audit action of a refused matrix action (catalog/permissions.py); others are recorded as "denied"
+AUDIT_ACTION = {"view": "view asset", "download_original": "download original",
+                "download_rendition": "download rendition", "comment": "comment", "approve": "approve",
+                "deliver": "render", "manage_users": "permission change", "sign-in": "sign-in"}
+
+
+def audit_denial(request: Request, denial: Denial) -> None:
+    """A refusal: written after the request's session has ended (its transaction was rolled back)."""
+    with request.app.state.farm.transaction() as session:
+        record(session, actor=denial.actor, role=denial.role, action=AUDIT_ACTION.get(denial.action, "denied"),
+               outcome="denied", asset_id=denial.asset_id,
+               subject=denial.subject or f"{denial.action}: {request.method} {request.url.path}",
+               ip=client_ip(request))

@@ -1,0 +1,90 @@
+"""Who may do what, in one place: the permission matrix (role × action) and the scope of grants.
+
+A person's **role** says which actions they may take; their **grants** say on which assets: the
+collections granted to them (an asset is in its watch folder's collection and any it was added to) and
+single assets granted one by one. Admins act on everything. A distribution target (role ``target``) has
+no action here: it reaches only its own feed and the renditions published to it (``delivery/targets.py``).
+Every API route and page asks :func:`can` and, for an asset, :func:`can_see`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import Session
+
+from catalog.models import Asset, AssetCollection, Collection, Grant, User
+
+ACTIONS: dict[str, str] = {
+    "view": "see assets, play proxies, read scenes, transcripts, tags, QC, comments and reviews",
+    "download_original": "download the original camera file",
+    "download_rendition": "download a rendition from the delivery panel",
+    "comment": "comment at a frame, reply, resolve",
+    "approve": "approve a version or request changes",
+    "deliver": "render renditions and retry failed steps",
+    "edit_metadata": "edit rights, move or add assets to collections",
+    "manage_users": "users, tokens, grants, distribution targets, the audit trail",
+}
+
+MATRIX: dict[str, frozenset[str]] = {
+    "admin": frozenset(ACTIONS),
+    "editor": frozenset({"view", "download_original", "download_rendition", "comment", "approve", "deliver",
+                         "edit_metadata"}),
+    "reviewer": frozenset({"view", "comment", "approve"}),
+    "viewer": frozenset({"view"}),
+    "target": frozenset(),
+}
+PEOPLE = ("admin", "editor", "reviewer", "viewer")  # roles that sign in to the pages
+
+
+def can(role: str, action: str) -> bool:
+    """True when ``role`` may take ``action`` (on the assets its grants reach)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+    return action in MATRIX.get(role, frozenset())
+
+
+def roles_that_can(action: str) -> list[str]:
+    return [role for role in MATRIX if can(role, action)]
+
+
+def matrix_markdown() -> str:
+    """The matrix as a Markdown table (the README's copy is checked against it by a test)."""
+    roles = list(MATRIX)
+    lines = ["| action | " + " | ".join(roles) + " | what it covers |",
+             "|---|" + "---|" * len(roles) + "---|"]
+    for action, meaning in ACTIONS.items():
+        marks = " | ".join("✓" if can(role, action) else "–" for role in roles)
+        lines.append(f"| `{action}` | {marks} | {meaning} |")
+    return "\n".join(lines)
+
+
+def asset_scope(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on ``Asset`` that keeps the assets ``user`` may see."""
+    if user.role == "admin":
+        return true()
+    granted = select(Grant.collection_id).where(Grant.user_id == user.id, Grant.collection_id.is_not(None))
+    return or_(
+        Asset.collection_id.in_(granted),
+        Asset.id.in_(select(AssetCollection.asset_id).where(AssetCollection.collection_id.in_(granted))),
+        Asset.id.in_(select(Grant.asset_id).where(Grant.user_id == user.id, Grant.asset_id.is_not(None))),
+    )
+
+
+def can_see(session: Session, user: User, asset_id: int) -> bool:
+    if user.role == "admin":
+        return True
+    return session.scalar(select(Asset.id).where(Asset.id == asset_id, asset_scope(user))) is not None
+
+
+def collection_scope(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on ``Collection``: the collections granted to ``user`` (all for admins)."""
+    if user.role == "admin":
+        return true()
+    return Collection.id.in_(select(Grant.collection_id).where(Grant.user_id == user.id))
+
+
+def in_collection(name: str) -> ColumnElement[bool]:
+    """A WHERE clause on ``Asset``: the asset is in collection ``name`` (its own, or added to it)."""
+    wanted = select(Collection.id).where(Collection.name == name).scalar_subquery()
+    return or_(Asset.collection_id == wanted,
+               Asset.id.in_(select(AssetCollection.asset_id).where(AssetCollection.collection_id == wanted)))
