@@ -10,16 +10,15 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.auth import require_role
-from api.deps import DB
+from api.deps import DB, CanManageUsers
+from api.events import audit
 from catalog.audit import ACTIONS, entries, entry_view, to_csv, verify
-from catalog.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-Auditor = Annotated[User, Depends(require_role("admin"))]
+Auditor = CanManageUsers  # the audit trail is read by admins (manage_users in catalog/permissions.py)
 ActorFilter = Annotated[str | None, Query(max_length=120, description="only lines by this user (or target)")]
 ActionFilter = Annotated[str | None, Query(description=f"only this action, one of: {', '.join(ACTIONS)}")]
 AssetFilter = Annotated[int | None, Query(ge=1, description="only lines about this asset id")]
@@ -37,12 +36,14 @@ ENTRY_DOC = ("Each line: `id`, `at` (ISO-8601 UTC), `actor`, `role`, `action`, `
 
 @router.get("/audit", summary="Read the audit trail",
             description="Lines matching every filter given, newest first. " + ENTRY_DOC)
-def audit_route(session: DB, user: Auditor, actor: ActorFilter = None, action: ActionFilter = None,
+def audit_route(request: Request, session: DB, user: Auditor, actor: ActorFilter = None, action: ActionFilter = None,
                 asset_id: AssetFilter = None, outcome: OutcomeFilter = None, since: Since = None,
                 until: Until = None, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
     rows = entries(session, actor=actor, action=action, asset_id=asset_id, outcome=outcome, since=since,
                    until=until, limit=limit, offset=offset)
-    return {"entries": [entry_view(row) for row in rows], "limit": limit, "offset": offset}
+    view = {"entries": [entry_view(row) for row in rows], "limit": limit, "offset": offset}
+    audit(request, session, user, "view audit", subject=f"read {len(rows)} line(s)")
+    return view
 
 
 @router.get("/audit.csv", summary="Export the audit trail as CSV", response_class=Response,
@@ -51,12 +52,15 @@ def audit_route(session: DB, user: Auditor, actor: ActorFilter = None, action: A
             description=("The same filters as `GET /api/v1/audit`; every matching line unless `limit` is given. "
                          "Text a spreadsheet would run as a formula (starting with `= + - @`) gets a `'` in front; "
                          "the JSON route keeps values exactly as hashed."))
-def audit_csv_route(session: DB, user: Auditor, actor: ActorFilter = None, action: ActionFilter = None,
+def audit_csv_route(request: Request, session: DB, user: Auditor, actor: ActorFilter = None,
+                    action: ActionFilter = None,
                     asset_id: AssetFilter = None, outcome: OutcomeFilter = None, since: Since = None,
                     until: Until = None, limit: CsvLimit = None, offset: Offset = 0) -> Response:
     rows = entries(session, actor=actor, action=action, asset_id=asset_id, outcome=outcome, since=since,
                    until=until, limit=limit, offset=offset)
-    return Response(to_csv(rows), media_type="text/csv; charset=utf-8",
+    body = to_csv(rows)
+    audit(request, session, user, "view audit", subject=f"exported {len(rows)} line(s) as CSV")
+    return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
 
 
@@ -65,5 +69,7 @@ def audit_csv_route(session: DB, user: Auditor, actor: ActorFilter = None, actio
                          "order. `ok`, `checked` (lines checked), and on failure `bad_id` with the `reason` in "
                          "words; when intact, `head_id` and `head_hash` (the newest line: keep them elsewhere to "
                          "notice lines removed from the end)."))
-def audit_verify_route(session: DB, user: Auditor) -> dict[str, Any]:
-    return asdict(verify(session))
+def audit_verify_route(request: Request, session: DB, user: Auditor) -> dict[str, Any]:
+    result = asdict(verify(session))
+    audit(request, session, user, "view audit", subject="verified: " + ("intact" if result["ok"] else "broken"))
+    return result

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import current_user, visible_asset
+from api.auth import client_ip, current_user, visible_asset
 from api.deps import DB, CanApprove, CanDeliver, CanDownloadRendition, CanManageUsers, Reader, visible_version
+from api.events import audit
 from catalog.lookup import version_of
 from catalog.models import DeliveryEvent, Rendition, Step, Target, User
 from catalog.rights import channel_name, territory_code
@@ -76,7 +77,8 @@ def request_route(asset_id: int, body: RenditionRequest, request: Request, user:
     with farm.sessions() as session:  # short reads: the request below writes in its own transaction
         version_id = version_of(visible_asset(session, user, asset_id, "deliver"), body.version).id
     try:
-        rendition_id, new = request_rendition(farm, version_id, body.preset, user.name)
+        rendition_id, new = request_rendition(farm, version_id, body.preset, user.name, role=user.role,
+                                              ip=client_ip(request))
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     with farm.sessions() as session:
@@ -119,7 +121,7 @@ def _file(rendition: Rendition) -> FileResponse:
 
 
 @router.get("/renditions/{rendition_id}/download", response_class=FileResponse)
-def download_route(rendition_id: int, session: DB, user: CanDownloadRendition) -> FileResponse:
+def download_route(rendition_id: int, request: Request, session: DB, user: CanDownloadRendition) -> FileResponse:
     """The rendition's file, only once its version is approved (rendering before approval is for preview/QC)."""
     rendition = _rendition(session, rendition_id, user, "download_rendition")
     version = rendition.version
@@ -128,6 +130,8 @@ def download_route(rendition_id: int, session: DB, user: CanDownloadRendition) -
                                  "only approved versions can be delivered")
     response = _file(rendition)
     record(session, user.name, "download", rendition_id=rendition.id)
+    audit(request, session, user, "download rendition", asset_id=version.asset_id, version_id=version.id,
+          subject=f"rendition {rendition.id} ({rendition.preset})")
     return response
 
 
@@ -162,11 +166,13 @@ class TargetRequest(BaseModel):
 
 
 @router.post("/targets", status_code=201)
-def create_target_route(body: TargetRequest, session: DB, user: CanManageUsers) -> dict[str, Any]:
+def create_target_route(body: TargetRequest, request: Request, session: DB, user: CanManageUsers) -> dict[str, Any]:
     for name in body.presets:
         load_preset(name)  # a ConfigError names the unknown preset
     target, token = create_target(session, body.name, body.kind, body.presets, body.folder, channel=body.channel,
                                   territory=body.territory)
+    audit(request, session, user, "target change", subject=f"added {body.kind} target {body.name}",
+          detail=", ".join(body.presets))
     return {"name": target.name, "kind": target.kind, "presets": target.preset_names, "folder": target.folder,
             "channel": target.channel, "territory": target.territory, "token": token}
 
@@ -216,10 +222,11 @@ def _feed_items(session: Session, target: Target) -> list[dict[str, Any]]:
 
 
 @router.get("/targets/{name}/feed")
-def feed_route(name: str, session: DB, user: Anyone) -> dict[str, Any]:
+def feed_route(name: str, request: Request, session: DB, user: Anyone) -> dict[str, Any]:
     target = _target_for(session, name, user)
     items = _feed_items(session, target)
     record(session, user.name, "feed", target=name, detail=f"{len(items)} item(s)")
+    audit(request, session, user, "feed", subject=f"target {name}", detail=f"{len(items)} item(s)")
     return {"target": name, "renditions": items}
 
 
@@ -228,11 +235,13 @@ def feed_rss_route(name: str, request: Request, session: DB, user: Anyone) -> Re
     target = _target_for(session, name, user)
     items = _feed_items(session, target)
     record(session, user.name, "feed", target=name, detail=f"rss, {len(items)} item(s)")
+    audit(request, session, user, "feed", subject=f"target {name} (rss)", detail=f"{len(items)} item(s)")
     base = str(request.base_url).rstrip("/")
     return Response(media_rss(target, items, base), media_type="application/rss+xml")
 
 
-def _deliverable(session: Session, name: str, rendition_id: int, user: User) -> Rendition | JSONResponse:
+def _deliverable(request: Request, session: Session, name: str, rendition_id: int,
+                 user: User) -> Rendition | JSONResponse:
     """The rendition if the target may take it now; 404 if it is not the target's to take (not approved, not QC
     passed, another preset); a 403 answer with the reason (logged as ``refused``) if its rights do not allow it."""
     target = _target_for(session, name, user)
@@ -242,26 +251,31 @@ def _deliverable(session: Session, name: str, rendition_id: int, user: User) -> 
     [(rendition, verdict)] = judged
     if not verdict.allowed:  # answered, not raised: the request's transaction keeps the log line
         record(session, user.name, "refused", target=name, rendition_id=rendition.id, detail=verdict.reason)
+        audit(request, session, user, "download", outcome="denied", version_id=rendition.version_id,
+              subject=f"target {name}: rendition {rendition.id}", detail=verdict.reason)
         return JSONResponse({"error": f"rendition {rendition_id} may not go to {name}: {verdict.reason}",
                              "status": 403}, status_code=403)
     return rendition
 
 
 @router.get("/targets/{name}/renditions/{rendition_id}", response_class=FileResponse)
-def target_download_route(name: str, rendition_id: int, session: DB, user: Anyone) -> Response:
+def target_download_route(name: str, rendition_id: int, request: Request, session: DB, user: Anyone) -> Response:
     """The file, if the rendition is in the target's feed now; 403 with the reason when its rights refuse it."""
-    rendition = _deliverable(session, name, rendition_id, user)
+    rendition = _deliverable(request, session, name, rendition_id, user)
     if isinstance(rendition, JSONResponse):
         return rendition
     response = _file(rendition)
     record(session, user.name, "download", target=name, rendition_id=rendition.id, detail="ok")
+    audit(request, session, user, "download", version_id=rendition.version_id,
+          subject=f"target {name}: rendition {rendition.id}")
     return response
 
 
 @router.get("/targets/{name}/renditions/{rendition_id}/{file:path}", response_class=FileResponse)
-def target_package_file_route(name: str, rendition_id: int, file: str, session: DB, user: Anyone) -> Response:
+def target_package_file_route(name: str, rendition_id: int, file: str, request: Request, session: DB,
+                              user: Anyone) -> Response:
     """One file of an HLS package (the master playlist's relative links resolve here)."""
-    rendition = _deliverable(session, name, rendition_id, user)
+    rendition = _deliverable(request, session, name, rendition_id, user)
     if isinstance(rendition, JSONResponse):
         return rendition
     package = Path(rendition.path or "").resolve()
@@ -269,4 +283,7 @@ def target_package_file_route(name: str, rendition_id: int, file: str, session: 
     if not package.is_dir() or package not in wanted.parents or not wanted.is_file():
         raise NotFound(f"rendition {rendition_id} has no file {file!r}")
     record(session, user.name, "download", target=name, rendition_id=rendition.id, detail=file)
+    if file.endswith(".m3u8") and "/" not in file:  # once per package, not per segment
+        audit(request, session, user, "download", version_id=rendition.version_id,
+              subject=f"target {name}: rendition {rendition.id} ({file})")
     return FileResponse(wanted, media_type=mimetypes.guess_type(wanted.name)[0] or "application/octet-stream")

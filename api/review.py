@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import visible_asset
+from api.auth import client_ip, visible_asset
 from api.delivery import rendition_step, rendition_view
 from api.deps import DB, CanApprove, CanComment, Reader, visible_version
-from api.events import audit, audit_now
+from api.events import audit
 from catalog.changes import changes
 from catalog.lookup import version_of
 from catalog.models import Comment, MediaInfoRow, Rendition, Target, User, Version
@@ -197,11 +197,9 @@ def submit_review(request: Request, asset_id: int, number: int, user: User, deci
     with farm.sessions() as session:  # a short read: the review writes in its own transaction
         version_id = _version(session, user, asset_id, number).id
     try:
-        status = review(farm, version_id, user.name, decision, note)
+        status = review(farm, version_id, user.name, decision, note, role=user.role, ip=client_ip(request))
     except NotReady as exc:
         raise HTTPException(409, str(exc)) from exc
-    audit_now(request, user, "approve" if decision == "approve" else "request changes", asset_id=asset_id,
-              version_id=version_id, subject=f"version {number}: {status}", detail=note)
     return version_id, status
 
 

@@ -277,3 +277,7 @@ def _lock_asset(session: Session, asset_id: int) -> None:
 def on_rights_change(session: Session, actor: str, asset_id: int, version_id: int | None, summary: str) -> None:
     """Called on every rights change (set or removed, asset or version level), in the transaction that
     makes it, with who made it and a one-line summary in words."""
+    from catalog.audit import record
+
+    record(session, actor=actor, action="rights change", asset_id=asset_id, version_id=version_id,
+           subject=summary[:500])

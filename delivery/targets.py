@@ -21,6 +21,7 @@ from xml.etree import ElementTree as ET
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, contains_eager
 
+from catalog.audit import record as audit_record
 from catalog.auth import create_token, ensure_user
 from catalog.models import DeliveryEvent, Rendition, Target, Version, utcnow
 from catalog.rights import (
@@ -150,6 +151,8 @@ def _log_refusals(session: Session, refused: list[tuple[Target, Rendition, Verdi
         if latest.get((target.name, rendition.id)) != v.reason:
             log.info("push of rendition %s to %s refused: %s", rendition.id, target.name, v.reason)
             record(session, "system", "refused", target=target.name, rendition_id=rendition.id, detail=v.reason)
+            audit_record(session, actor="system", action="deliver", outcome="denied", version_id=rendition.version_id,
+                         subject=f"push to {target.name}: rendition {rendition.id}", detail=v.reason)
 
 
 def push(target: Target, rendition: Rendition) -> Path:
@@ -187,6 +190,8 @@ def push_all_due(session: Session, at: datetime | None = None) -> list[Path]:
         try:
             written.append(push(target, rendition))
             record(session, "system", "push", target=target.name, rendition_id=rendition.id, detail="ok")
+            audit_record(session, actor="system", action="deliver", version_id=rendition.version_id,
+                         subject=f"push to {target.name}: rendition {rendition.id}")
         except OSError as exc:
             log.warning("push of rendition %s to %s failed: %s", rendition.id, target.name, exc)
             record(session, "system", "push", target=target.name, rendition_id=rendition.id,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import rushes
+from catalog.audit import record as audit_record
 from catalog.models import Rendition, Step, Version, utcnow
 from delivery.presets import load_preset
 from delivery.targets import push_all_due, record
@@ -28,8 +29,11 @@ def rendition_key(content_hash: str, preset_hash: str, tool_versions: str) -> st
     return hashlib.sha256(f"{content_hash}\n{preset_hash}\n{tool_versions}".encode()).hexdigest()
 
 
-def request_rendition(farm: Farm, version_id: int, preset_name: str, requested_by: str) -> tuple[int, bool]:
-    """Queue a rendition of ``version_id`` to ``preset_name``; return (rendition id, whether it is new work)."""
+def request_rendition(farm: Farm, version_id: int, preset_name: str, requested_by: str, *, role: str | None = None,
+                      ip: str | None = None) -> tuple[int, bool]:
+    """Queue a rendition of ``version_id`` to ``preset_name``; return (rendition id, whether it is new work).
+
+    The request goes to the audit trail (who, ``role``, from ``ip``) with the delivery log."""
     preset = load_preset(preset_name)
     with farm.transaction() as session:
         version = session.get(Version, version_id)
@@ -39,6 +43,8 @@ def request_rendition(farm: Farm, version_id: int, preset_name: str, requested_b
         key = rendition_key(version.content_hash, preset.content_hash, tools())
         rendition = session.scalar(select(Rendition).where(Rendition.key == key))
         if rendition is not None and rendition.status != "failed":
+            audit_record(session, actor=requested_by, role=role, ip=ip, action="render", asset_id=version.asset_id,
+                         version_id=version_id, subject=f"{preset.name}: rendition {rendition.id} (already made)")
             return rendition.id, False
         if rendition is None:
             rendition = Rendition(version_id=version_id, preset=preset.name, preset_hash=preset.content_hash,
@@ -47,6 +53,8 @@ def request_rendition(farm: Farm, version_id: int, preset_name: str, requested_b
             session.flush()
         messages = _queue_step(session, rendition)
         record(session, requested_by, "render", rendition_id=rendition.id, detail=preset.name)
+        audit_record(session, actor=requested_by, role=role, ip=ip, action="render", asset_id=version.asset_id,
+                     version_id=version_id, subject=f"{preset.name}: rendition {rendition.id}")
     farm.send(messages)
     return rendition.id, True
 

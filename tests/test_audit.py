@@ -322,7 +322,9 @@ def test_api_admin_reads_filters_exports_and_verifies(client: TestClient, farm: 
     body = reply.json()
     assert (body["limit"], body["offset"]) == (5, 1)
     newest = max(e["id"] for e in client.get("/api/v1/audit", headers=admin).json()["entries"])
-    assert [e["id"] for e in body["entries"]] == list(range(newest - 1, newest - 6, -1))
+    # each read of the trail is itself recorded ("view audit"): the second read saw the first one's line
+    assert [e["id"] for e in body["entries"]] == list(range(newest - 2, newest - 7, -1))
+    assert client.get("/api/v1/audit", headers=admin, params={"action": "view audit"}).json()["entries"]
     assert set(body["entries"][0]) == set(FIELDS)
     carol = client.get("/api/v1/audit", headers=admin, params={"actor": "carol", "outcome": "allowed"}).json()
     assert carol["entries"] and {(e["actor"], e["outcome"]) for e in carol["entries"]} == {("carol", "allowed")}

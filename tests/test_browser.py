@@ -163,7 +163,7 @@ def test_a_wrong_token_is_refused_in_words(browser: Any, server: Server) -> None
     assert "/login" in page.url
     page.fill("#token", "rsh_not-a-real-token")
     page.click("#signin button[type=submit]")
-    page.wait_for_selector("#signin-error:has-text('unknown or revoked token')")
+    page.wait_for_selector("#signin-error:has-text('unknown, expired or revoked token')")
     context.close()
 
 
