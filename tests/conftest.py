@@ -154,3 +154,28 @@ def person(session: Any, name: str, role: str, collection: str = "default") -> A
     if role not in ("admin", "target"):
         grant(session, user, collection=collection)
     return user
+
+
+def ingest_interview(farm: Farm, tmp_path: Path) -> Any:
+    """A real 3 s clip (640x360, 25 fps, start timecode 10:00:00:00) ingested, analysed and ready."""
+    from pipeline.ingest import Ingester
+    from pipeline.settings import WatchFolder
+
+    clip = make_clip(tmp_path / "interview.mov", seconds=3, size="640x360", timecode="10:00:00:00")
+    result = Ingester(farm).ingest(clip, WatchFolder(name="default"), consume=False)
+    assert wait_version(farm, result.version_id, timeout=120).status == "ready"
+    return result
+
+
+def wait_healthy(base: str, timeout: float = 60, broker: str | None = None) -> None:
+    """Wait until the API at ``base`` answers /healthz (and runs on ``broker`` when given)."""
+    import httpx
+
+    def healthy() -> bool:
+        try:
+            body = httpx.get(f"{base}/healthz", timeout=2).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        return body.get("status") == "ok" and (broker is None or body.get("broker") == broker)
+
+    wait_for(healthy, timeout=timeout, what=f"the API at {base} to serve")

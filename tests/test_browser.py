@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from rushes.timecode import timecode_to_frames
-from tests.conftest import wait_for
+from tests.conftest import wait_for, wait_healthy
 from tests.farmproc import RUSHES, free_port
 from tests.media_fixtures import SHARED_MEDIA, make_clip, make_programme
 
@@ -86,13 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                             stderr=subprocess.STDOUT, env=_env())
     base = f"http://127.0.0.1:{port}"
     try:
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(healthy, timeout=60, what="rushes up to serve")
+        wait_healthy(base)
         token = (data / "admin.token").read_text().strip()
         programme = make_programme(tmp, SHARED_MEDIA / "speech" / "jfk.flac")
         shutil.copyfile(programme, data / "watch" / "default" / "interview.mov")

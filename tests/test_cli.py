@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import run, wait_for
+from tests.conftest import run, wait_for, wait_healthy
 from tests.farmproc import RUSHES, free_port
 
 
@@ -47,13 +47,7 @@ def test_up_prints_where_to_drop_files_and_serves_the_api(tmp_path: Path, clips:
     try:
         base = f"http://127.0.0.1:{port}"
 
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(healthy, timeout=30, what="rushes up to serve")
+        wait_healthy(base, timeout=30)
         printed = (tmp_path / "up.log").read_text()
         token = (data / "admin.token").read_text().strip()
         assert f"drop files into: {data / 'watch' / 'default'}/" in printed
@@ -73,7 +67,7 @@ def test_up_prints_where_to_drop_files_and_serves_the_api(tmp_path: Path, clips:
     second = subprocess.Popen([RUSHES, "up", "--port", str(port), "--data", str(data)], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(healthy, timeout=30, what="the second start")
+        wait_healthy(base, timeout=30)
     finally:
         second.send_signal(signal.SIGTERM)
         out = second.communicate(timeout=20)[0]

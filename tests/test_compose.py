@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from pipeline.settings import load_settings
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, wait_for, wait_healthy
 from tests.farmproc import RUSHES, farm_env, free_port, logs, processes
 
 pytestmark = pytest.mark.farm
@@ -48,14 +48,8 @@ def test_compose_commands_run_as_a_working_farm(tmp_path: Path, pg_url: str, cli
     with processes(commands, env, tmp_path):
         base = f"http://127.0.0.1:{port}"
 
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"{base}/healthz", timeout=2).json()["broker"] == "redis"
-            except httpx.HTTPError:
-                return False
-
         try:
-            wait_for(healthy, timeout=60, what="the api service")
+            wait_healthy(base, timeout=60, broker="redis")
             token = wait_for(lambda: (data / "admin.token").exists() and (data / "admin.token").read_text().strip(),
                              timeout=10, what="the admin token")
             shutil.copyfile(clips["short"], data / "watch" / "default" / "dropped.mov")

@@ -17,7 +17,7 @@ from catalog.models import Rendition
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.settings import WatchFolder
-from tests.conftest import person, wait_for, wait_version
+from tests.conftest import ingest_interview, person, wait_for, wait_version
 from tests.media_fixtures import make_clip
 
 pytestmark = pytest.mark.slow
@@ -27,9 +27,7 @@ AUDIO = "audio/mp3"
 
 @pytest.fixture
 def setup(running_farm: Farm, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], int]]:
-    clip = make_clip(tmp_path / "interview.mov", seconds=3, size="640x360", timecode="10:00:00:00")
-    result = Ingester(running_farm).ingest(clip, WatchFolder(name="default"), consume=False)
-    assert wait_version(running_farm, result.version_id, timeout=120).status == "ready"
+    result = ingest_interview(running_farm, tmp_path)
     with running_farm.transaction() as session:
         tokens = {role: {"Authorization": f"Bearer {create_token(session, person(session, role, role))}"}
                   for role in ("admin", "editor", "viewer")}

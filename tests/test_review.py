@@ -24,7 +24,7 @@ from pipeline.ingest import Ingester
 from pipeline.renditions import approve
 from pipeline.settings import Settings, WatchFolder, load_settings
 from rushes.errors import ConfigError
-from tests.conftest import person, wait_for, wait_version
+from tests.conftest import ingest_interview, person, wait_for, wait_version
 from tests.media_fixtures import make_clip
 
 PEOPLE = {"alice": "reviewer", "bob": "reviewer", "carol": "reviewer", "ed": "editor", "vera": "viewer",
@@ -349,9 +349,7 @@ def test_the_openapi_document_describes_the_review_routes(api) -> None:  # type:
 @pytest.fixture
 def real(running_farm: Farm, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], int]]:
     """A real clip ingested and analysed: 25 fps, 3 s, start timecode 10:00:00:00."""
-    clip = make_clip(tmp_path / "interview.mov", seconds=3, size="640x360", timecode="10:00:00:00")
-    result = Ingester(running_farm).ingest(clip, WatchFolder(name="default"), consume=False)
-    assert wait_version(running_farm, result.version_id, timeout=120).status == "ready"
+    result = ingest_interview(running_farm, tmp_path)
     with TestClient(create_app(running_farm)) as client:
         yield client, _tokens(running_farm), result.asset_id
 

@@ -33,11 +33,8 @@ from catalog.rights import (
 )
 from delivery.targets import create_target, deliverable, push_all_due
 from pipeline.farm import Farm
-from pipeline.ingest import Ingester
 from pipeline.renditions import approve, deliver_due
-from pipeline.settings import WatchFolder
-from tests.conftest import wait_for, wait_version
-from tests.media_fixtures import make_clip
+from tests.conftest import ingest_interview, wait_for
 
 PEOPLE = {"root": "admin", "ed": "editor", "alice": "reviewer", "vera": "viewer"}
 WEB, AUDIO, SOCIAL = "web/h264-720p", "audio/mp3", "social/square-1x1"
@@ -397,9 +394,7 @@ def test_a_push_outside_the_rights_is_refused_logged_and_sent_once_they_allow_it
 
 @pytest.fixture
 def real(running_farm: Farm, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str]], int]]:
-    clip = make_clip(tmp_path / "interview.mov", seconds=3, size="640x360", timecode="10:00:00:00")
-    result = Ingester(running_farm).ingest(clip, WatchFolder(name="default"), consume=False)
-    assert wait_version(running_farm, result.version_id, timeout=120).status == "ready"
+    result = ingest_interview(running_farm, tmp_path)
     with running_farm.sessions() as session:
         collection = session.get(Asset, result.asset_id).collection.name
     with TestClient(create_app(running_farm)) as client:
