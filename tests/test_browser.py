@@ -193,6 +193,10 @@ def test_find_watch_comment_approve_render_download(page: Any, server: Server, t
     assert _timecode(page) == _frame_after(hit_tc, -1)
     page.keyboard.press("Shift+ArrowRight")
     assert _timecode(page) == _frame_after(hit_tc, RATE - 1)
+    for _ in range(6):  # quick steps: a late-presented frame must not pull the timecode back
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(300)
+    assert _timecode(page) == _frame_after(hit_tc, RATE - 7)
     page.wait_for_function("() => !document.getElementById('player').seeking")
     shown = page.evaluate("() => document.getElementById('player').currentTime")
     frame = timecode_to_frames(_timecode(page), RATE) - timecode_to_frames("01:00:00:00", RATE)

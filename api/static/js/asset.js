@@ -56,14 +56,22 @@ function showTime() {
 }
 
 function onFrame(_now, metadata) {
-  // the frame the compositor presents: exact while playing (Chromium, Firefox ≥ 132)
-  state.frame = Math.min(lastFrame(), Math.round(metadata.mediaTime * state.clock.fps));
-  showTime();
+  // the frame the compositor presents: exact while playing (Chromium, Firefox ≥ 132). While paused or
+  // stepping backwards the page's own frame index is the truth: a presentation can lag a quick series of
+  // seeks, and must not pull the timecode back to a frame the user already stepped past.
+  if (!video.paused && state.reverse === null) {
+    state.frame = Math.min(lastFrame(), Math.round(metadata.mediaTime * state.clock.fps));
+    showTime();
+  }
   video.requestVideoFrameCallback(onFrame);
 }
 
 if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) video.requestVideoFrameCallback(onFrame);
-else video.addEventListener("timeupdate", () => { state.frame = state.clock.frameAt(video.currentTime); showTime(); });
+else {
+  video.addEventListener("timeupdate", () => {
+    if (!video.paused && state.reverse === null) { state.frame = state.clock.frameAt(video.currentTime); showTime(); }
+  });
+}
 video.addEventListener("seeked", () => {
   if (!video.paused || state.reverse !== null) state.frame = state.clock.frameAt(video.currentTime);
   showTime();
