@@ -9,11 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 
 from api.auth import visible_asset
 from api.deps import DB, CanDeliver, CanDownloadOriginal, CanEditMetadata, CanView, visible_version
 from api.events import audit, audit_now
+from catalog.collections import put_in_collection, take_out_of_collection
 from catalog.models import Asset, AssetCollection, Collection, Proxy
 from catalog.permissions import ACTIONS, asset_scope, can, collection_scope, in_collection
 from catalog.views import asset_detail, asset_summary
@@ -68,22 +69,10 @@ class CollectionChange(BaseModel):
 def change_collection(asset_id: int, body: CollectionChange, request: Request, session: DB,
                       user: CanEditMetadata) -> dict[str, Any]:
     asset = visible_asset(session, user, asset_id, "edit_metadata")
-    target = session.scalar(select(Collection).where(Collection.name == body.collection))
-    if target is None:
-        target = Collection(name=body.collection)
-        session.add(target)
-        session.flush()
-    if body.move:
-        session.execute(delete(AssetCollection).where(AssetCollection.asset_id == asset.id,
-                                                      AssetCollection.collection_id == target.id))
-        asset.collection_id = target.id
-    elif target.id != asset.collection_id and session.get(AssetCollection, (asset.id, target.id)) is None:
-        session.add(AssetCollection(asset_id=asset.id, collection_id=target.id, added_by=user.name))
+    result = put_in_collection(session, asset, body.collection, move=body.move, by=user.name)
     audit(request, session, user, "collection change", asset_id=asset.id,
           subject=f"{'moved to' if body.move else 'added to'} {body.collection}")
-    session.flush()
-    session.refresh(asset)
-    return _collections_of(session, asset)
+    return result
 
 
 @router.delete("/assets/{asset_id}/collections/{name}", tags=["assets"],
@@ -91,22 +80,9 @@ def change_collection(asset_id: int, body: CollectionChange, request: Request, s
 def remove_from_collection(asset_id: int, name: str, request: Request, session: DB,
                            user: CanEditMetadata) -> dict[str, Any]:
     asset = visible_asset(session, user, asset_id, "edit_metadata")
-    if asset.collection.name == name:
-        raise NotFound(f"{name} is the asset's own collection: move it elsewhere instead")
-    gone = session.execute(delete(AssetCollection).where(
-        AssetCollection.asset_id == asset.id,
-        AssetCollection.collection_id == select(Collection.id).where(Collection.name == name).scalar_subquery()))
-    if not gone.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"asset {asset_id} is not in collection {name!r}")
+    result = take_out_of_collection(session, asset, name)
     audit(request, session, user, "collection change", asset_id=asset.id, subject=f"removed from {name}")
-    return _collections_of(session, asset)
-
-
-def _collections_of(session: DB, asset: Asset) -> dict[str, Any]:
-    added = session.scalars(select(Collection.name)
-                            .join(AssetCollection, AssetCollection.collection_id == Collection.id)
-                            .where(AssetCollection.asset_id == asset.id).order_by(Collection.name)).all()
-    return {"asset_id": asset.id, "collection": asset.collection.name, "also_in": list(added)}
+    return result
 
 
 @router.get("/assets/{asset_id}", tags=["assets"], summary="One asset with its versions and steps")

@@ -499,10 +499,11 @@ def audit_export(ctx: click.Context, fmt: str, actor: str | None, action: str | 
 
 
 def _register() -> None:
-    from pipeline.cli_access import tokens, users
+    from pipeline.cli_access import collect, tokens, users
 
     main.add_command(users)
     main.add_command(tokens)
+    assets.add_command(collect)
 
 
 _register()

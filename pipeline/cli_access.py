@@ -208,3 +208,35 @@ def tokens_revoke(ctx: click.Context, token_id: int) -> None:
     except RushesError as exc:
         raise _fail(exc) from exc
     click.echo(f"token {token_id} revoked")
+
+
+@click.command("collect")
+@click.argument("asset_id", type=int)
+@click.option("--collection", required=True, help="the collection (made when new)")
+@click.option("--move", is_flag=True, help="make it the asset's own collection instead of adding it")
+@click.option("--remove", is_flag=True, help="take the asset out of a collection it was added to")
+@click.pass_context
+def collect(ctx: click.Context, asset_id: int, collection: str, move: bool, remove: bool) -> None:
+    """Add asset ASSET_ID to a collection, move it there, or take it out."""
+    from catalog.collections import put_in_collection, take_out_of_collection
+    from catalog.models import Asset
+    from rushes.errors import RushesError
+
+    try:
+        with _farm(ctx).transaction() as session:
+            asset = session.get(Asset, asset_id)
+            if asset is None:
+                raise click.ClickException(f"no asset {asset_id}")
+            if remove:
+                result = take_out_of_collection(session, asset, collection)
+            else:
+                result = put_in_collection(session, asset, collection, move=move, by=f"cli:{getpass.getuser()}")
+            from catalog.audit import record
+
+            what = "removed from" if remove else "moved to" if move else "added to"
+            record(session, actor=f"cli:{getpass.getuser()}", role="admin", action="collection change",
+                   asset_id=asset_id, subject=f"{what} {collection}")
+    except RushesError as exc:
+        raise _fail(exc) from exc
+    also = ", ".join(result["also_in"]) or "no other"
+    click.echo(f"asset {asset_id}: collection {result['collection']}; also in {also}")

@@ -178,3 +178,38 @@ def test_a_revoked_token_ends_its_browser_session(world, farm: Farm) -> None:  #
 def test_the_readme_shows_the_matrix_of_the_code() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert matrix_markdown() in readme, "README.md's permission matrix differs from catalog/permissions.py"
+
+
+def test_the_cli_manages_users_tokens_grants_and_collections(world, farm: Farm) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+
+    from tests.farmproc import RUSHES
+
+    client, _tokens, ids = world
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RUSHES_")},
+           "RUSHES_DATABASE_URL": farm.settings.db_url}
+
+    def rushes(*args: str, ok: bool = True) -> str:
+        done = subprocess.run([RUSHES, "--data", str(farm.settings.data), *args], capture_output=True, text=True,
+                              env=env, check=False)
+        assert (done.returncode == 0) == ok, done.stderr
+        return done.stdout + done.stderr
+
+    rushes("users", "add", "rita", "--role", "reviewer")
+    token = rushes("tokens", "create", "--user", "rita", "--expires-in-days", "2").split()[-1]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/assets", headers=bearer).json()["assets"] == []
+    rushes("users", "grant", "rita", "--asset", str(ids["B001.mov"]))
+    assert [a["name"] for a in client.get("/api/v1/assets", headers=bearer).json()["assets"]] == ["B001.mov"]
+    assert "collection sport; also in news" in rushes("assets", "collect", str(ids["B001.mov"]), "--collection",
+                                                       "news")
+    assert "rita" in rushes("users", "list") and "expires" in rushes("tokens", "list", "--user", "rita")
+    token_id = next(line.split()[0] for line in rushes("tokens", "list", "--user", "rita").splitlines())
+    rushes("tokens", "revoke", token_id)
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
+    assert "no user 'nobody'" in rushes("users", "grant", "nobody", "--collection", "news", ok=False)
+    with farm.sessions() as session:
+        subjects = session.scalars(select(AuditEntry.subject).where(AuditEntry.actor.like("cli:%"))).all()
+        assert any("revoked token" in s for s in subjects) and any("added to news" in s for s in subjects)
+        assert verify(session).ok
