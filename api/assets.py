@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from api.auth import visible_asset
 from api.deps import DB, CanDeliver, CanDownloadOriginal, CanEditMetadata, CanView, visible_version
 from api.events import audit, audit_now
-from catalog.collections import put_in_collection, take_out_of_collection
+from catalog.collections import collections_of, put_in_collection, take_out_of_collection
 from catalog.models import Asset, AssetCollection, Collection, Proxy
 from catalog.permissions import ACTIONS, asset_scope, can, collection_scope, in_collection
 from catalog.views import asset_detail, asset_summary
@@ -85,9 +85,11 @@ def remove_from_collection(asset_id: int, name: str, request: Request, session: 
     return result
 
 
-@router.get("/assets/{asset_id}", tags=["assets"], summary="One asset with its versions and steps")
+@router.get("/assets/{asset_id}", tags=["assets"],
+            summary="One asset with its versions and steps (and ``also_in``: the collections it was added to)")
 def get_asset(asset_id: int, request: Request, session: DB, user: CanView) -> dict[str, Any]:
-    detail = asset_detail(visible_asset(session, user, asset_id))
+    asset = visible_asset(session, user, asset_id)
+    detail = {**asset_detail(asset), "also_in": collections_of(session, asset)["also_in"]}
     if "authorization" in request.headers:  # the pages record their own view (api/pages.py), once per page
         audit(request, session, user, "view asset", asset_id=asset_id, subject="api")
     return detail

@@ -243,6 +243,13 @@ def test_find_watch_comment_approve_render_download(page: Any, server: Server, t
     page.wait_for_selector("#comments li.comment.resolved:has-text('resolved by admin')")
     page.wait_for_selector("#timeline-comments .marker.resolved[data-frame='125']")
 
+    # collections: add the asset to another one from the page, then take it out again
+    page.fill("#collection-name", "promo")
+    page.click("#collection-form button[value=false]")
+    page.wait_for_selector("#collections li[data-collection='promo']")
+    page.click("#collections li[data-collection='promo'] button")
+    page.wait_for_selector("#collections li[data-collection='promo']", state="detached")
+
     # approve: the review status follows the rule (one approval by default)
     page.fill("#review-note", "Good to go.")
     page.click("#btn-approve")
@@ -280,7 +287,7 @@ def test_a_viewer_is_offered_only_what_a_viewer_may_do(browser: Any, server: Ser
     page = _sign_in(browser, server, server.token_for("vera", "viewer"))
     page.goto(f"{server.base}/assets/{server.asset_id}")
     page.wait_for_selector("body[data-ready=true]")
-    for form in ("#comment-form", "#review-form", "#render-form"):
+    for form in ("#comment-form", "#review-form", "#render-form", "#collection-form"):
         assert not page.locator(form).is_visible(), form
     page.wait_for_selector("#comments-section-note, p:has-text('may read comments, not write them')")
     refused = page.evaluate("""async () => {
