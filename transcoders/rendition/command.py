@@ -1,0 +1,218 @@
+"""The pass-2 command: :func:`render_args`, the single source of the ffmpeg arguments of a rendition (one
+file, or an HLS ladder in one run)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from transcoders.ffmpeg import media_arg
+from transcoders.rendition.codecs import _audio_codec_args, _container_args, _gop, _specified, _video_codec_args
+from transcoders.rendition.geometry import _timecode_args, output_timecode, plan_geometry
+from transcoders.rendition.graphs import _audio_graph, _out_rate, _picture_chain, _rate, mono_tracks
+from transcoders.rendition.specs import (
+    HLS_SEGMENT_S,
+    AudioSpecLike,
+    LoudnessMeasurement,
+    PathLike,
+    PresetLike,
+    SourceFacts,
+    VideoSpecLike,
+)
+
+logger = logging.getLogger(__name__)
+
+def _rungs(preset: PresetLike) -> list[VideoSpecLike]:
+    """HLS rungs, largest first: ``video`` (the top rung) plus the ladder, without repeats."""
+    assert preset.video is not None
+    rungs: list[VideoSpecLike] = [preset.video]
+    for rung in preset.ladder or ():
+        if rung not in rungs:
+            rungs.append(rung)
+    return sorted(rungs, key=lambda r: -(r.height or 0))
+
+
+def rung_name(source: SourceFacts, rung: VideoSpecLike) -> str:
+    """A variant's name in the HLS folder, e.g. ``720p``."""
+    return f"{plan_geometry(source, rung).height}p"
+
+
+def expected_duration(source: SourceFacts, preset: PresetLike) -> float | None:
+    """The output's length: the source's, cut at the preset's ``max_duration_s``."""
+    durations = [d for d in (source.duration_s, preset.max_duration_s) if d]
+    return min(durations) if durations else None
+
+
+def render_args(
+    src: PathLike,
+    dst: PathLike,
+    preset: PresetLike,
+    *,
+    source: SourceFacts,
+    measured: LoudnessMeasurement | None = None,
+    subtitles: PathLike | None = None,
+) -> list[str]:
+    """The pass-2 ffmpeg arguments (without the runner's prefix). For HLS ``dst`` is the master playlist."""
+    burn = Path(subtitles) if subtitles is not None and preset.captions.burn_in else None
+    duration = expected_duration(source, preset)
+    audio = preset.audio if source.has_audio else None
+    if preset.audio is not None and not source.has_audio:
+        logger.warning("%s: the source has no audio; the rendition has none either", preset.name)
+    if preset.container == "hls":
+        graphs, maps, codec_args, extra = _hls_parts(dst, preset, source, audio, measured)
+    else:
+        graphs, maps, codec_args, extra = _file_parts(dst, preset, source, audio, measured, burn)
+    return [
+        "-i", media_arg(src),
+        "-filter_complex", ";".join(graphs), *maps,
+        *(["-vn"] if preset.video is None else []), *(["-an"] if audio is None else []), "-sn", "-dn",
+        "-map_metadata", "-1", "-map_chapters", "-1",
+        *codec_args,
+        *(["-t", f"{duration:.6f}"] if preset.max_duration_s and duration else []),
+        "-threads", "0",
+        *extra,
+    ]  # fmt: skip
+
+
+_Parts = tuple[list[str], list[str], list[str], list[str]]  # filter graphs, maps, codec options, output options
+
+
+def _file_parts(
+    dst: PathLike,
+    preset: PresetLike,
+    source: SourceFacts,
+    audio: AudioSpecLike | None,
+    measured: LoudnessMeasurement | None,
+    burn: Path | None,
+) -> _Parts:
+    graphs: list[str] = []
+    maps: list[str] = []
+    codec_args: list[str] = []
+    if preset.video is not None:
+        graphs.append(f"[0:v:0]{_picture_chain(source, preset.video, burn)}[vout]")
+        maps += ["-map", "[vout]"]
+        codec_args += _video_codec_args(preset.video, _out_rate(preset.video, source), preset.container)
+    if audio is not None:
+        tracks = mono_tracks(preset)
+        graphs.append(_audio_graph(source, preset, measured, ["aout"], mono_tracks=tracks))
+        labels = [f"aout{k}" for k in range(audio.channels)] if tracks else ["aout"]
+        for label in labels:
+            maps += ["-map", f"[{label}]"]
+        codec_args += _audio_codec_args(audio)
+    tc = output_timecode(
+        source.start_timecode,
+        source.frame_rate,
+        _out_rate(preset.video, source) if preset.video else source.frame_rate,
+        drop_frame=source.drop_frame,
+    )
+    extra = [*_timecode_args(preset, tc), *_container_args(preset, source, tc), media_arg(dst)]
+    return graphs, maps, codec_args, extra
+
+
+def _hls_parts(
+    dst: PathLike,
+    preset: PresetLike,
+    source: SourceFacts,
+    audio: AudioSpecLike | None,
+    measured: LoudnessMeasurement | None,
+) -> _Parts:
+    """Every rung from one decode (``split``), keyframes aligned across rungs, one shared audio rendition."""
+    assert preset.video is not None
+    rungs = _rungs(preset)
+    rate = _out_rate(preset.video, source)
+    base = _rungs_base(source, preset.video)
+    graphs = [f"[0:v:0]{base + ',' if base else ''}split={len(rungs)}" + "".join(f"[hv{i}]" for i in range(len(rungs)))]
+    maps: list[str] = []
+    codec_args: list[str] = []
+    stream_map: list[str] = []
+    group = ",agroup:audio" if audio is not None else ""
+    unit = replace(source, frame_rate=rate, field_order="progressive")
+    for i, rung in enumerate(rungs):
+        graphs.append(f"[hv{i}]{_picture_chain(unit, _progressive(rung), None)}[v{i}]")
+        maps += ["-map", f"[v{i}]"]
+        video_args = _video_codec_args(rung, rate, "hls")
+        if not (rung.max_bitrate or rung.bitrate):  # the master playlist needs a BANDWIDTH for every variant
+            geo = plan_geometry(source, rung)
+            cap = round(geo.width * geo.height * float(rate or 25) * 0.12)
+            video_args += ["-maxrate:v", str(cap), "-bufsize:v", str(2 * cap)]
+        # IDR frames at the same instants in every rung, so players can switch at any segment boundary
+        key_s = _gop(rung, rate) / float(rate or 25)
+        video_args += ["-force_key_frames:v", f"expr:gte(t,n_forced*{key_s:g})"]
+        codec_args += _specified(video_args, f"v:{i}")
+        stream_map.append(f"v:{i}{group},name:{rung_name(source, rung)}")
+    if audio is not None:
+        graphs.append(_audio_graph(source, preset, measured, ["aout"]))
+        maps += ["-map", "[aout]"]
+        codec_args += _audio_codec_args(audio)
+        stream_map.append("a:0,agroup:audio,name:audio")
+    folder = Path(dst).parent
+    extra = [
+        "-f",
+        "hls",
+        "-hls_time",
+        str(HLS_SEGMENT_S),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_flags",
+        "independent_segments",
+        "-hls_segment_type",
+        "mpegts",
+        "-hls_segment_filename",
+        media_arg(folder / "%v_%05d.ts"),
+        "-master_pl_name",
+        Path(dst).name,
+        "-var_stream_map",
+        " ".join(stream_map),
+        media_arg(folder / "%v.m3u8"),
+    ]
+    return graphs, maps, codec_args, extra
+
+
+def _rungs_base(source: SourceFacts, top: VideoSpecLike) -> str:
+    """What every HLS rung shares before the split: deinterlacing and the frame rate of the top rung."""
+    steps = []
+    if source.interlaced:
+        steps.append("bwdif=mode=send_frame:parity=auto:deint=all")
+    rate = _rate(top.frame_rate)
+    if rate and rate != source.frame_rate:
+        steps.append(f"fps={rate}")
+    return ",".join(steps)
+
+
+@dataclass(frozen=True)
+class _RungView:
+    """A VideoSpecLike with some fields overridden."""
+
+    codec: str
+    profile: str | None
+    width: int | None
+    height: int | None
+    frame_rate: str | None
+    scan: str
+    pix_fmt: str
+    bitrate: str | None
+    crf: int | None
+    max_bitrate: str | None
+    gop: int | None
+    gop_s: float | None
+    reframe: str
+
+
+def _progressive(rung: VideoSpecLike) -> VideoSpecLike:
+    """A rung as drawn after the shared base: progressive, at the base's rate."""
+    return _RungView(
+        rung.codec,
+        rung.profile,
+        rung.width,
+        rung.height,
+        None,
+        "progressive",
+        rung.pix_fmt,
+        rung.bitrate,
+        rung.crf,
+        rung.max_bitrate,
+        rung.gop,
+        rung.gop_s,
+        rung.reframe,
+    )

@@ -1,0 +1,183 @@
+"""What a render needs and gives: the preset protocols (duck-typed ``delivery.presets.Preset``), the
+source facts, the loudness measurement, the result, and the encoder tables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+PathLike = str | os.PathLike[str]
+
+X264_PRESET = "medium"
+X265_PRESET = "medium"
+VP9_CPU_USED = 4  # libvpx "good" deadline speed: 4 is the usual VOD trade-off
+HLS_SEGMENT_S = 6  # Apple's HLS authoring spec: 6 s segments
+LOSSY_TP_HEADROOM_DB = 1.0  # lossy decoders overshoot the encoded true peak: aim this far under the ceiling
+MEASURE_FRACTION = 0.1  # share of the progress bar spent on the loudness measurement
+DEFAULT_LRA = 7.0  # loudnorm's LRA target, raised above the measured LRA so a plain gain is allowed
+BLUR_SCALE = 8  # the blur-pad backdrop is blurred at 1/8 size: same look, a fraction of the work
+
+_TIMECODE_CONTAINERS = ("mxf", "mov", "mp4")
+_LOSSY_AUDIO = ("aac", "opus", "mp3")
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad", 6: "5.1", 8: "7.1"}
+_AUDIO_ENCODERS = {
+    "aac": "aac",
+    "pcm_s24le": "pcm_s24le",
+    "pcm_s16le": "pcm_s16le",
+    "opus": "libopus",
+    "mp3": "libmp3lame",
+}
+# codec names as PyAV's decoders report them (for verify_media)
+_DECODED_AUDIO = {"aac": "aac", "pcm_s24le": "pcm_s24le", "pcm_s16le": "pcm_s16le", "opus": "opus", "mp3": None}
+_DECODED_VIDEO = {
+    "h264": "h264",
+    "hevc": "hevc",
+    "mpeg2video": "mpeg2video",
+    "prores": "prores",
+    "dnxhd": "dnxhd",
+    "vp9": "vp9",
+}
+_PRORES_PROFILES = {"proxy": 0, "lt": 1, "standard": 2, "422": 2, "hq": 3, "4444": 4, "4444xq": 5}
+_MUXERS = {"mxf": "mxf", "mov": "mov", "mp4": "mp4", "webm": "webm", "wav": "wav", "mp3": "mp3", "hls": "hls"}
+
+
+# --------------------------------------------------------------------------- what render needs
+
+
+class VideoSpecLike(Protocol):
+    """The video section of a preset (``delivery.presets.VideoSpec``)."""
+
+    @property
+    def codec(self) -> str: ...
+    @property
+    def profile(self) -> str | None: ...
+    @property
+    def width(self) -> int | None: ...
+    @property
+    def height(self) -> int | None: ...
+    @property
+    def frame_rate(self) -> str | None: ...
+    @property
+    def scan(self) -> str: ...
+    @property
+    def pix_fmt(self) -> str: ...
+    @property
+    def bitrate(self) -> str | None: ...
+    @property
+    def crf(self) -> int | None: ...
+    @property
+    def max_bitrate(self) -> str | None: ...
+    @property
+    def gop(self) -> int | None: ...
+    @property
+    def gop_s(self) -> float | None: ...
+    @property
+    def reframe(self) -> str: ...
+
+
+class AudioSpecLike(Protocol):
+    @property
+    def codec(self) -> str: ...
+    @property
+    def channels(self) -> int: ...
+    @property
+    def sample_rate(self) -> int: ...
+    @property
+    def bitrate(self) -> str | None: ...
+
+
+class LoudnessSpecLike(Protocol):
+    @property
+    def integrated(self) -> float: ...
+    @property
+    def true_peak(self) -> float: ...
+
+
+class CaptionSpecLike(Protocol):
+    @property
+    def burn_in(self) -> bool: ...
+
+
+class PresetLike(Protocol):
+    """What :func:`render` reads of a preset (``delivery.presets.Preset`` fits)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def container(self) -> str: ...
+    @property
+    def video(self) -> VideoSpecLike | None: ...
+    @property
+    def audio(self) -> AudioSpecLike | None: ...
+    @property
+    def loudness(self) -> LoudnessSpecLike | None: ...
+    @property
+    def timecode(self) -> bool: ...
+    @property
+    def max_duration_s(self) -> float | None: ...
+    @property
+    def captions(self) -> CaptionSpecLike: ...
+    @property
+    def ladder(self) -> Sequence[VideoSpecLike] | None: ...
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """The source as probed (``analyzers.probe.MediaInfo`` has every field)."""
+
+    width: int
+    height: int
+    sar: Fraction = Fraction(1)
+    rotation: int = 0  # degrees; ffmpeg autorotates, so 90/270 swap the displayed size
+    frame_rate: Fraction | None = None
+    field_order: str = "progressive"  # "progressive" | "tff" | "bff" | "unknown"
+    has_audio: bool = True
+    duration_s: float | None = None
+    start_timecode: str | None = None
+    drop_frame: bool = False
+    audio_channels: int | None = None  # of the first audio stream; None: let the resampler map it
+
+    @property
+    def interlaced(self) -> bool:
+        return self.field_order in ("tff", "bff")
+
+
+@dataclass(frozen=True)
+class LoudnessMeasurement:
+    """Pass 1: BS.1770 figures of the delivered stretch, after the output's channel mix."""
+
+    integrated_lufs: float
+    true_peak_dbtp: float
+    lra_lu: float
+    threshold_lufs: float  # the relative gate of the integrated measurement
+
+    def loudnorm_args(self) -> str:
+        """loudnorm's ``measured_*`` options (``offset`` only matters in its dynamic mode).
+
+        A clip shorter than ebur128's 3 s LRA window measures LRA 0, which loudnorm reads as "not measured"
+        and answers with its dynamic mode (2 LU off on a 2 s clip): 0 is sent as 0.1.
+        """
+        return (
+            f"measured_I={self.integrated_lufs:.2f}:measured_TP={self.true_peak_dbtp:.2f}"
+            f":measured_LRA={max(self.lra_lu, 0.1):.2f}:measured_thresh={self.threshold_lufs:.2f}:offset=0"
+        )
+
+
+@dataclass(frozen=True)
+class RenditionResult:
+    """A rendition written and verified. ``variants`` lists an HLS rendition's variant playlists."""
+
+    path: Path
+    preset: str
+    duration_s: float
+    size: int
+    elapsed_s: float
+    measured: LoudnessMeasurement | None
+    normalization: str | None  # loudnorm's verdict: "linear" (a plain gain) or "dynamic" (true-peak limited)
+    timecode: str | None  # the start timecode written, if any
+    argv: tuple[str, ...]
+    variants: tuple[Path, ...] = ()
