@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from catalog.collections import collection_named
 from catalog.models import ROLES, Asset, Collection, Grant, Token, User, WebSession, utcnow
 from rushes.errors import ConfigError, NotFound
 
@@ -137,12 +138,7 @@ def grant(session: Session, user: User, *, collection: str | None = None, asset_
         raise ConfigError("grant a collection or an asset, not both and not neither")
     collection_id = None
     if collection is not None:
-        row = session.scalar(select(Collection).where(Collection.name == collection))
-        if row is None:
-            row = Collection(name=collection)
-            session.add(row)
-            session.flush()
-        collection_id = row.id
+        collection_id = collection_named(session, collection).id
     elif session.get(Asset, asset_id) is None:
         raise NotFound(f"no asset {asset_id}")
     same_collection = Grant.collection_id.is_(None) if collection_id is None else Grant.collection_id == collection_id

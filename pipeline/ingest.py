@@ -23,7 +23,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog.models import Asset, Collection, Duplicate, Version, utcnow
+from catalog.collections import collection_named
+from catalog.models import Asset, Duplicate, Version, utcnow
 from pipeline.farm import Farm
 from pipeline.settings import WatchFolder
 from pipeline.workflow import advance, plan
@@ -68,19 +69,10 @@ def read_sidecar(source: Path) -> tuple[Path | None, dict[str, Any] | None]:
     return sidecar, data if isinstance(data, dict) else {"sidecar_error": f"{sidecar.name}: not an object"}
 
 
-def _collection(session: Session, name: str) -> Collection:
-    found = session.scalar(select(Collection).where(Collection.name == name))
-    if found is None:
-        found = Collection(name=name)
-        session.add(found)
-        session.flush()
-    return found
-
-
 def _asset(session: Session, name: str, folder: str, collection: str) -> Asset:
     asset = session.scalar(select(Asset).where(Asset.source_folder == folder, Asset.name == name))
     if asset is None:
-        asset = Asset(name=name, source_folder=folder, collection=_collection(session, collection))
+        asset = Asset(name=name, source_folder=folder, collection=collection_named(session, collection))
         session.add(asset)
         session.flush()
     return asset

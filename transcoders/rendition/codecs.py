@@ -23,6 +23,7 @@ from transcoders.rendition.specs import (
 
 logger = logging.getLogger(__name__)
 
+
 def _gop(video: VideoSpecLike, rate: Fraction | None, default_s: float = 2.0) -> int:
     """Frames between keyframes: the preset's ``gop``, else ``gop_s`` (or ``default_s``) at the output rate."""
     if video.gop:

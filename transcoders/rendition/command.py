@@ -23,6 +23,7 @@ from transcoders.rendition.specs import (
 
 logger = logging.getLogger(__name__)
 
+
 def _rungs(preset: PresetLike) -> list[VideoSpecLike]:
     """HLS rungs, largest first: ``video`` (the top rung) plus the ladder, without repeats."""
     assert preset.video is not None

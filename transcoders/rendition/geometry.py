@@ -11,6 +11,7 @@ from transcoders.rendition.specs import _TIMECODE_CONTAINERS, PresetLike, Source
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Geometry:
     """Output frame ``width``x``height``; the picture is scaled to ``fit_*`` (fit/blur-pad) or ``fill_*`` (crop)."""

@@ -33,6 +33,7 @@ from transcoders.rendition.specs import (
 
 logger = logging.getLogger(__name__)
 
+
 def render(
     src: PathLike,
     dst: PathLike,
