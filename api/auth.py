@@ -16,13 +16,12 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.auth import token_row, web_session
-from catalog.lookup import asset_or_404
-from catalog.models import Asset, Token, User, utcnow
-from catalog.permissions import can, can_see, roles_that_can
-from rushes.errors import NotFound
+from catalog.auth import use_token, web_session
+from catalog.models import Asset, User
+from catalog.permissions import asset_scope, can, roles_that_can
 
 SESSION_COOKIE = "rushes_session"
 CSRF_COOKIE = "rushes_csrf"
@@ -63,18 +62,16 @@ def _farm(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.farm
 
 
-def user_of(request: Request, token: str) -> tuple[User, Token] | None:
-    """The user a live token belongs to and the token row, detached from their session, or None."""
+def user_of(request: Request, token: str) -> User | None:
+    """The user a live token belongs to (its use noted), detached from the session, or None."""
     with _farm(request).sessions() as session, session.begin():
-        row = token_row(session, token)
+        row = use_token(session, token)
         if row is None:
             return None
-        row.last_used_at = utcnow()
         user = row.user
         session.flush()
         session.expunge(user)
-        session.expunge(row)
-    return user, row
+    return user
 
 
 def session_user(request: Request, cookie_value: str) -> tuple[User, str] | None:
@@ -93,11 +90,10 @@ def current_user(request: Request,
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
                  session_cookie: Annotated[str | None, Depends(cookie)]) -> User:
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        found = user_of(request, credentials.credentials)
-        if found is None:
+        user = user_of(request, credentials.credentials)
+        if user is None:
             raise Denied(401, "invalid, expired or revoked token", Denial("(bad token)", None, "sign-in"),
                          headers=CHALLENGE)
-        user = found[0]
     elif session_cookie:
         signed = session_user(request, session_cookie)
         if signed is None:
@@ -110,7 +106,6 @@ def current_user(request: Request,
     else:
         raise HTTPException(401, "missing token: send 'Authorization: Bearer <token>' or sign in at /login",
                             headers=CHALLENGE)
-    request.state.user = user
     return user
 
 
@@ -127,22 +122,9 @@ def allowed(action: str) -> Callable[[User], User]:
     return check
 
 
-def require_role(*roles: str) -> Callable[[User], User]:
-    """Kept for routes that belong to one role only (e.g. a target's own feed is checked by name)."""
-    def check(user: Annotated[User, Depends(current_user)]) -> User:
-        if user.role not in roles:
-            raise Denied(403, f"role {user.role!r} may not do this; needs one of {', '.join(roles)}",
-                         Denial(user.name, user.role, "role"))
-        return user
-
-    return check
-
-
 def visible_asset(session: Session, user: User, asset_id: int, action: str = "view") -> Asset:
     """The asset, if it exists and the caller's grants reach it; 404 otherwise (its existence is not told)."""
-    if not can_see(session, user, asset_id):
+    asset = session.scalar(select(Asset).where(Asset.id == asset_id, asset_scope(user)))
+    if asset is None:
         raise Denied(404, f"no asset {asset_id}", Denial(user.name, user.role, action, asset_id=asset_id))
-    try:
-        return asset_or_404(session, asset_id)
-    except NotFound as exc:
-        raise Denied(404, str(exc), Denial(user.name, user.role, action, asset_id=asset_id)) from exc
+    return asset

@@ -8,21 +8,24 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from api.auth import Denial, client_ip
-from catalog.audit import record
+from catalog.audit import record, record_now
 from catalog.models import User
 
 
-def audit(request: Request, session: Session, user: User, action: str, *, outcome: str = "allowed",
+def _who(request: Request, user: User | None) -> dict[str, Any]:
+    return {"actor": user.name if user else "(anonymous)", "role": user.role if user else None,
+            "ip": client_ip(request)}
+
+
+def audit(request: Request, session: Session, user: User | None, action: str, *, outcome: str = "allowed",
           **where: Any) -> None:
     """Append an entry inside the request's own transaction (so it commits with what it describes)."""
-    record(session, actor=user.name, role=user.role, action=action, outcome=outcome, ip=client_ip(request), **where)
+    record(session, action=action, outcome=outcome, **_who(request, user), **where)
 
 
 def audit_now(request: Request, user: User | None, action: str, *, outcome: str = "allowed", **where: Any) -> None:
     """Append an entry in a transaction of its own (for routes that hold no catalog session)."""
-    with request.app.state.farm.transaction() as session:
-        record(session, actor=user.name if user else "(anonymous)", role=user.role if user else None,
-               action=action, outcome=outcome, ip=client_ip(request), **where)
+    record_now(request.app.state.farm.sessions, action=action, outcome=outcome, **_who(request, user), **where)
 
 
 # the audit action of a refused matrix action (catalog/permissions.py); others are recorded as "denied"
@@ -33,8 +36,7 @@ AUDIT_ACTION = {"view": "view asset", "download_original": "download original",
 
 def audit_denial(request: Request, denial: Denial) -> None:
     """A refusal: written after the request's session has ended (its transaction was rolled back)."""
-    with request.app.state.farm.transaction() as session:
-        record(session, actor=denial.actor, role=denial.role, action=AUDIT_ACTION.get(denial.action, "denied"),
-               outcome="denied", asset_id=denial.asset_id,
+    record_now(request.app.state.farm.sessions, actor=denial.actor, role=denial.role,
+               action=AUDIT_ACTION.get(denial.action, "denied"), outcome="denied", asset_id=denial.asset_id,
                subject=denial.subject or f"{denial.action}: {request.method} {request.url.path}",
                ip=client_ip(request))

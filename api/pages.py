@@ -15,8 +15,8 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from api.auth import CSRF_COOKIE, SESSION_COOKIE, client_ip, session_user
-from api.events import audit_now
-from catalog.auth import create_web_session, end_web_session, token_row
+from api.events import audit
+from catalog.auth import create_web_session, end_web_session, use_token
 from catalog.models import User
 from catalog.permissions import PEOPLE, can, can_see
 
@@ -43,22 +43,17 @@ def _error(status: int, message: str) -> JSONResponse:
 def sign_in(body: SignIn, request: Request) -> JSONResponse:
     """Sets the HttpOnly session cookie (only its hash is stored; it ends after 12 hours, when its token is
     revoked or expires, or the user is disabled) and the ``rushes_csrf`` cookie that changes must echo."""
-    farm = request.app.state.farm
-    with farm.transaction() as session:
-        row = token_row(session, body.token.strip())
-        if row is None or row.user.role not in PEOPLE:
-            user = row.user if row is not None else None
-            outcome = (401, "unknown, expired or revoked token") if user is None else \
-                (403, f"a {user.role} token cannot sign in to the review pages")
-            denied = True
-        else:
-            user, denied = row.user, False
-            cookie, csrf = create_web_session(session, row, SESSION_HOURS, client_ip(request))
-            name, role = user.name, user.role
-    if denied:
-        audit_now(request, user, "sign-in", outcome="denied")
-        return _error(*outcome)
-    audit_now(request, user, "sign-in")
+    with request.app.state.farm.transaction() as session:
+        row = use_token(session, body.token.strip())
+        user = row.user if row is not None else None
+        if user is None or user.role not in PEOPLE:
+            audit(request, session, user, "sign-in", outcome="denied")
+            if user is None:
+                return _error(401, "unknown, expired or revoked token")
+            return _error(403, f"a {user.role} token cannot sign in to the review pages")
+        cookie, csrf = create_web_session(session, row, SESSION_HOURS, client_ip(request))
+        audit(request, session, user, "sign-in")
+        name, role = user.name, user.role
     response = JSONResponse({"name": name, "role": role})
     secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
     age = SESSION_HOURS * 3600
@@ -75,11 +70,8 @@ def sign_out(request: Request) -> Response:
     if value:
         with request.app.state.farm.transaction() as session:
             row = end_web_session(session, value)
-            user = row.user if row is not None else None
-            if user is not None:
-                session.expunge(user)
-        if user is not None:
-            audit_now(request, user, "sign-out")
+            if row is not None:
+                audit(request, session, row.user, "sign-out")
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
@@ -120,9 +112,9 @@ def library_page(request: Request, user: Visitor) -> Any:
 @router.get("/assets/{asset_id}", include_in_schema=False)
 def asset_page(asset_id: int, request: Request, user: Visitor) -> Any:
     if user is not None:
-        with request.app.state.farm.sessions() as session:
+        with request.app.state.farm.transaction() as session:
             seen = can(user.role, "view") and can_see(session, user, asset_id)
-        audit_now(request, user, "view asset", outcome="allowed" if seen else "denied", asset_id=asset_id,
+            audit(request, session, user, "view asset", outcome="allowed" if seen else "denied", asset_id=asset_id,
                   subject="page")
         if not seen:
             return _error(404, f"no asset {asset_id}")

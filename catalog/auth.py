@@ -58,25 +58,27 @@ def create_token(session: Session, user: User, label: str | None = None,
     return token
 
 
+USE_NOTED_EVERY = timedelta(minutes=1)  # a token's or session's last use is written at most this often
+
+
+def _stale(noted: datetime | None, now: datetime) -> bool:
+    """True when a last-use time is worth writing again (not on every request: each write is a commit)."""
+    return noted is None or now - noted >= USE_NOTED_EVERY
+
+
 def _live(now: datetime):  # type: ignore[no-untyped-def]
     return (Token.revoked_at.is_(None), or_(Token.expires_at.is_(None), Token.expires_at > now))
 
 
-def token_row(session: Session, token: str) -> Token | None:
-    """The live token row for a clear-text token (not revoked, not expired, its user enabled), or None."""
-    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token), *_live(utcnow())))
+def use_token(session: Session, token: str) -> Token | None:
+    """The live row of a clear-text token (not revoked, not expired, its user enabled), its use noted; or None."""
+    now = utcnow()
+    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token), *_live(now)))
     if row is None or row.user.disabled_at is not None:
         return None
+    if _stale(row.last_used_at, now):
+        row.last_used_at = now
     return row
-
-
-def user_for_token(session: Session, token: str) -> User | None:
-    """The user a live token belongs to (and note its use), or None."""
-    row = token_row(session, token)
-    if row is None:
-        return None
-    session.execute(update(Token).where(Token.id == row.id).values(last_used_at=utcnow()))
-    return row.user
 
 
 def revoke_token(session: Session, token_id: int) -> Token:
@@ -117,7 +119,8 @@ def web_session(session: Session, cookie: str) -> WebSession | None:
     if row.token_id is not None and session.scalar(select(Token.id).where(Token.id == row.token_id,
                                                                           *_live(now))) is None:
         return None
-    row.last_seen_at = now
+    if _stale(row.last_seen_at, now):
+        row.last_seen_at = now
     return row
 
 

@@ -133,8 +133,7 @@ def clock_view(info: MediaInfoRow | None) -> dict[str, Any]:
     """What a player needs to show SMPTE timecode: the frame rate, the start timecode, drop-frame or not."""
     clock = Clock(info)
     return {"rate": f"{clock.rate.numerator}/{clock.rate.denominator}", "fps": float(clock.rate),
-            "start_timecode": clock.start or "00:00:00:00", "drop_frame": clock.drop,
-            "known_rate": bool(info and (info.frame_rate or (info.info or {}).get("timecode_rate")))}
+            "start_timecode": clock.start or "00:00:00:00", "drop_frame": clock.drop}
 
 
 def keyframe_url(scene: Scene | None) -> str | None:

@@ -51,15 +51,6 @@ _CONTAINER_FORMATS: dict[str, tuple[str, str | None]] = {
     "mp3": ("MPEG Audio", None),
     "hls": ("HLS", None),
 }
-_VIDEO_CODECS = {
-    "h264": "h264",
-    "hevc": "hevc",
-    "mpeg2video": "mpeg2video",
-    "prores": "prores",
-    "dnxhd": "dnxhd",
-    "vp9": "vp9",
-}
-_AUDIO_CODECS = {"aac": "aac", "pcm_s24le": "pcm_s24le", "pcm_s16le": "pcm_s16le", "opus": "opus", "mp3": "mp3"}
 
 
 @dataclass(frozen=True)
@@ -237,7 +228,7 @@ def _video_checks(
     if video is None:
         return [_ok(f"{prefix}video stream", spec.codec, None)]
     checks = [
-        _ok(f"{prefix}video codec", _VIDEO_CODECS[spec.codec], video.codec),
+        _ok(f"{prefix}video codec", spec.codec, video.codec),
         *_profile_check(prefix, spec, video),
         *_size_checks(prefix, spec, video, fixed_width),
         _ok(f"{prefix}scan", spec.scan, video.field_order),
@@ -339,9 +330,9 @@ def _audio_checks(prefix: str, info: MediaInfo, preset: Preset, ctx: _Context) -
     checks = [
         _ok(
             f"{prefix}audio codec",
-            _AUDIO_CODECS[spec.codec],
+            spec.codec,
             first.codec,
-            all(a.codec == _AUDIO_CODECS[spec.codec] for a in info.audio),
+            all(a.codec == spec.codec for a in info.audio),
         ),
         _ok(f"{prefix}audio channels", spec.channels, channels),
         _ok(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -23,11 +24,19 @@ def _farm(ctx: click.Context) -> Any:
     return open_farm(ctx)
 
 
-def _audit(session: Any, subject: str, asset_id: int | None = None) -> None:
+def cli_actor() -> str:
+    """Who the audit trail names for a change made here: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # a container user with no name
+        return f"cli:uid {os.getuid()}"
+
+
+
+def _audit(session: Any, subject: str, asset_id: int | None = None, action: str = "permission change") -> None:
     from catalog.audit import record
 
-    record(session, actor=f"cli:{getpass.getuser()}", role="admin", action="permission change", subject=subject,
-           asset_id=asset_id)
+    record(session, actor=cli_actor(), role="admin", action=action, subject=subject, asset_id=asset_id)
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -113,7 +122,7 @@ def users_grant(ctx: click.Context, name: str, collection: str | None, asset_id:
 
     try:
         with _farm(ctx).transaction() as session:
-            grant(session, user_named(session, name), collection=collection, asset_id=asset_id, by="cli")
+            grant(session, user_named(session, name), collection=collection, asset_id=asset_id, by=cli_actor())
             _audit(session, f"granted {name} " + (f"collection {collection}" if collection else f"asset {asset_id}"),
                    asset_id)
     except RushesError as exc:
@@ -230,12 +239,9 @@ def collect(ctx: click.Context, asset_id: int, collection: str, move: bool, remo
             if remove:
                 result = take_out_of_collection(session, asset, collection)
             else:
-                result = put_in_collection(session, asset, collection, move=move, by=f"cli:{getpass.getuser()}")
-            from catalog.audit import record
-
+                result = put_in_collection(session, asset, collection, move=move, by=cli_actor())
             what = "removed from" if remove else "moved to" if move else "added to"
-            record(session, actor=f"cli:{getpass.getuser()}", role="admin", action="collection change",
-                   asset_id=asset_id, subject=f"{what} {collection}")
+            _audit(session, f"{what} {collection}", asset_id, action="collection change")
     except RushesError as exc:
         raise _fail(exc) from exc
     also = ", ".join(result["also_in"]) or "no other"

@@ -170,14 +170,17 @@ def test_an_hls_package_is_pulled_file_by_file_and_nothing_outside_it(setup) -> 
 
 def test_changing_the_preset_renders_again(setup, running_farm: Farm, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from delivery import presets
-    from pipeline import renditions
+    from pipeline import delivery_tasks, renditions
 
     client, tokens, asset_id = setup
     version_id = client.get(f"/api/v1/assets/{asset_id}", headers=tokens["viewer"]).json()["versions"][0]["id"]
     first, _ = renditions.request_rendition(running_farm, version_id, AUDIO, "test")
     original = presets.load_preset(AUDIO)
     louder = original.model_copy(update={"loudness": original.loudness.model_copy(update={"integrated": -14.0})})
+    # the changed preset, as the requester and the embedded workers both read it (else a worker fails the
+    # rendition as "preset changed", and a failed rendition is queued again by the next request)
     monkeypatch.setattr(renditions, "load_preset", lambda name: louder)
+    monkeypatch.setattr(delivery_tasks, "load_preset", lambda name: louder)
     second, new = renditions.request_rendition(running_farm, version_id, AUDIO, "test")
     assert new and second != first
     third, again = renditions.request_rendition(running_farm, version_id, AUDIO, "test")

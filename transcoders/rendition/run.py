@@ -21,7 +21,6 @@ from transcoders.rendition.graphs import _out_rate, mono_tracks
 from transcoders.rendition.loudness import _NORMALIZATION, measure_loudness
 from transcoders.rendition.specs import (
     _DECODED_AUDIO,
-    _DECODED_VIDEO,
     _TIMECODE_CONTAINERS,
     MEASURE_FRACTION,
     LoudnessMeasurement,
@@ -167,7 +166,7 @@ def _verify(
         expect_audio=aspec is not None,
         expect_duration_s=duration,
         tolerance_s=tolerance,
-        video_codec=_DECODED_VIDEO.get(vspec.codec) if vspec is not None else None,
+        video_codec=vspec.codec if vspec is not None else None,
         audio_codec=_DECODED_AUDIO.get(aspec.codec) if aspec is not None else None,
         audio_channels=channels,
     )

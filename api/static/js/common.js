@@ -47,11 +47,6 @@ export function showError(err, where = "") {
   box.append(item);
 }
 
-export function showNotice(text) {
-  const box = document.getElementById("notice");
-  if (box) box.textContent = text;
-}
-
 // el("a", {href: "/x", class: "c"}, "text", child...) - never innerHTML with data
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
