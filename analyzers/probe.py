@@ -163,7 +163,13 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     return info
 
 
+# Demuxers that draw text files as "video" (ANSI/ASCII art): a notes.txt or .nfo beside the footage is no clip.
+TEXT_ART_FORMATS = frozenset({"tty", "bin", "xbin", "adf", "idf"})
+
+
 def _describe_container(path: Path, size: int, container: Any, tracks: list[Any]) -> MediaInfo:
+    if container.format.name in TEXT_ART_FORMATS:
+        raise NotMediaError(f"not a media file: {path.name}: a text file (ffmpeg would draw it as ANSI art)")
     timecode = _find_timecode(container, tracks)
     kinds = _split_streams(container.streams)
     if not (kinds.video or kinds.audio or timecode):

@@ -208,7 +208,7 @@ def _load_model(path: str, compute_type: str, cpu_threads: int) -> WhisperModel:
             raise ConfigError(f"Whisper compute_type {compute_type!r} is not usable here: {exc}") from exc
         except (RuntimeError, OSError) as exc:  # ctranslate2: unreadable or incompatible model files
             raise ConfigError(f"cannot load the Whisper model at {path!r}: {exc}") from exc
-        logger.info(
+        logger.debug(
             "loaded Whisper model %s (%s, %d threads) in %.1f s",
             path,
             compute_type,

@@ -44,7 +44,7 @@ from transcoders.proxy import ProxySpec, poster_args, poster_time, proxy_args
 
 HERE = Path(__file__).resolve().parent
 RUSHES = str(Path(sys.executable).with_name("rushes"))
-SPEECH = Path(__file__).resolve().parents[2] / "shared" / "media" / "speech"
+SPEECH = HERE.parent / "tests" / "media" / "speech"
 SPEECH_FILES = ("jfk.flac", "librispeech-2412-153948-0000.flac")
 SECONDS = 60
 SHOT_S = 10

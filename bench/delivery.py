@@ -29,7 +29,7 @@ from transcoders.ffmpeg import ffmpeg_exe, ffmpeg_version  # noqa: E402
 from transcoders.rendition import SourceFacts, measure_loudness, render  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SPEECH = HERE.parents[1] / "shared" / "media" / "speech" / "jfk.flac"
+SPEECH = HERE.parent / "tests" / "media" / "speech" / "jfk.flac"
 
 
 def make_source(size: str, seconds: int) -> Path:

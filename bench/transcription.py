@@ -1,6 +1,6 @@
 """Transcription speed: real-time factor of the default model (tiny.en, int8) on this machine's cores.
 
-The two speech files in ../shared/media/speech are joined and looped to --seconds of 16 kHz mono
+The two speech files in tests/media/speech are joined and looped to --seconds of 16 kHz mono
 audio (what the audio step hands the transcript step). The model is loaded once before timing, as a
 worker keeps it loaded. Goal: at least 15x faster than real time (RTF <= 0.067) on 2 cores.
 
@@ -20,7 +20,7 @@ from analyzers.transcript import transcribe
 from transcoders.ffmpeg import ffmpeg_exe
 
 HERE = Path(__file__).resolve().parent
-SPEECH = HERE.parents[1] / "shared" / "media" / "speech"
+SPEECH = HERE.parent / "tests" / "media" / "speech"
 
 
 def speech_wav(seconds: int) -> Path:

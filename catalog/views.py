@@ -42,8 +42,31 @@ def asset_summary(asset: Asset) -> dict[str, Any]:
         "version": latest.number if latest else None,
         "duration_s": latest.media_info.duration_s if latest and latest.media_info else None,
         "start_timecode": latest.media_info.start_timecode if latest and latest.media_info else None,
-        "poster_url": f"/api/v1/versions/{latest.id}/poster" if latest and latest.proxy else None,
+        "media": media_kind(latest.media_info) if latest else None,
+        **(picture_urls(latest) if latest else dict.fromkeys(PICTURES)),
         "progress": progress_view(latest.steps) if latest else None,
+    }
+
+
+def media_kind(info: MediaInfoRow | None) -> str | None:
+    """``video`` (a picture, with or without sound), ``audio`` (sound only) or None before the probe."""
+    if info is None:
+        return None
+    return "video" if info.width else "audio" if info.audio_codec else None
+
+
+PICTURES = ("poster_url", "waveform_url", "contact_sheet_url")
+
+
+def picture_urls(version: Version) -> dict[str, str | None]:
+    """URLs of the version's poster, waveform and contact sheet, None for any that was not made: sound-only
+    sources have no poster, sources without sound no waveform, and nothing exists before its step is done."""
+    done = {s.kind for s in version.steps if s.status == "done"}
+    proxy = version.proxy
+    return {
+        "poster_url": f"/api/v1/versions/{version.id}/poster" if proxy and proxy.poster_path else None,
+        "waveform_url": f"/api/v1/versions/{version.id}/waveform" if "audio" in done else None,
+        "contact_sheet_url": f"/api/v1/versions/{version.id}/contact-sheet" if "keyframes" in done else None,
     }
 
 
@@ -83,7 +106,8 @@ def version_view(version: Version) -> dict[str, Any]:
         "media_info": info.info if info else None,
         "clock": clock_view(info),
         "proxy_url": f"/api/v1/versions/{version.id}/proxy" if proxy else None,
-        "poster_url": f"/api/v1/versions/{version.id}/poster" if proxy and proxy.poster_path else None,
+        "media": media_kind(info),
+        **picture_urls(version),
         "proxy": {"width": proxy.width, "height": proxy.height, "duration_s": proxy.duration_s,
                   "size": proxy.size} if proxy else None,
         "duplicates": [{"original_name": d.original_name, "source_folder": d.source_folder,

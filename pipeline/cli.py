@@ -21,6 +21,8 @@ def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.getLogger("dramatiq").setLevel(logging.WARNING)
+    # Alembic narrates every start (plugins, context, each migration) at INFO: only with --verbose.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
@@ -95,7 +97,8 @@ def up(ctx: click.Context, port: int | None, host: str | None, data_opt: Path | 
     click.echo(f"  API:             {url}  (docs at {url}/docs)")
     click.echo(f"  {admin_token_hint(farm, token)}")
     try:
-        serve_api(farm, settings.host, settings.port)
+        # the banner above says where and how; uvicorn's start-up lines only with --verbose
+        serve_api(farm, settings.host, settings.port, log_level="info" if ctx.obj["verbose"] else "warning")
     finally:
         watcher.stop()
         workers.stop()
@@ -126,6 +129,8 @@ def watch(ctx: click.Context) -> None:
     _setup_logging(ctx.obj["verbose"])
     farm = _farm(ctx)
     watcher, _ = start_watcher(farm)
+    for folder in farm.settings.watch_folders:
+        click.echo(f"watching {farm.settings.watch_path(folder)}/ (collection {farm.settings.collection_of(folder)})")
     wait_for_signal()
     watcher.stop()
 

@@ -72,12 +72,12 @@ def wait_for_signal() -> None:
         pass
 
 
-def serve_api(farm: Farm, host: str, port: int) -> None:
+def serve_api(farm: Farm, host: str, port: int, log_level: str = "info") -> None:
     import uvicorn
 
     from api.app import create_app
 
-    uvicorn.run(create_app(farm), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(create_app(farm), host=host, port=port, log_level=log_level, access_log=False)
 
 
 def admin_token_hint(farm: Farm, token: str | None) -> str:

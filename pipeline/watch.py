@@ -101,7 +101,7 @@ class Watcher:
 
     def run(self) -> None:
         folders = ", ".join(str(self.settings.watch_path(f)) for f in self.settings.watch_folders)
-        log.info("watching %s every %.1fs (settle %.1fs)", folders, self.settings.poll_interval_s,
+        log.debug("watching %s every %.1fs (settle %.1fs)", folders, self.settings.poll_interval_s,
                  self.settings.settle_s)
         while not self._halt.is_set():
             try:

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select, text
 
 from pipeline.farm import Farm
 from pipeline.settings import Settings, load_settings
-from tests.media_fixtures import SHARED_MEDIA, make_clip
+from tests.media_fixtures import MEDIA, make_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("RUSHES_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -35,9 +35,9 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: floa
 
 
 @pytest.fixture(scope="session")
-def shared_media() -> Path:
-    assert SHARED_MEDIA.is_dir(), f"shared media not found at {SHARED_MEDIA}"
-    return SHARED_MEDIA
+def media() -> Path:
+    """The real files of ``tests/media`` (see its README for what is known about each)."""
+    return MEDIA
 
 
 @pytest.fixture(scope="session")

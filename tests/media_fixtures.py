@@ -1,4 +1,4 @@
-"""Small media clips generated with ffmpeg's lavfi sources, for the transcoder tests.
+"""Test media: the real files in ``tests/media`` and small clips generated with ffmpeg's lavfi sources.
 
 Clips are made with the bundled ffmpeg directly (not through the runner under test). Use
 :class:`Clips` from a module- or session-scoped fixture so each clip is generated once::
@@ -17,8 +17,10 @@ from pathlib import Path
 import imageio_ffmpeg
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
-BIG_BUCK_BUNNY = SHARED_MEDIA / "probe" / "bigbuckbunny.mp4"  # 1280x720 25 fps, 5.1 AAC, 5.3 s
+MEDIA = Path(__file__).resolve().parent / "media"  # real files with known facts: tests/media/README.md
+BIG_BUCK_BUNNY = MEDIA / "probe" / "bigbuckbunny.mp4"  # 1280x720 25 fps, 5.1 AAC, 5.3 s
+JFK = MEDIA / "speech" / "jfk.flac"  # 11 s of English speech, public domain
+LIBRISPEECH = MEDIA / "speech" / "librispeech-2412-153948-0000.flac"  # 11.66 s of read English speech
 
 
 def ffmpeg(*args: str) -> None:

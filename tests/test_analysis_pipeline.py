@@ -25,14 +25,14 @@ from pipeline.services import Workers
 from pipeline.settings import WatchFolder
 from tests.conftest import create_pg_database, drop_pg_database, farm_settings, person, wait_version
 from tests.farmproc import RUSHES
-from tests.media_fixtures import FFMPEG, SHARED_MEDIA, make_programme
+from tests.media_fixtures import FFMPEG, JFK, make_programme
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def programme(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_programme(tmp_path_factory.mktemp("programme"), SHARED_MEDIA / "speech" / "jfk.flac")
+    return make_programme(tmp_path_factory.mktemp("programme"), JFK)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -22,7 +22,7 @@ import pytest
 from rushes.timecode import timecode_to_frames
 from tests.conftest import wait_for, wait_healthy
 from tests.farmproc import RUSHES, free_port
-from tests.media_fixtures import SHARED_MEDIA, make_clip, make_programme
+from tests.media_fixtures import JFK, make_clip, make_programme
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -88,7 +88,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         wait_healthy(base)
         token = (data / "admin.token").read_text().strip()
-        programme = make_programme(tmp, SHARED_MEDIA / "speech" / "jfk.flac")
+        programme = make_programme(tmp, JFK)
         shutil.copyfile(programme, data / "watch" / "default" / "interview.mov")
         server = Server(base, token, data, 0, tmp)
         server.asset_id = _wait_ready(server, "interview.mov")["id"]
@@ -173,7 +173,8 @@ def test_find_watch_comment_approve_render_download(page: Any, server: Server, t
     # search a spoken word; the hit opens the asset at the hit's timecode
     page.fill("#q", "country")
     page.press("#q", "Enter")
-    hit = page.locator(".hit a").filter(has_text="ask what you can do for your country")
+    hit = page.locator(f".hit a[href^='/assets/{server.asset_id}?']").filter(
+        has_text="ask what you can do for your country")
     hit.wait_for()
     hit_tc = hit.locator(".tc").text_content().strip()
     assert re.fullmatch(r"01:00:0\d:\d\d", hit_tc) and hit_tc != "01:00:00:00"
@@ -281,6 +282,28 @@ def test_the_library_shows_a_new_file_and_its_progress_without_a_reload(page: An
     card.wait_for(timeout=60_000)
     page.wait_for_selector("li.card[data-status='ready']:has-text('B002.mov')", timeout=120_000)
     assert "12:00:00:00" in card.text_content()
+
+
+def test_a_sound_only_asset_shows_its_waveform_and_no_broken_picture(page: Any, server: Server) -> None:
+    shutil.copyfile(JFK, server.data / "watch" / "default" / "speech.flac")
+    asset = _wait_ready(server, "speech.flac")
+    assert asset["media"] == "audio" and asset["poster_url"] is None, "no poster URL for a file without pictures"
+    assert asset["waveform_url"], "the waveform stands in for the poster"
+    for url in (asset["waveform_url"], *(a["poster_url"] for a in server.get("/api/v1/assets")["assets"])):
+        if url:  # every advertised picture answers
+            assert httpx.get(server.base + url, headers=server.headers(), timeout=10).status_code == 200, url
+
+    page.reload()
+    card = page.locator(f"li.card[data-asset-id='{asset['id']}']")
+    card.locator("img.waveform").wait_for()
+    page.wait_for_function("() => [...document.querySelectorAll('li.card img')].every(i => i.complete)")
+    broken = page.eval_on_selector_all("li.card img", "imgs => imgs.filter(i => !i.naturalWidth).map(i => i.src)")
+    assert broken == [], f"broken pictures in the library: {broken}"
+
+    page.goto(f"{server.base}/assets/{asset['id']}")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.get_attribute("#player", "poster") == asset["waveform_url"]
+    assert page.is_visible("#waveform") and page.is_hidden("#contact-sheet"), "no link to a contact sheet never made"
 
 
 def test_a_viewer_is_offered_only_what_a_viewer_may_do(browser: Any, server: Server) -> None:

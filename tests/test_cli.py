@@ -52,6 +52,8 @@ def test_up_prints_where_to_drop_files_and_serves_the_api(tmp_path: Path, clips:
         token = (data / "admin.token").read_text().strip()
         assert f"drop files into: {data / 'watch' / 'default'}/" in printed
         assert f"http://127.0.0.1:{port}" in printed and token in printed
+        # only what a newcomer needs: no migration chatter, no server start-up lines
+        assert "alembic" not in printed and "Uvicorn running" not in printed and "INFO:" not in printed, printed
         (data / "watch" / "default" / "A001.mov").write_bytes(clips["short"].read_bytes())
         headers = {"Authorization": f"Bearer {token}"}
 

@@ -13,9 +13,8 @@ import pytest
 
 from analyzers.loudness import LoudnessQC, Segment, measure
 from rushes.errors import FFmpegError
-from tests.media_fixtures import FFMPEG, SHARED_MEDIA, ffmpeg
+from tests.media_fixtures import FFMPEG, JFK, ffmpeg
 
-JFK = SHARED_MEDIA / "speech" / "jfk.flac"
 TOLERANCE_S = 0.2
 
 
@@ -104,7 +103,7 @@ def test_tone_loudness_matches_ffmpeg_and_theory(media: dict[str, Path]) -> None
 
 def test_speech_loudness_matches_ffmpeg() -> None:
     # Given real speech
-    assert JFK.is_file(), f"shared media not found at {JFK}"
+    assert JFK.is_file(), f"test media not found at {JFK}"
     # When it is measured, Then the integrated loudness is ffmpeg's plain ebur128 reading
     qc = measure(JFK)
     assert qc.integrated_lufs is not None

@@ -52,11 +52,11 @@ def _truncated(clips: dict[str, Path]) -> bytes:
 
 
 def test_broken_inputs_fail_with_a_reason_and_a_good_file_still_gets_processed(
-        running_farm: Farm, clips: dict[str, Path], shared_media: Path, tmp_path: Path) -> None:
+        running_farm: Farm, clips: dict[str, Path], media: Path, tmp_path: Path) -> None:
     sources = {name: data for name, data in BROKEN.items()}
     sources["truncated.mp4"] = _truncated(clips)
     for stub in ("mp3.mp3", "mpeg4.mp4", "sample.mkv", "sample_with_cover.mp3"):
-        sources[stub] = (shared_media / "probe" / "pymediainfo" / stub).read_bytes()
+        sources[stub] = (media / "probe" / "pymediainfo" / stub).read_bytes()
     ingester = Ingester(running_farm)
     results = {}
     for name, data in sources.items():
@@ -96,8 +96,8 @@ def test_a_failed_asset_can_be_retried(running_farm: Farm, clips: dict[str, Path
 
 @pytest.mark.parametrize("name", ["probe/bigbuckbunny.mp4", "probe/moviepy/fire2.mp4",
                                   "probe/pymediainfo/issue55.flv", "speech/jfk.flac"])
-def test_real_camera_and_audio_files_become_ready(running_farm: Farm, shared_media: Path, name: str) -> None:
-    result = Ingester(running_farm).ingest(shared_media / name, FOLDER, consume=False)
+def test_real_camera_and_audio_files_become_ready(running_farm: Farm, media: Path, name: str) -> None:
+    result = Ingester(running_farm).ingest(media / name, FOLDER, consume=False)
     version = wait_version(running_farm, result.version_id)
     assert version.status == "ready", version.error
     with running_farm.sessions() as session:
@@ -122,9 +122,9 @@ def test_a_clip_without_sound_is_ready_and_its_sound_steps_are_skipped(running_f
 
 
 def test_a_language_the_speech_model_cannot_do_fails_the_transcript_with_the_reason(
-        running_farm: Farm, tmp_path: Path, shared_media: Path) -> None:
+        running_farm: Farm, tmp_path: Path, media: Path) -> None:
     speech = tmp_path / "entretien.flac"
-    shutil.copyfile(shared_media / "speech" / "jfk.flac", speech)
+    shutil.copyfile(media / "speech" / "jfk.flac", speech)
     speech.with_name("entretien.flac.json").write_text('{"language": "fr"}')
     result = Ingester(running_farm).ingest(speech, FOLDER)
     version = wait_version(running_farm, result.version_id)

@@ -312,7 +312,6 @@ def test_source_without_audio_gives_a_video_only_proxy(clips, tmp_path):
         assert len(container.streams.audio) == 0
 
 
-@pytest.mark.skipif(not BIG_BUCK_BUNNY.exists(), reason="shared sample media not available")
 def test_surround_audio_is_downmixed_to_stereo(tmp_path):
     with av.open(str(BIG_BUCK_BUNNY)) as source:
         assert source.streams.audio[0].codec_context.channels == 6

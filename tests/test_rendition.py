@@ -18,7 +18,7 @@ import pytest
 
 from delivery.presets import Preset, load_preset, preset_files
 from delivery.qc import QCReport, check
-from tests.media_fixtures import FFMPEG
+from tests.media_fixtures import FFMPEG, JFK
 from transcoders.rendition import (
     RenditionResult,
     SourceFacts,
@@ -28,8 +28,6 @@ from transcoders.rendition import (
     render_args,
 )
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
-JFK = SHARED_MEDIA / "speech" / "jfk.flac"
 SECONDS = 3.0
 START_TC = "10:00:00:00"
 SOURCE = SourceFacts(

@@ -14,10 +14,7 @@ import pytest
 
 from analyzers.scenes import Cut, Scene, detect_scenes, find_cuts, merge_cuts, parse_metadata_report
 from rushes.errors import FFmpegInterrupted, NotMediaError
-from tests.media_fixtures import ffmpeg
-
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
-BIG_BUCK_BUNNY = SHARED_MEDIA / "probe" / "bigbuckbunny.mp4"
+from tests.media_fixtures import BIG_BUCK_BUNNY, ffmpeg
 
 SIZE = "320x180"
 LEAD_IN = 10
@@ -200,7 +197,7 @@ def test_fast_motion_is_not_a_cut(clips: Path, source: str) -> None:
 
 def test_single_shot_film_is_one_scene() -> None:
     # Given a real single shot (5.3 s of Big Buck Bunny, 1280x720)
-    assert BIG_BUCK_BUNNY.is_file(), f"shared media missing: {BIG_BUCK_BUNNY}"
+    assert BIG_BUCK_BUNNY.is_file(), f"test media missing: {BIG_BUCK_BUNNY}"
     # When scenes are detected
     scenes = detect_scenes(BIG_BUCK_BUNNY)
     # Then it is exactly one scene covering the whole clip

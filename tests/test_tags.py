@@ -14,10 +14,9 @@ from analyzers import tags
 from analyzers.tags import ImageTags, available, phash_distance, tag_image
 from analyzers.tags.labels import LabelsTagger, class_names
 from rushes.errors import ConfigError, MediaError
+from tests.media_fixtures import BIG_BUCK_BUNNY as BUNNY
 from transcoders.ffmpeg import ffmpeg_exe
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
-BUNNY = SHARED_MEDIA / "probe" / "bigbuckbunny.mp4"
 SIZE = (1280, 720)
 FIELDS_OF = {
     "labels": {"labels"},

@@ -23,12 +23,10 @@ from analyzers.transcript import (
     transcribe,
 )
 from rushes.errors import ConfigError, Interrupted, MediaError, NotMediaError
+from tests.media_fixtures import JFK, LIBRISPEECH
 from transcoders.ffmpeg import ffmpeg_exe
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
-JFK = MEDIA / "speech" / "jfk.flac"
-LIBRISPEECH = MEDIA / "speech" / "librispeech-2412-153948-0000.flac"
-# The reference texts of shared/media/README.md.
+# The reference texts of tests/media/README.md.
 REFERENCES = {
     JFK: "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.",
     LIBRISPEECH: "IF THE READER WILL EXCUSE ME I WILL SAY NOTHING OF MY ANTECEDENTS NOR OF THE CIRCUMSTANCES WHICH LED "

@@ -330,8 +330,10 @@ function renderMetadata(version) {
     ["Ingested from", `${version.source_folder} · ${when(version.created_at)}`],
   ].filter(Boolean);
   $("metadata").replaceChildren(...rows.flatMap(([k, val]) => [el("dt", {}, k), el("dd", {}, val ?? "–")]));
-  $("contact-sheet").href = `/api/v1/versions/${version.id}/contact-sheet`;
-  $("waveform").href = `/api/v1/versions/${version.id}/waveform`;
+  for (const [id, url] of [["contact-sheet", version.contact_sheet_url], ["waveform", version.waveform_url]]) {
+    $(id).hidden = !url;  // never a link that would answer 404
+    if (url) $(id).href = url; else $(id).removeAttribute("href");
+  }
 }
 
 function renderVersions(asset, version) {
@@ -677,7 +679,8 @@ async function load() {
 
   if (version.proxy_url) {
     video.src = version.proxy_url;
-    if (version.poster_url) video.poster = version.poster_url;
+    const still = version.poster_url || version.waveform_url;  // sound only: the waveform stands in
+    if (still) video.poster = still;
   } else {
     showError(`version ${version.number} has no proxy yet (${version.status})`, "player");
   }

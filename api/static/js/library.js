@@ -22,9 +22,13 @@ function statusBadge(asset) {
 
 function card(asset) {
   const link = `/assets/${asset.id}`;
-  const poster = asset.poster_url
-    ? el("img", { src: asset.poster_url, alt: "", loading: "lazy", width: "320", height: "180" })
-    : el("div", { class: "no-poster", "aria-hidden": "true" }, asset.status === "failed" ? "✕" : "…");
+  // a sound-only asset shows its waveform; the API gives only URLs whose picture exists
+  const picture = asset.poster_url || asset.waveform_url;
+  const poster = picture
+    ? el("img", { src: picture, alt: "", loading: "lazy", width: "320", height: "180",
+                  class: asset.poster_url ? "poster-picture" : "waveform" })
+    : el("div", { class: "no-poster", "aria-hidden": "true" },
+         asset.status === "failed" ? "✕" : asset.media === "audio" ? "♪" : "…");
   return el("li", { class: "card", dataset: { assetId: asset.id, status: asset.status } },
     el("a", { href: link, class: "poster" }, poster),
     el("h3", {}, el("a", { href: link }, asset.name)),
