@@ -299,6 +299,7 @@ def test_a_sound_only_asset_shows_its_waveform_and_no_broken_picture(page: Any, 
     page.wait_for_function("() => [...document.querySelectorAll('li.card img')].every(i => i.complete)")
     broken = page.eval_on_selector_all("li.card img", "imgs => imgs.filter(i => !i.naturalWidth).map(i => i.src)")
     assert broken == [], f"broken pictures in the library: {broken}"
+    _shot(page, "library-sound", server.tmp)
 
     page.goto(f"{server.base}/assets/{asset['id']}")
     page.wait_for_selector("body[data-ready=true]")
@@ -347,6 +348,21 @@ def test_the_pages_timecode_maths_matches_the_catalogs(page: Any) -> None:
         expected = frames_to_timecode(frames, Fraction(rate), drop)
         assert label == expected, (frames, rate, drop)
         assert back == timecode_to_frames(expected, Fraction(rate), drop) , (frames, rate, drop)
+
+
+def test_the_page_puts_a_catalog_time_on_the_frame_the_catalog_labels(page: Any) -> None:
+    """A time on half a frame (8.02 s at 25 fps: a transcript line, a search hit) must open on the frame whose
+    timecode the catalog printed; float rounding in the page once landed one frame later."""
+    from fractions import Fraction
+
+    cases = [(seconds, rate) for rate in ("25", "30000/1001", "24000/1001", "50")
+             for seconds in (0.0, 0.02, 0.06, 8.02, 8.06, 1.5, 3.7036, 10.01, 59.98, 3600.02, 0.5 / 29.97)]
+    got = page.evaluate("""async (cases) => {
+        const tc = await import('/static/js/timecode.js');
+        return cases.map(([seconds, rate]) => tc.nearestFrame(seconds, rate));
+    }""", [list(c) for c in cases])
+    expected = [round(Fraction(seconds) * Fraction(rate)) for seconds, rate in cases]
+    assert got == expected
 
 
 def test_rights_show_on_the_asset_page_and_what_expires_on_the_library(page: Any, server: Server) -> None:

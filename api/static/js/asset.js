@@ -31,7 +31,7 @@ function seekFrame(frame) {
   showTime();
 }
 
-function seekSeconds(seconds) { seekFrame(Math.round(seconds * state.clock.fps)); }
+function seekSeconds(seconds) { seekFrame(state.clock.nearestFrame(seconds)); }
 
 function step(frames) { seekFrame(currentFrame() + frames); }
 
@@ -216,7 +216,7 @@ function drawCommentMarkers() {
 function renderScenes() {
   $("scenes").replaceChildren(...state.scenes.map((s) =>
     el("li", { dataset: { index: s.index } },
-      el("button", { type: "button", class: "scene", onclick: () => seekFrame(s.start_frame ?? Math.round(s.start_s * state.clock.fps)),
+      el("button", { type: "button", class: "scene", onclick: () => seekFrame(s.start_frame ?? state.clock.nearestFrame(s.start_s)),
                      "aria-label": `scene ${s.index + 1} at ${s.start_tc}` },
         s.keyframe_url ? el("img", { src: s.keyframe_url, alt: "", width: "128", height: "72", loading: "lazy" })
           : el("span", { class: "no-poster" }, "–"),
@@ -689,7 +689,7 @@ async function load() {
     optional(`/api/v1/assets/${assetId}/qc${v}`)]);
   state.scenes = scenes ? scenes.scenes : [];
   renderScenes(); drawScenes(); renderTranscript(transcript); renderQc(qc);
-  const start = query.has("t") ? Math.round(Number(query.get("t")) * state.clock.fps) : 0;
+  const start = query.has("t") ? state.clock.nearestFrame(Number(query.get("t"))) : 0;
   const ready = () => { if (video.duration) state.frames = Math.max(1, Math.round(video.duration * state.clock.fps)); seekFrame(start); drawAll(); document.body.dataset.ready = "true"; };
   if (video.readyState >= 1) ready(); else video.addEventListener("loadedmetadata", ready, { once: true });
   if (!version.proxy_url) { seekFrame(0); document.body.dataset.ready = "true"; }

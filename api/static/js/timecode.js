@@ -63,6 +63,32 @@ export function framesToTimecode(frames, rate, drop = false) {
     `${drop ? ";" : ":"}${pad(ff)}`;
 }
 
+// The exact value of a double as a fraction of BigInts [numerator, denominator], for x >= 0.
+function exactRational(x) {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const exponent = Number((bits >> 52n) & 0x7ffn);
+  let mantissa = bits & ((1n << 52n) - 1n);
+  let power = -1074;
+  if (exponent) { mantissa |= 1n << 52n; power = exponent - 1075; }
+  return power >= 0 ? [mantissa << BigInt(power), 1n] : [mantissa, 1n << BigInt(-power)];
+}
+
+// The frame nearest to `seconds` at `rate`, exact halves to even: the catalog's rule (Python's
+// round(Fraction(seconds) * rate)), computed exactly, so a time that falls on half a frame (8.02 s at 25 fps)
+// lands on the frame whose timecode the catalog printed, not on the next one as float rounding would.
+export function nearestFrame(seconds, rate) {
+  if (!(seconds > 0)) return 0;
+  const { num, den } = parseRate(rate);
+  const [n, d] = exactRational(seconds);
+  const top = n * BigInt(num), bottom = d * BigInt(den);
+  let frames = top / bottom;
+  const twice = 2n * (top % bottom);
+  if (twice > bottom || (twice === bottom && frames % 2n === 1n)) frames += 1n;
+  return Number(frames);
+}
+
 // A version's clock: frame index <-> source timecode, from /api/v1 version "clock".
 export class Clock {
   constructor({ rate = "25", start_timecode = "00:00:00:00", drop_frame = false } = {}) {
@@ -73,7 +99,8 @@ export class Clock {
     this.startFrames = timecodeToFrames(start, rate, this.drop);
     this.rateText = rate;
   }
-  frameAt(seconds) { return Math.max(0, Math.floor(seconds * this.fps + 1e-3)); }
+  frameAt(seconds) { return Math.max(0, Math.floor(seconds * this.fps + 1e-3)); }  // the frame showing at a play position
+  nearestFrame(seconds) { return nearestFrame(seconds, this.rateText); }  // a catalog time: the frame it labels
   secondsOf(frame) { return frame / this.fps; }
   timecode(frame) { return framesToTimecode(this.startFrames + frame, this.rateText, this.drop); }
   frameOf(text) {
