@@ -26,7 +26,7 @@ from api.pages import router as pages_router
 from api.review import router as review_router
 from api.rights import router as rights_router
 from pipeline.farm import Farm
-from rushes.errors import NotFound, RushesError
+from rushes.errors import RushesError, status_of
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +91,6 @@ def _error_handlers(app: FastAPI) -> None:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return reply(422, f"invalid request: {problems}")
 
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return reply(404, str(exc))
-
     @app.exception_handler(RushesError)
     async def rushes_error(request: Request, exc: RushesError) -> JSONResponse:
-        return reply(400, str(exc))
+        return reply(status_of(exc).http, str(exc))  # one table: rushes/errors.py STATUS

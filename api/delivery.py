@@ -9,7 +9,7 @@ import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
@@ -24,7 +24,7 @@ from catalog.rights import channel_name, territory_code
 from delivery.presets import load_preset, load_presets
 from delivery.targets import create_target, deliverable, eligible, judge, media_rss, record
 from pipeline.renditions import request_rendition
-from rushes.errors import ConfigError, NotFound
+from rushes.errors import ConfigError, NotApproved, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["delivery"])
 Anyone = Annotated[User, Depends(current_user)]
@@ -76,11 +76,8 @@ def request_route(asset_id: int, body: RenditionRequest, request: Request, user:
     farm = request.app.state.farm
     with farm.sessions() as session:  # short reads: the request below writes in its own transaction
         version_id = version_of(visible_asset(session, user, asset_id, "deliver"), body.version).id
-    try:
-        rendition_id, new = request_rendition(farm, version_id, body.preset, user.name, role=user.role,
-                                              ip=client_ip(request))
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+    rendition_id, new = request_rendition(farm, version_id, body.preset, user.name, role=user.role,
+                                          ip=client_ip(request))
     with farm.sessions() as session:
         rendition = session.get(Rendition, rendition_id)
         assert rendition is not None
@@ -126,8 +123,8 @@ def download_route(rendition_id: int, request: Request, session: DB, user: CanDo
     rendition = _rendition(session, rendition_id, user, "download_rendition")
     version = rendition.version
     if version.approved_at is None:
-        raise HTTPException(409, f"version {version.number} of {version.asset.name} is not approved; "
-                                 "only approved versions can be delivered")
+        raise NotApproved(f"version {version.number} of {version.asset.name} is not approved; "
+                          "only approved versions can be delivered")
     response = _file(rendition)
     record(session, user.name, "download", rendition_id=rendition.id)
     audit(request, session, user, "download rendition", asset_id=version.asset_id, version_id=version.id,

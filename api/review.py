@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import opentimelineio as otio
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlalchemy import select
@@ -25,13 +25,13 @@ from api.events import audit
 from catalog.changes import changes
 from catalog.lookup import version_of
 from catalog.models import Comment, MediaInfoRow, Rendition, Target, User, Version
-from catalog.review import NotReady, ReviewError, add_comment, resolve_comment, status_of, threads
+from catalog.review import add_comment, resolve_comment, status_of, threads
 from catalog.views import Clock, comment_view, reviews_view
 from delivery.edit_export import Marker, csv_cell, to_edl, to_otio
 from delivery.presets import load_presets
 from delivery.targets import judge
 from pipeline.review import review, rule_of
-from rushes.errors import NotFound
+from rushes.errors import NotFound, ReviewError
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
 ResolvedFilter = Annotated[bool | None, Query(description="only resolved (true) or open (false) threads")]
@@ -196,11 +196,7 @@ def submit_review(request: Request, asset_id: int, number: int, user: User, deci
     farm = request.app.state.farm
     with farm.sessions() as session:  # a short read: the review writes in its own transaction
         version_id = _version(session, user, asset_id, number).id
-    try:
-        status = review(farm, version_id, user.name, decision, note, role=user.role, ip=client_ip(request))
-    except NotReady as exc:
-        raise HTTPException(409, str(exc)) from exc
-    return version_id, status
+    return version_id, review(farm, version_id, user.name, decision, note, role=user.role, ip=client_ip(request))
 
 
 @router.post("/assets/{asset_id}/versions/{number}/reviews", summary="Approve or ask for changes")

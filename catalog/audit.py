@@ -34,6 +34,7 @@ from sqlalchemy import Delete, Select, Update, event, select, text
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session, sessionmaker
 
 from catalog.models import AuditEntry, utcnow
+from rushes.errors import AuditTrailIsAppendOnly
 
 GENESIS = "0" * 64  # the prev_hash of the first line
 LOCK_KEY = int.from_bytes(b"rushaudt", "big")  # pg_advisory_xact_lock key serialising appends (fits a bigint)
@@ -72,10 +73,6 @@ ACTIONS: tuple[str, ...] = tuple(ACTION_HELP)
 _LIMITS = {"actor": 120, "role": 20, "subject": 500, "ip": 64}  # column sizes: what is stored is what is hashed
 FIELDS = ("id", "at", "actor", "role", "action", "outcome", "asset_id", "version_id", "subject", "detail", "ip",
           "prev_hash", "hash")
-
-
-class AuditTrailIsAppendOnly(RuntimeError):
-    """Something tried to change or remove a line of the audit trail."""
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Comment, MediaInfoRow, Review, Version, utcnow
-from rushes.errors import NotFound, RushesError
+from rushes.errors import NotFound, NotReady, ReviewError
 
 DECISIONS = ("approve", "changes")
 REVIEW_STATUSES = ("approved", "changes_requested", "in_review", "not_reviewed")
 DEFAULT_RATE = Fraction(25)
-
-
-class ReviewError(RushesError):
-    """A review or comment that does not fit the version (frame out of range, another version's thread)."""
-
-
-class NotReady(ReviewError):
-    """The version is not ready (still processing, or failed): it cannot be reviewed yet."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Asset, Rights, Version, utcnow
+from rushes.errors import RightsError
 
 CHANNELS = ("broadcast", "web", "social")
 # a preset's category -> the channel a delivery of it counts as, when the target names none
@@ -37,10 +38,6 @@ SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ
 UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
 """.split())
 _HINTS = {"UK": "the United Kingdom is GB", "EL": "Greece is GR", "EU": "list the countries"}
-
-
-class RightsError(ValueError):
-    """A rights field that cannot be right (unknown channel, not a country code, window end before start)."""
 
 
 @dataclass(frozen=True, slots=True)

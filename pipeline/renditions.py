@@ -18,6 +18,7 @@ from delivery.presets import load_preset
 from delivery.targets import push_all_due, record
 from pipeline.farm import Farm
 from pipeline.workflow import RENDER
+from rushes.errors import NotReady
 from transcoders.ffmpeg import ffmpeg_version
 
 
@@ -39,7 +40,7 @@ def request_rendition(farm: Farm, version_id: int, preset_name: str, requested_b
         version = session.get(Version, version_id)
         if version is None or version.status != "ready":
             state = "missing" if version is None else version.status
-            raise ValueError(f"version {version_id} is {state}; only a ready version can be rendered")
+            raise NotReady(f"version {version_id} is {state}; only a ready version can be rendered")
         key = rendition_key(version.content_hash, preset.content_hash, tools())
         rendition = session.scalar(select(Rendition).where(Rendition.key == key))
         if rendition is not None and rendition.status != "failed":

@@ -1,7 +1,15 @@
-"""The one exception tree of Rushes.
+"""The one exception tree of Rushes, and what each error means to a web client and to a shell.
 
     RushesError
     ├── ConfigError          settings or a preset are wrong; the message names the field
+    ├── InvalidInput         a value a person gave cannot be right (also a ValueError, for pydantic)
+    │   ├── InvalidTimecode  not a SMPTE timecode, or a label that does not exist at the rate
+    │   ├── ReviewError      a comment or decision that does not fit the version
+    │   └── RightsError      an unknown channel, not a country code, a window that ends before it starts
+    ├── Conflict             the request does not fit the record's present state
+    │   ├── NotReady         the version is still processing or failed: not yet reviewable or renderable
+    │   ├── NotApproved      only approved versions are delivered
+    │   └── AuditTrailIsAppendOnly  an update or delete of the audit trail
     ├── MediaError           a permanent problem with one file: retrying will not help
     │   ├── NotMediaError    the file holds no audio or video stream we can read
     │   └── FFmpegError      ffmpeg exited non-zero (carries argv, exit code, stderr tail)
@@ -11,9 +19,15 @@
     ├── OutputError          an output did not verify (missing, truncated, wrong streams)
     ├── IngestError          a dropped file could not be read or stored
     └── NotFound             an id that is not in the catalog
+
+Every class has its row in :data:`STATUS` (HTTP status, CLI exit code); a test keeps the table complete.
+``ValueError`` is left for a caller's programming mistake (a wrong constant) and inside pydantic validators:
+anything a person, a file or the record's state can cause is one of these.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 
 class RushesError(Exception):
@@ -22,6 +36,38 @@ class RushesError(Exception):
 
 class ConfigError(RushesError):
     """Settings or a preset are invalid."""
+
+
+class InvalidInput(RushesError, ValueError):
+    """A value a person gave cannot be right; the message says which and why."""
+
+
+class InvalidTimecode(InvalidInput):
+    """Not a SMPTE timecode, or a label that does not exist at the rate (a drop-frame gap, frame past the rate)."""
+
+
+class ReviewError(InvalidInput):
+    """A review or comment that does not fit the version (frame out of range, another version's thread)."""
+
+
+class RightsError(InvalidInput):
+    """A rights field that cannot be right (unknown channel, not a country code, window end before start)."""
+
+
+class Conflict(RushesError):
+    """The request does not fit the present state of what it asks about."""
+
+
+class NotReady(Conflict):
+    """The version is not ready (still processing, or failed): it cannot be reviewed or rendered yet."""
+
+
+class NotApproved(Conflict):
+    """The version is not approved: its renditions cannot be delivered yet."""
+
+
+class AuditTrailIsAppendOnly(Conflict):
+    """An attempt to change or delete a line of the audit trail."""
 
 
 class MediaError(RushesError):
@@ -69,3 +115,42 @@ class IngestError(RushesError):
 
 class NotFound(RushesError):
     """No such object in the catalog."""
+
+
+class Status(NamedTuple):
+    """What an error means outside Python: the API's HTTP status and the CLI's exit code."""
+
+    http: int
+    exit: int
+
+
+# 1: the work failed; 2: what was asked cannot be right (as click's usage errors); 3: no such thing; 4: not now.
+STATUS: dict[type[RushesError], Status] = {
+    RushesError: Status(400, 1),
+    ConfigError: Status(400, 2),
+    InvalidInput: Status(400, 2),
+    InvalidTimecode: Status(400, 2),
+    ReviewError: Status(400, 2),
+    RightsError: Status(422, 2),
+    Conflict: Status(409, 4),
+    NotReady: Status(409, 4),
+    NotApproved: Status(409, 4),
+    AuditTrailIsAppendOnly: Status(409, 4),
+    MediaError: Status(400, 1),
+    NotMediaError: Status(400, 1),
+    FFmpegError: Status(400, 1),
+    FFmpegTimeout: Status(400, 1),
+    FFmpegInterrupted: Status(503, 1),
+    Interrupted: Status(503, 1),
+    OutputError: Status(500, 1),
+    IngestError: Status(400, 1),
+    NotFound: Status(404, 3),
+}
+
+
+def status_of(error: RushesError) -> Status:
+    """The row of the nearest class of ``error`` in :data:`STATUS`."""
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return STATUS[RushesError]

@@ -12,6 +12,8 @@ import re
 from fractions import Fraction
 from typing import NamedTuple
 
+from rushes.errors import InvalidTimecode
+
 __all__ = [
     "Timecode",
     "frames_to_timecode",
@@ -45,11 +47,11 @@ def parse_timecode(text: str) -> Timecode:
     """Parse ``HH:MM:SS:FF``; ``;``, ``.`` or ``,`` before the frames marks drop-frame."""
     match = _TIMECODE_RE.match(text)
     if match is None:
-        raise ValueError(f"not a timecode: {text!r} (expected HH:MM:SS:FF or HH:MM:SS;FF)")
+        raise InvalidTimecode(f"not a timecode: {text!r} (expected HH:MM:SS:FF or HH:MM:SS;FF)")
     hours, minutes, seconds, sep, frames = match.groups()
     tc = Timecode(int(hours), int(minutes), int(seconds), int(frames), sep != ":")
     if tc.minutes > 59 or tc.seconds > 59:
-        raise ValueError(f"not a timecode: {text!r} (minutes and seconds must be below 60)")
+        raise InvalidTimecode(f"not a timecode: {text!r} (minutes and seconds must be below 60)")
     return tc
 
 
@@ -72,7 +74,7 @@ def is_drop_frame_rate(rate: Rate) -> bool:
 
 def _dropped_per_minute(nominal: int) -> int:
     if nominal % 30:
-        raise ValueError(f"drop-frame timecode needs a 29.97 or 59.94 rate, not {nominal} fps")
+        raise InvalidTimecode(f"drop-frame timecode needs a 29.97 or 59.94 rate, not {nominal} fps")
     return nominal // 15
 
 
@@ -87,14 +89,14 @@ def timecode_to_frames(tc: str | Timecode, rate: Rate, drop_frame: bool | None =
     nominal = nominal_rate(rate)
     drop = parsed.drop_frame if drop_frame is None else drop_frame
     if parsed.frames >= nominal:
-        raise ValueError(f"timecode {tc} has frame {parsed.frames}; {nominal} fps counts 0..{nominal - 1}")
+        raise InvalidTimecode(f"timecode {tc} has frame {parsed.frames}; {nominal} fps counts 0..{nominal - 1}")
     total_minutes = 60 * parsed.hours + parsed.minutes
     frames = (60 * total_minutes + parsed.seconds) * nominal + parsed.frames
     if not drop:
         return frames
     dropped = _dropped_per_minute(nominal)
     if parsed.seconds == 0 and parsed.frames < dropped and parsed.minutes % 10:
-        raise ValueError(f"timecode {tc} does not exist in drop-frame (labels 0..{dropped - 1} are skipped)")
+        raise InvalidTimecode(f"timecode {tc} does not exist in drop-frame (labels 0..{dropped - 1} are skipped)")
     return frames - dropped * (total_minutes - total_minutes // 10)
 
 

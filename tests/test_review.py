@@ -316,6 +316,9 @@ def test_only_a_ready_version_is_reviewed(farm: Farm, api) -> None:  # type: ign
         "error"]
     legacy = client.post(f"/api/v1/assets/{asset_id}/versions/1/approve", headers=tokens["ed"])
     assert legacy.status_code == 409
+    render = client.post(f"/api/v1/assets/{asset_id}/renditions", json={"preset": "web/h264-720p"},
+                         headers=tokens["ed"])  # the same state answers the same on every route
+    assert render.status_code == 409 and "only a ready version can be rendered" in render.json()["error"]
     assert client.get(f"/api/v1/assets/{asset_id}/versions/1/reviews", headers=tokens["vera"]).json()[
         "history"] == []
 
