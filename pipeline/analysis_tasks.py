@@ -27,8 +27,8 @@ from analyzers.transcript import to_srt, to_webvtt, transcribe
 from catalog.models import Proxy, QCReport, Scene, SearchDoc, Transcript, TranscriptSegment, Version
 from catalog.search import replace_docs
 from pipeline.jobs import Job, Outcome
-from pipeline.settings import Settings
 from rushes.errors import Interrupted
+from rushes.settings import Settings
 from transcoders.outputs import atomic_output
 
 log = logging.getLogger(__name__)

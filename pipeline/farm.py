@@ -16,8 +16,9 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, migrate, session_factory, transaction
-from pipeline.settings import Settings
-from pipeline.workflow import RENDER, WORKFLOW, queue_of
+from pipeline.workflow import RENDER, WORKFLOW, queue_of, with_needs
+from rushes.errors import ConfigError
+from rushes.settings import Settings
 
 log = logging.getLogger(__name__)
 ACTOR_TIME_LIMIT_MS = 7 * 24 * 3600 * 1000  # ffmpeg has its own timeout; Dramatiq's cannot stop a subprocess
@@ -37,6 +38,10 @@ class Farm:
     """What every process of Rushes holds: open it once, pass it down."""
 
     def __init__(self, settings: Settings, *, migrate_schema: bool = True) -> None:
+        try:  # RUSHES_STEPS names steps of the workflow: say so at start, not at the first file
+            with_needs(settings.steps)
+        except ValueError as exc:
+            raise ConfigError(f"RUSHES_STEPS: {exc}") from exc
         self.settings = settings
         settings.ensure_dirs()
         self.engine = make_engine(settings.db_url)

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from catalog.collections import collection_named
 from catalog.models import Asset, Duplicate, Version, utcnow
 from pipeline.farm import Farm
-from pipeline.settings import WatchFolder
 from pipeline.workflow import advance, plan
 from rushes.errors import IngestError
+from rushes.settings import WatchFolder
 
 log = logging.getLogger(__name__)
 CHUNK = 4 * 1024 * 1024

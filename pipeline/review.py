@@ -10,7 +10,7 @@ from catalog.audit import record as audit_record
 from catalog.review import ApprovalRule, add_review, latest_decisions, review_status
 from delivery.targets import record
 from pipeline.farm import Farm
-from pipeline.settings import Settings
+from rushes.settings import Settings
 
 ACTIONS = {"approve": "approve", "changes": "request changes"}  # delivery_events.action of each decision
 

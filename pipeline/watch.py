@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester, IngestResult
-from pipeline.settings import TEMP_PATTERNS, WatchFolder
+from rushes.settings import TEMP_PATTERNS, WatchFolder
 
 log = logging.getLogger(__name__)
 

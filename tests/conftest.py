@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from pipeline.farm import Farm
-from pipeline.settings import Settings, load_settings
+from rushes.settings import Settings, load_settings
 from tests.media_fixtures import MEDIA, make_clip
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,7 +113,7 @@ def farm(make_settings: Callable[..., Settings], db_url: str) -> Iterator[Farm]:
 @pytest.fixture
 def running_farm(farm: Farm) -> Iterator[Farm]:
     """A farm with its worker threads and reconciler running (embedded broker)."""
-    from pipeline.services import Workers
+    from pipeline.workers import Workers
 
     workers = Workers(farm)
     workers.start()
@@ -159,7 +159,7 @@ def person(session: Any, name: str, role: str, collection: str = "default") -> A
 def ingest_interview(farm: Farm, tmp_path: Path) -> Any:
     """A real 3 s clip (640x360, 25 fps, start timecode 10:00:00:00) ingested, analysed and ready."""
     from pipeline.ingest import Ingester
-    from pipeline.settings import WatchFolder
+    from rushes.settings import WatchFolder
 
     clip = make_clip(tmp_path / "interview.mov", seconds=3, size="640x360", timecode="10:00:00:00")
     result = Ingester(farm).ingest(clip, WatchFolder(name="default"), consume=False)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline.settings import Settings, load_settings
+from rushes.settings import Settings, load_settings
 from tests.conftest import REDIS_URL
 
 RUSHES = str(Path(sys.executable).with_name("rushes"))

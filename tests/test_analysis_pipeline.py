@@ -21,8 +21,8 @@ from api.app import create_app
 from catalog.auth import create_token
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
-from pipeline.services import Workers
-from pipeline.settings import WatchFolder
+from pipeline.workers import Workers
+from rushes.settings import WatchFolder
 from tests.conftest import create_pg_database, drop_pg_database, farm_settings, person, wait_version
 from tests.farmproc import RUSHES
 from tests.media_fixtures import FFMPEG, JFK, make_programme

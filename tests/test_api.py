@@ -12,8 +12,8 @@ from api.app import create_app
 from catalog.auth import create_token
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
-from pipeline.settings import WatchFolder
 from pipeline.workflow import WORKFLOW
+from rushes.settings import WatchFolder
 from tests.conftest import person, wait_version
 
 FOLDER = WatchFolder(name="default")

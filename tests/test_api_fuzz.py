@@ -23,7 +23,7 @@ from api.app import create_app
 from catalog.auth import create_token, ensure_user
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
-from pipeline.settings import WatchFolder
+from rushes.settings import WatchFolder
 from tests.conftest import farm_settings
 
 pytestmark = pytest.mark.slow

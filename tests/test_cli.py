@@ -94,3 +94,14 @@ def test_approve_names_what_is_missing_and_approves_a_ready_version(tmp_path: Pa
     assert no_version.returncode != 0 and "has no version 7" in no_version.stderr
     done = run([RUSHES, "--data", str(data), "approve", "1"], env=env)
     assert done.returncode == 0 and "version 1 approved" in done.stdout
+
+
+def test_errors_end_the_command_with_the_exit_code_of_their_row(tmp_path: Path) -> None:
+    """rushes/errors.py STATUS: 2 for what cannot be right, 3 for what is missing, as the API's 400 and 404."""
+    data = tmp_path / "data"
+    missing = run([RUSHES, "--data", str(data), "assets", "show", "999"])
+    assert (missing.returncode, missing.stderr.strip()) == (3, "Error: no asset 999")
+    unknown = run([RUSHES, "--data", str(data), "presets", "show", "web/nope"])
+    assert unknown.returncode == 2 and "no preset 'web/nope'" in unknown.stderr
+    steps = run([RUSHES, "--data", str(data), "migrate"], env={**os.environ, "RUSHES_STEPS": '["probe", "proxxy"]'})
+    assert steps.returncode == 2 and "RUSHES_STEPS: unknown step(s) ['proxxy']" in steps.stderr

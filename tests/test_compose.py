@@ -9,7 +9,7 @@ import httpx
 import pytest
 import yaml
 
-from pipeline.settings import load_settings
+from rushes.settings import load_settings
 from tests.conftest import ROOT, wait_for, wait_healthy
 from tests.farmproc import RUSHES, farm_env, free_port, logs, processes
 

@@ -16,7 +16,7 @@ from catalog.auth import create_token
 from catalog.models import Rendition
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
-from pipeline.settings import WatchFolder
+from rushes.settings import WatchFolder
 from tests.conftest import ingest_interview, person, wait_for, wait_version
 from tests.media_fixtures import make_clip
 

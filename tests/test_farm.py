@@ -13,7 +13,7 @@ from sqlalchemy import select
 from catalog.models import Rendition, Step
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
-from pipeline.settings import WatchFolder
+from rushes.settings import WatchFolder
 from tests.conftest import wait_for, wait_version
 from tests.farmproc import RUSHES, farm_env, logs, processes, settings_for
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from catalog.models import Asset, Duplicate, Step, Version
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester, copy_and_hash
-from pipeline.settings import WatchFolder
 from pipeline.workflow import WORKFLOW
+from rushes.settings import WatchFolder
 
 FOLDER = WatchFolder(name="default")
 

@@ -13,7 +13,7 @@ from catalog.models import Asset, MediaInfoRow, Proxy, Version
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.retry import retry_asset
-from pipeline.settings import WatchFolder
+from rushes.settings import WatchFolder
 from tests.conftest import wait_version
 from tests.media_fixtures import make_clip
 

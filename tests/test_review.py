@@ -22,8 +22,8 @@ from delivery.targets import create_target
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.renditions import approve
-from pipeline.settings import Settings, WatchFolder, load_settings
 from rushes.errors import ConfigError
+from rushes.settings import Settings, WatchFolder, load_settings
 from tests.conftest import ingest_interview, person, wait_for, wait_version
 from tests.media_fixtures import make_clip
 

@@ -253,7 +253,7 @@ def test_targets_take_a_channel_and_a_territory(farm: Farm, api) -> None:  # typ
 
 
 def test_the_cli_adds_a_target_with_a_channel_and_territory(farm: Farm, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.cli import main
+    from rushes.cli import main
 
     monkeypatch.setenv("RUSHES_DATABASE_URL", farm.settings.database_url)
     runner = CliRunner()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.settings import load_settings
 from rushes.errors import ConfigError
+from rushes.settings import load_settings
 
 
 def test_defaults_are_the_embedded_farm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,13 +66,6 @@ class Settings(BaseSettings):
     approval_required_reviewers: list[str] = Field(default_factory=list)  # user names
     approval_min_approvals: int = Field(1, ge=1)
 
-    @field_validator("steps")
-    @classmethod
-    def _known_steps(cls, value: list[str] | None) -> list[str] | None:
-        from pipeline.workflow import with_needs
-
-        return with_needs(value) if value is not None else None
-
     @field_validator("approval_required_reviewers")
     @classmethod
     def _reviewer_names(cls, value: list[str]) -> list[str]:

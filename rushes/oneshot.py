@@ -11,9 +11,9 @@ from sqlalchemy import select
 from catalog.models import Step, Version
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester, IngestResult
-from pipeline.services import Workers
-from pipeline.settings import WatchFolder
+from pipeline.workers import Workers
 from pipeline.workflow import WORKFLOW
+from rushes.settings import WatchFolder
 
 TERMINAL = ("ready", "failed")
 
