@@ -122,7 +122,7 @@ def pick_keyframes(
         for index, (start_s, end_s) in enumerate(scenes):
             _check(cancel)
             score, frame = _best_frame(container, stream, clock, start_s, end_s, candidates, cancel)
-            if score is None:
+            if score is None or frame is None:
                 raise MediaError(f"{path.name}: no frame decoded in scene {index} ({start_s:.3f}-{end_s:.3f} s)")
             out = folder / f"scene-{index + 1:04d}.jpg"
             _write_jpeg(frame, out, _output_size(frame, stream, width))
@@ -215,7 +215,8 @@ class _Clock:
     @classmethod
     def of(cls, stream: av.VideoStream) -> _Clock:
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate or 25
-        return cls(Fraction(stream.time_base), stream.start_time or 0, float(0.5 / Fraction(rate)))
+        time_base = Fraction(stream.time_base or Fraction(1, 90000))
+        return cls(time_base, stream.start_time or 0, float(0.5 / Fraction(rate)))
 
     def seconds(self, frame: av.VideoFrame) -> float | None:
         return None if frame.pts is None else float((frame.pts - self.start_pts) * self.time_base)

@@ -58,7 +58,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _farm(request: Request):  # type: ignore[no-untyped-def]
+def _farm(request: Request):
     return request.app.state.farm
 
 

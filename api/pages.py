@@ -46,7 +46,7 @@ def sign_in(body: SignIn, request: Request) -> JSONResponse:
     with request.app.state.farm.transaction() as session:
         row = use_token(session, body.token.strip())
         user = row.user if row is not None else None
-        if user is None or user.role not in PEOPLE:
+        if row is None or user is None or user.role not in PEOPLE:
             audit(request, session, user, "sign-in", outcome="denied")
             if user is None:
                 return _error(401, "unknown, expired or revoked token")

@@ -166,7 +166,7 @@ def rights_of(session: Session, version: Version, at: datetime | None = None) ->
             found = verdict(rights, channel=channel, territory=target.territory, at=at)
             presets.append(PresetVerdict(preset=preset, channel=channel, allowed=found.allowed, reason=found.reason))
         refusal = next((p.reason for p in presets if not p.allowed), None)
-        targets.append(TargetVerdict(name=target.name, kind=target.kind, channel=target.channel,  # type: ignore[arg-type]
+        targets.append(TargetVerdict(name=target.name, kind=target.kind, channel=target.channel,
                                      territory=target.territory, allowed=refusal is None, reason=refusal,
                                      presets=presets))
     return RightsView(asset_id=version.asset_id, asset=version.asset.name, version=version.number, level=level,

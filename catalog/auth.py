@@ -66,7 +66,7 @@ def _stale(noted: datetime | None, now: datetime) -> bool:
     return noted is None or now - noted >= USE_NOTED_EVERY
 
 
-def _live(now: datetime):  # type: ignore[no-untyped-def]
+def _live(now: datetime):
     return (Token.revoked_at.is_(None), or_(Token.expires_at.is_(None), Token.expires_at > now))
 
 
@@ -163,7 +163,7 @@ def revoke_grant(session: Session, user: User, *, collection: str | None = None,
                             .scalar_subquery())
     else:
         query = query.where(Grant.asset_id == asset_id)
-    return session.execute(query).rowcount  # type: ignore[attr-defined,no-any-return]
+    return session.execute(query).rowcount  # type: ignore[attr-defined]
 
 
 def grants_of(session: Session, user: User) -> list[dict[str, object]]:

@@ -99,14 +99,14 @@ def search(session: Session, query: str, filters: SearchFilters = SearchFilters(
         expression = fts5_query(query)
         if not expression:
             return []
-        rank = literal_column("bm25(search_fts)")
+        rank: ColumnElement[Any] = literal_column("bm25(search_fts)")
         stmt = (select(*columns, rank.label("rank")).select_from(FTS)
                 .join(SearchDoc, SearchDoc.id == FTS.c.rowid)
                 .where(literal_column("search_fts").op("MATCH")(expression))
                 .order_by(rank))
     else:
         tsquery = func.websearch_to_tsquery("english", query)
-        tsv = literal_column("search_docs.tsv")
+        tsv: ColumnElement[Any] = literal_column("search_docs.tsv")
         rank = func.ts_rank_cd(tsv, tsquery)
         stmt = (select(*columns, rank.label("rank")).select_from(SearchDoc)
                 .where(tsv.op("@@")(tsquery)).order_by(rank.desc()))

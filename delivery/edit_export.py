@@ -241,11 +241,11 @@ def to_otio(
         track.append(clip)
         clips[event.number] = clip
     for marker in markers:
-        event = cut.event_of(marker)
-        if event is not None:
+        holder = cut.event_of(marker)
+        if holder is not None:
             first = cut.source_start + _frame(marker.start_s, cut.rate)
             length = _frame(marker.end_s, cut.rate) - _frame(marker.start_s, cut.rate)
-            clips[event.number].markers.append(otio.schema.Marker(
+            clips[holder.number].markers.append(otio.schema.Marker(
                 name=marker.name, marked_range=_range(first, length, otio_rate), color=marker.color,
                 comment=marker.note,
             ))

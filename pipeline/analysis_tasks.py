@@ -50,7 +50,7 @@ def _frame_rate(info: dict[str, Any]) -> Fraction | None:
     return Fraction(video["frame_rate"]) if video and video.get("frame_rate") else None
 
 
-def _merge_qc(version_id: int, figures: dict[str, Any], events: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _merge_qc(version_id: int, figures: dict[str, Any], events: dict[str, Any]):
     def store(session: Session) -> None:
         row = session.get(QCReport, version_id)
         if row is None:

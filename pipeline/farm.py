@@ -60,9 +60,9 @@ class Farm:
                 execute_step(_farm, step_id)
 
             self.actors[queue] = dramatiq.actor(
-                run, broker=self.broker, actor_name=f"rushes.{queue}", queue_name=queue,
+                broker=self.broker, actor_name=f"rushes.{queue}", queue_name=queue,
                 max_retries=0, time_limit=ACTOR_TIME_LIMIT_MS,
-            )
+            )(run)
 
     @property
     def queues(self) -> list[str]:

@@ -51,7 +51,7 @@ def claim(session: Session, step_id: int, lease_s: float) -> Claim | None:
     return Claim(step.id, step.version_id, step.kind, step.attempts, owner)
 
 
-def _owned(claim: Claim):  # type: ignore[no-untyped-def]
+def _owned(claim: Claim):
     return update(Step).where(Step.id == claim.step_id, Step.status == "running", Step.worker == claim.owner)
 
 

@@ -152,5 +152,5 @@ def status_of(error: RushesError) -> Status:
     """The row of the nearest class of ``error`` in :data:`STATUS`."""
     for cls in type(error).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return STATUS[RushesError]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
 
 from catalog.models import Step, Version
@@ -41,7 +41,7 @@ def ingest_and_wait(farm: Farm, files: list[Path], folder_name: str, poll_s: flo
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                       TextColumn("{task.fields[state]}"), TimeElapsedColumn()) as progress:
-            waiting: dict[int, tuple[int, IngestResult]] = {}
+            waiting: dict[TaskID, tuple[int, IngestResult]] = {}
             for path in files:
                 task = progress.add_task(path.name, total=1.0, state="ingesting")
                 if not path.is_file():

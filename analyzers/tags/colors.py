@@ -32,7 +32,8 @@ class ColorsTagger:
         total = small.width * small.height
         counts = sorted(quantized.getcolors() or [], reverse=True)
         colors = []
-        for count, index in counts:
-            r, g, b = palette[3 * index : 3 * index + 3]
+        for count, index in counts:  # a palette image: each colour is an index into the palette
+            first = 3 * int(index)  # type: ignore[call-overload]
+            r, g, b = palette[first : first + 3]
             colors.append((f"#{r:02x}{g:02x}{b:02x}", round(count / total, 4)))
         return {"colors": tuple(colors)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -11,12 +13,12 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _ours(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+def _ours(obj, name, type_, reflected, compare_to) -> bool:
     """Leave alone what the models do not declare: the full-text index objects made by migration 0002."""
     return not (reflected and compare_to is None)
 
 
-def _render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Write our UTC TypeDecorator as the plain DateTime(timezone=True) it stores."""
     from catalog.models import UTCDateTime
 
@@ -25,7 +27,7 @@ def _render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
     return False
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -41,5 +43,5 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    with create_engine(config.get_main_option("sqlalchemy.url")).begin() as conn:
+    with create_engine(config.get_main_option("sqlalchemy.url") or "").begin() as conn:
         _run(conn)

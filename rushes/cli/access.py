@@ -9,7 +9,7 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from sqlalchemy import select
@@ -47,7 +47,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     from catalog.auth import grants_of
 
     with open_farm(ctx).sessions() as session:
-        rows = [{"name": u.name, "role": u.role, "disabled": u.disabled_at is not None,
+        rows: list[dict[str, Any]] = [{"name": u.name, "role": u.role, "disabled": u.disabled_at is not None,
                  "grants": grants_of(session, u)} for u in session.scalars(select(User).order_by(User.name))]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -200,7 +200,7 @@ def audit() -> None:
     """The tamper-evident audit trail: verify its hash chain, export it."""
 
 
-def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None):  # type: ignore[no-untyped-def]
+def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None):
     """An ISO-8601 date or time (naive = UTC) for --since/--until."""
     from datetime import datetime
 
@@ -252,7 +252,7 @@ def audit_export(ctx: click.Context, fmt: str, actor: str | None, action: str | 
     if action is not None and action not in ACTIONS:
         raise click.BadParameter(f"unknown action {action!r}; known: {', '.join(ACTIONS)}", param_hint="--action")
     farm = open_farm(ctx)
-    stream = output.open("w", encoding="utf-8", newline="") if output else click.get_text_stream("stdout")
+    stream: TextIO = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         with farm.sessions() as session:
             first = True

@@ -24,22 +24,15 @@ if TYPE_CHECKING:
     from pipeline.farm import Farm
 
 
-class Failed(click.ClickException):
-    """A domain error as click shows it, with the exit code of its row in the error table."""
-
-    def __init__(self, error: RushesError) -> None:
-        super().__init__(str(error))
-        self.exit_code = status_of(error).exit
-
-
 class RushesGroup(click.Group):
-    """The command group that turns every RushesError of a command into :class:`Failed`."""
+    """The command group that prints every RushesError of a command and exits with the code of its row."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except RushesError as exc:
-            raise Failed(exc) from exc
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(status_of(exc).exit)
 
 
 @click.group(cls=RushesGroup)

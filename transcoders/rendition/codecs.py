@@ -65,12 +65,12 @@ def _video_codec_args(video: VideoSpecLike, rate: Fraction | None, container: st
             *field_flags, *common,
         ]  # fmt: skip
     if codec == "prores":
-        profile = _PRORES_PROFILES.get((video.profile or "hq").lower(), 3)
-        return ["-c:v", "prores_ks", "-profile:v", str(profile), "-vendor:v", "apl0", *field_flags, *common]
+        prores_profile = _PRORES_PROFILES.get((video.profile or "hq").lower(), 3)
+        return ["-c:v", "prores_ks", "-profile:v", str(prores_profile), "-vendor:v", "apl0", *field_flags, *common]
     if codec == "dnxhd":
-        profile = video.profile or "dnxhr_hq"
+        dnx_profile = video.profile or "dnxhr_hq"
         rate_args = ["-b:v", video.bitrate] if video.bitrate else []
-        return ["-c:v", "dnxhd", "-profile:v", profile, *rate_args, *field_flags, *common]
+        return ["-c:v", "dnxhd", "-profile:v", dnx_profile, *rate_args, *field_flags, *common]
     if codec in ("h264", "hevc"):
         gop = str(_gop(video, rate))
         quality = ["-crf:v", str(video.crf)] if video.crf is not None else []
