@@ -7,7 +7,10 @@
 Nothing here trusts the render: the file is probed (PyAV + MediaInfo: container, codecs, profile, size, rate,
 scan, pixel format, audio layout, duration, timecode), its video packets are summed for the real bit rate,
 and its loudness is measured again with :func:`analyzers.loudness.measure` (ebur128). An HLS rendition is
-checked as a whole: the master playlist, then every variant playlist and the audio rendition.
+checked as a whole: the master playlist, then every variant playlist and the audio rendition. Nor does it
+trust the renderer's plan: what the file must carry (start timecode, BWF time reference, one mono track per
+channel) is worked out from the preset and the source facts by :mod:`delivery.expect`, never by
+``transcoders.rendition``, so a renderer bug cannot pass its own check.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ import pymediainfo
 
 from analyzers.loudness import measure
 from analyzers.probe import MediaInfo, VideoStream, probe
+from delivery.expect import one_track_per_channel, start_timecode, time_reference
 from delivery.presets import Preset, VideoSpec
 from rushes.errors import NotMediaError
 from transcoders.ffmpeg import media_arg, run_ffmpeg
-from transcoders.rendition import mono_tracks, output_timecode, timecode_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -342,7 +345,7 @@ def _audio_checks(prefix: str, info: MediaInfo, preset: Preset, ctx: _Context) -
             all(a.sample_rate == spec.sample_rate for a in info.audio),
         ),
     ]
-    if mono_tracks(preset):
+    if one_track_per_channel(preset):
         layout = "+".join(str(a.channels) for a in info.audio)
         checks.append(
             Check(
@@ -424,12 +427,13 @@ def _timecode_checks(info: MediaInfo, ctx: _Context) -> list[Check]:
     preset = ctx.preset
     if not (preset.timecode and ctx.start_timecode):
         return []
-    want = output_timecode(ctx.start_timecode, ctx.source_rate, ctx.out_rate, drop_frame=ctx.drop_frame)
+    # worked out here from the preset and the source (delivery/expect.py), never asked of the renderer
+    want = start_timecode(ctx.start_timecode, ctx.source_rate, ctx.out_rate, drop_frame=ctx.drop_frame)
     if preset.container in ("mxf", "mov", "mp4"):
         return [_ok("timecode", want, info.start_timecode)]
     if preset.container == "wav" and preset.audio is not None and ctx.source_rate and want:
-        samples = round(timecode_seconds(want, ctx.source_rate) * preset.audio.sample_rate)
-        return [_ok("time reference", str(samples), info.tags.get("time_reference"))]
+        samples = time_reference(want, ctx.source_rate, preset.audio.sample_rate)
+        return [_ok("time reference", _text(samples), info.tags.get("time_reference"))]
     return []
 
 

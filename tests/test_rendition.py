@@ -7,6 +7,7 @@ HLS ladder) are shrunk to small sizes here; everything else renders exactly as t
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from fractions import Fraction
@@ -16,8 +17,17 @@ import av
 import pymediainfo
 import pytest
 
+import delivery.qc as delivery_qc
+import transcoders.rendition as rendition_api
+import transcoders.rendition.codecs as rendition_codecs
+import transcoders.rendition.command as rendition_command
+import transcoders.rendition.geometry as rendition_geometry
+import transcoders.rendition.graphs as rendition_graphs
+import transcoders.rendition.run as rendition_run
+from delivery import expect
 from delivery.presets import Preset, load_preset, preset_files
 from delivery.qc import QCReport, check
+from rushes.timecode import seconds_to_timecode, timecode_to_frames
 from tests.media_fixtures import FFMPEG, JFK
 from transcoders.rendition import (
     RenditionResult,
@@ -402,6 +412,104 @@ def test_output_timecode() -> None:
     assert output_timecode("01:00:00;00", Fraction(30000, 1001), Fraction(30000, 1001)) == "01:00:00;00"
     assert output_timecode("00:01:00:00", Fraction(25), Fraction(30000, 1001)) == "00:01:00;02"  # ;00 is skipped
     assert output_timecode(None, Fraction(25), Fraction(25)) is None
+
+
+# --------------------------------------------------------------------------- QC expects on its own (issue 10)
+
+NTSC = Fraction(30000, 1001)
+
+
+def test_qc_works_out_the_start_timecode_from_the_source_and_the_preset() -> None:
+    # 29.97 drop-frame 01:00:00;00 into a 25 fps preset: the label rushes/timecode.py gives that instant at 25
+    instant = Fraction(timecode_to_frames("01:00:00;00", NTSC)) / NTSC  # 3599.996 s: drop-frame keeps to the clock
+    assert expect.start_timecode("01:00:00;00", NTSC, Fraction(25)) == seconds_to_timecode(instant, 25)
+    assert seconds_to_timecode(instant, 25) == "01:00:00:00"
+    # 25 fps 10:00:00:00 into 29.97: drop-frame, and the programme still starts at 10 o'clock on the label. That
+    # is rushes/timecode.py's label for 10:00:00 on the label clock (36000 s counted at the nominal 30 fps)...
+    assert expect.start_timecode("10:00:00:00", Fraction(25), NTSC) == "10:00:00;00"
+    assert seconds_to_timecode(36000, 30, drop_frame=False) == "10:00:00:00"
+    # ...not its label for the wall-clock instant 36000 s at 29.97, which is one frame later (10:00:00;00 is
+    # 35999.966 s). The renderer writes ;00 (test_us_xdcam_from_25p_...), so QC expects ;00.
+    assert seconds_to_timecode(36000, NTSC, drop_frame=True) == "10:00:00;01"
+    # the frame field is re-counted at the new rate, and a label drop-frame skips becomes the first that exists
+    assert expect.start_timecode("01:00:00:12", Fraction(25), NTSC) == "01:00:00;14"
+    assert expect.start_timecode("00:01:00:00", Fraction(25), NTSC) == "00:01:00;02"
+    assert expect.start_timecode("00:10:00:00", Fraction(25), NTSC) == "00:10:00;00"
+    assert expect.start_timecode("10:00:00:24", Fraction(25), Fraction(50)) == "10:00:00:48"
+    # same rate: the label as it is, drop-frame only where the rate has it
+    assert expect.start_timecode("10:00:00:00", Fraction(25), Fraction(25)) == "10:00:00:00"
+    assert expect.start_timecode("01:00:00;00", NTSC, NTSC) == "01:00:00;00"
+    assert expect.start_timecode("01:00:00:00", NTSC, NTSC, drop_frame=True) == "01:00:00;00"
+    assert expect.start_timecode("01:00:00;00", Fraction(25), None) == "01:00:00:00"
+    assert expect.start_timecode(None, Fraction(25), Fraction(25)) is None
+    assert expect.start_timecode("ten o'clock", Fraction(25), Fraction(25)) is None
+    assert expect.start_timecode("10:00:00:27", Fraction(25), NTSC) is None  # no frame 27 at 25 fps
+    # BWF time reference: samples since midnight; a drop-frame label at its real rate, a non-drop one at nominal
+    assert expect.time_reference("10:00:00:00", Fraction(25), 48000) == 10 * 3600 * 48000
+    assert expect.time_reference("01:00:00;00", NTSC, 48000) == round(instant * 48000) == 172_799_827
+    assert expect.time_reference("01:00:00:00", NTSC, 48000) == 3600 * 48000
+    # one mono track per channel in MXF only
+    assert expect.one_track_per_channel(preset("xdcam"))
+    assert not expect.one_track_per_channel(preset("prores")) and not expect.one_track_per_channel(preset("wav"))
+
+
+@pytest.fixture
+def broken_renderer(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The renderer with a bug in its plan: its output timecode is one frame late, its BWF time reference is
+    midnight and it never splits MXF audio into mono tracks. QC must not notice the bug by agreeing with it."""
+    wrong = "10:00:00:01"
+    bugs = {
+        "output_timecode": lambda *args, **kwargs: wrong,
+        "timecode_seconds": lambda *args, **kwargs: Fraction(0),
+        "mono_tracks": lambda preset: False,
+    }
+    renderer = (rendition_api, rendition_geometry, rendition_graphs, rendition_codecs, rendition_command, rendition_run)
+    for module in renderer:
+        for name, bug in bugs.items():
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, bug)
+    for module in (delivery_qc, expect):  # and wherever QC would see them, should it ever import them again
+        for name, bug in bugs.items():
+            monkeypatch.setattr(module, name, bug, raising=False)
+    return wrong
+
+
+def test_qc_imports_nothing_from_the_renderer() -> None:
+    for module in (delivery_qc, expect):
+        tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
+        imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [name for name in imported if name.startswith("transcoders.rendition")], module.__name__
+
+
+def test_qc_rejects_the_timecode_of_a_renderer_bug_it_does_not_share(
+    broken_renderer: str, source: Path, tmp_path: Path
+) -> None:
+    prores = preset("prores")
+    assert prores.timecode
+    result = render(source, tmp_path / "late.mov", prores, source=SOURCE, timeout=120)
+    assert result.timecode == broken_renderer  # the bug reached the file...
+
+    report = qc(result.path, prores)
+
+    assert report.check("timecode").to_dict() == {  # ...and QC, asking no one, turns it away
+        "name": "timecode",
+        "expected": START_TC,
+        "actual": broken_renderer,
+        "passed": False,
+    }
+    assert [c.name for c in report.failures] == ["timecode"]
+    assert qc(source, preset("prores")).check("timecode").passed  # a file that does start at 10:00:00:00 passes
+
+
+def test_qc_expects_time_reference_and_mono_tracks_without_the_renderer(broken_renderer: str, source: Path) -> None:
+    wav = qc(source, preset("wav")).check("time reference")
+    assert wav.expected == str(10 * 3600 * 48000) and not wav.passed  # the source .mov has no BWF time reference
+
+    xdcam = preset("xdcam")
+    assert xdcam.audio is not None
+    tracks = qc(source, xdcam).check("audio tracks")  # KeyError if QC took the renderer's word for the layout
+    assert tracks.expected == f"{xdcam.audio.channels} mono" and tracks.actual == "2" and not tracks.passed
 
 
 def test_geometry_keeps_aspect_unless_reframed() -> None:
