@@ -133,6 +133,29 @@ class MediaInfo:
         data.update(has_video=self.has_video, has_audio=self.has_audio)
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MediaInfo:
+        """The MediaInfo that :meth:`to_dict` wrote (as the catalog stores it in ``media_info.info``)."""
+        return _rebuild(cls, data)
+
+
+_FRACTIONS = frozenset({"sar", "dar", "frame_rate", "avg_frame_rate", "timecode_rate"})
+_STREAMS = {"video": VideoStream, "audio": AudioStream}
+
+
+def _rebuild(cls: Any, data: Mapping[str, Any]) -> Any:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        value = data.get(f.name)
+        if f.name in _FRACTIONS and value is not None:
+            value = Fraction(value)
+        elif f.name in _STREAMS and cls is MediaInfo:
+            value = tuple(_rebuild(_STREAMS[f.name], stream) for stream in value or ())
+        elif f.name == "tags":
+            value = dict(value or {})
+        values[f.name] = value
+    return cls(**values)
+
 
 def _jsonable(obj: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}

@@ -49,8 +49,7 @@ def rendition_view(rendition: Rendition, step: Step | None = None) -> dict[str, 
 
 def rendition_step(session: Session, rendition: Rendition) -> Step | None:
     """The render step of a rendition (its progress)."""
-    return session.scalar(select(Step).where(Step.version_id == rendition.version_id,
-                                             Step.kind == f"render:{rendition.id}"))
+    return session.scalar(select(Step).where(Step.rendition_id == rendition.id))
 
 
 @router.get("/presets")

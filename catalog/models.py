@@ -250,6 +250,8 @@ class Step(Base):
     enqueued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # a render step's rendition (its kind is the label "render:<id>"); None for the workflow's steps
+    rendition_id: Mapped[int | None] = mapped_column(ForeignKey("renditions.id", ondelete="CASCADE"), index=True)
     version: Mapped[Version] = relationship(back_populates="steps")
 
 

@@ -72,7 +72,7 @@ def picture_urls(version: Version) -> dict[str, str | None]:
 
 def progress_view(steps: list[Step]) -> dict[str, Any]:
     """How far a version's workflow is: finished/total steps and the running ones with their progress."""
-    workflow = [s for s in steps if not s.kind.startswith("render:")]
+    workflow = [s for s in steps if s.rendition_id is None]
     return {"done": sum(s.status in ("done", "skipped") for s in workflow), "total": len(workflow),
             "running": [{"kind": s.kind, "progress": round(s.progress, 3)} for s in workflow
                         if s.status == "running"]}

@@ -41,13 +41,8 @@ def _workdir(version: Version) -> Path:
 
 
 def _proxy(job: Job) -> Proxy | None:
-    with job.farm.sessions() as session:
+    with job.sessions() as session:
         return session.get(Proxy, job.claim.version_id)
-
-
-def _frame_rate(info: dict[str, Any]) -> Fraction | None:
-    video = info["video"][0] if info.get("video") else None
-    return Fraction(video["frame_rate"]) if video and video.get("frame_rate") else None
 
 
 def _merge_qc(version_id: int, figures: dict[str, Any], events: dict[str, Any]):
@@ -66,12 +61,12 @@ def _merge_qc(version_id: int, figures: dict[str, Any], events: dict[str, Any]):
 def run_audio(job: Job) -> Outcome:
     """Loudness (EBU R128), silence and clipping of the original's first audio stream, plus the speech WAV."""
     version, info = job.version(), job.media_info()
-    if not info.get("audio"):
+    if not info.has_audio:
         return Outcome(status="skipped", note="no audio stream")
     workdir = _workdir(version)
-    qc = measure(version.stored_path or "", duration_s=info.get("duration_s"), picture=False,
+    qc = measure(version.stored_path or "", duration_s=info.duration_s, picture=False,
                  extract_wav=workdir / SPEECH_WAV, on_progress=job.report,
-                 timeout=job.farm.settings.ffmpeg_timeout_s, cancel=job.cancel)
+                 timeout=job.settings.ffmpeg_timeout_s, cancel=job.cancel)
     waveform_image(workdir / SPEECH_WAV, workdir / "waveform.png")
     report = qc.to_dict()
     figures = {k: report[k] for k in ("integrated_lufs", "loudness_range_lu", "true_peak_dbtp")}
@@ -83,10 +78,10 @@ def run_scenes(job: Job) -> Outcome:
     """Shots mapped to source frames, black and freeze: read from the proxy pass's reports, else one pass
     over the proxy (cheap to decode) when the proxy was made without them."""
     proxy, info = _proxy(job), job.media_info()
-    if proxy is None or not info.get("video"):
+    if proxy is None or info.primary_video is None:
         return Outcome(status="skipped", note="no video stream")
-    settings = job.farm.settings
-    rate = _frame_rate(info) or Fraction(25)
+    settings = job.settings
+    rate = info.primary_video.frame_rate or Fraction(25)
     reports = PictureReports.in_folder(Path(proxy.path).parent)
     if reports.exist():
         picture = read_picture(reports, duration_s=proxy.duration_s, frame_rate=rate, min_scene_s=settings.scene_min_s)
@@ -109,7 +104,7 @@ def run_scenes(job: Job) -> Outcome:
 def run_keyframes(job: Job) -> Outcome:
     """One representative frame per scene (not black or blurred where a better one exists), a contact sheet."""
     proxy = _proxy(job)
-    with job.farm.sessions() as session:
+    with job.sessions() as session:
         scenes = list(session.scalars(select(Scene).where(Scene.version_id == job.claim.version_id)
                                       .order_by(Scene.index)))
     if proxy is None or not scenes:
@@ -136,7 +131,7 @@ def _language(job: Job, version: Version) -> str | None:
     sidecar = version.sidecar or {}
     if isinstance(sidecar.get("language"), str):
         return sidecar["language"]
-    folder = next((f for f in job.farm.settings.watch_folders if f.name == version.source_folder), None)
+    folder = next((f for f in job.settings.watch_folders if f.name == version.source_folder), None)
     return folder.language if folder else None
 
 
@@ -147,7 +142,7 @@ def run_transcript(job: Job) -> Outcome:
     wav = workdir / SPEECH_WAV
     if not wav.is_file():
         return Outcome(status="skipped", note="no audio to transcribe")
-    settings = job.farm.settings
+    settings = job.settings
     transcript = transcribe(wav, model=settings.whisper_model, language=_language(job, version),
                             cpu_threads=settings.whisper_threads, on_progress=job.report, cancel=job.cancel)
     for name, content in (("transcript.json", json.dumps(transcript.to_dict(), indent=1)),
@@ -184,7 +179,7 @@ def tag_all(paths: list[str], job: Job) -> list[Any]:
     """
     from analyzers.tags import available, tag_image  # torch, OpenCV, OCR: loaded by the worker that tags
 
-    chosen = set(job.farm.settings.taggers or available())
+    chosen = set(job.settings.taggers or available())
     lanes = [lane for lane in (chosen & {"ocr"}, chosen - {"ocr"}) if lane]
     done = 0
 
@@ -214,7 +209,7 @@ def tag_all(paths: list[str], job: Job) -> list[Any]:
 def run_tags(job: Job) -> Outcome:
     """Labels, faces, on-screen text, colours, quality and a perceptual hash for every keyframe."""
     version = job.version()
-    with job.farm.sessions() as session:
+    with job.sessions() as session:
         scenes = [(s.index, s.start_s, s.end_s, s.keyframe_path) for s in session.scalars(
             select(Scene).where(Scene.version_id == version.id).order_by(Scene.index)) if s.keyframe_path]
     if not scenes:

@@ -11,10 +11,11 @@ import hashlib
 import shutil
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from analyzers.probe import MediaInfo
 from catalog.models import Rendition, utcnow
 from delivery.presets import load_preset
 from delivery.qc import check
@@ -23,20 +24,23 @@ from rushes.errors import MediaError, OutputError
 from transcoders.outputs import clean_stale_parts
 from transcoders.rendition import SourceFacts, render
 
+if TYPE_CHECKING:
+    from pipeline.farm import Farm
+
 CHUNK = 4 * 1024 * 1024
 
 
-def source_facts(info: dict[str, Any]) -> SourceFacts:
-    """What the renderer needs to know of the source, from the stored probe."""
-    video = info["video"][0] if info.get("video") else None
-    audio = info["audio"][0] if info.get("audio") else None
+def source_facts(info: MediaInfo) -> SourceFacts:
+    """What the renderer needs to know of the source, from its probe."""
+    video = info.primary_video
+    audio = info.audio[0] if info.audio else None
     return SourceFacts(
-        width=video["width"] if video else 0, height=video["height"] if video else 0,
-        sar=Fraction(video.get("sar") or "1") if video else Fraction(1), rotation=(video or {}).get("rotation") or 0,
-        frame_rate=Fraction(video["frame_rate"]) if video and video.get("frame_rate") else None,
-        field_order=(video or {}).get("field_order") or "progressive", has_audio=audio is not None,
-        duration_s=info.get("duration_s"), start_timecode=info.get("start_timecode"),
-        drop_frame=bool(info.get("drop_frame")), audio_channels=audio["channels"] if audio else None,
+        width=video.width if video else 0, height=video.height if video else 0,
+        sar=(video.sar or Fraction(1)) if video else Fraction(1), rotation=video.rotation if video else 0,
+        frame_rate=(video.frame_rate or None) if video else None,
+        field_order=(video.field_order or "progressive") if video else "progressive", has_audio=audio is not None,
+        duration_s=info.duration_s, start_timecode=info.start_timecode,
+        drop_frame=info.drop_frame, audio_channels=audio.channels if audio else None,
     )
 
 
@@ -55,8 +59,9 @@ def size_of(path: Path) -> int:
 
 
 def run_render(job: Job) -> Outcome:
-    rendition_id = int(job.claim.kind.split(":", 1)[1])
-    with job.farm.sessions() as session:
+    rendition_id = job.claim.rendition_id
+    assert rendition_id is not None, "a render step names its rendition"
+    with job.sessions() as session:
         rendition = session.get(Rendition, rendition_id)
         assert rendition is not None
         preset_name, preset_hash = rendition.preset, rendition.preset_hash
@@ -77,7 +82,7 @@ def run_render(job: Job) -> Outcome:
     try:
         result = render(version.stored_path or "", target, preset, source=facts,
                         subtitles=subtitles if subtitles.is_file() else None, on_progress=job.report,
-                        timeout=job.farm.settings.ffmpeg_timeout_s, cancel=job.cancel)
+                        timeout=job.settings.ffmpeg_timeout_s, cancel=job.cancel)
         report = check(result.path, preset, expected_duration_s=facts.duration_s,
                        source_start_timecode=facts.start_timecode, source_frame_rate=facts.frame_rate,
                        source_drop_frame=facts.drop_frame)
@@ -85,13 +90,13 @@ def run_render(job: Job) -> Outcome:
         return _finished(rendition_id, "failed", error=str(exc))
     published = result.path.parent if preset.container == "hls" else result.path
     return _finished(rendition_id, "ready" if report.passed else "rejected", path=published,
-                     qc=report.to_dict(), deliver=job if report.passed else None,
+                     qc=report.to_dict(), deliver=report.passed,
                      error=None if report.passed else "QC failed: " + "; ".join(
                          f"{c.name}: expected {c.expected}, got {c.actual}" for c in report.failures))
 
 
 def _finished(rendition_id: int, status: str, *, path: Path | None = None, qc: dict[str, Any] | None = None,
-              error: str | None = None, deliver: Job | None = None) -> Outcome:
+              error: str | None = None, deliver: bool = False) -> Outcome:
     size = size_of(path) if path else None
     digest = sha256_of(path) if path else None
 
@@ -102,10 +107,9 @@ def _finished(rendition_id: int, status: str, *, path: Path | None = None, qc: d
         rendition.path = str(path) if path else None
         rendition.size, rendition.sha256, rendition.finished_at = size, digest, utcnow()
 
-    def push() -> None:
+    def push(farm: Farm) -> None:
         from pipeline.renditions import deliver_due
 
-        assert deliver is not None
-        deliver_due(deliver.farm)
+        deliver_due(farm)
 
-    return Outcome(store, after=push if deliver is not None else None)
+    return Outcome(store, after=push if deliver else None)

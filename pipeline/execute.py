@@ -62,7 +62,8 @@ def execute_step(farm: Farm, step_id: int) -> None:
         return
     log.info("step %s (%s) of version %s: attempt %s", step_id, claim.kind, claim.version_id, claim.attempt)
     beat = Heartbeat(farm, claim)
-    job = Job(farm=farm, claim=claim, cancel=beat.lost, report=lambda p: setattr(beat, "progress", p))
+    job = Job(sessions=farm.sessions, settings=farm.settings, claim=claim, cancel=beat.lost,
+              report=lambda p: setattr(beat, "progress", p))
     beat.start()
     try:
         outcome = task_for(claim.kind)(job)
@@ -87,7 +88,7 @@ def execute_step(farm: Farm, step_id: int) -> None:
         messages = advance(session, claim.version_id)
     farm.send(messages)
     if outcome.after is not None:
-        outcome.after()
+        outcome.after(farm)
 
 
 def _fail(farm: Farm, claim: leases.Claim, reason: str) -> None:

@@ -26,6 +26,7 @@ class Claim:
     kind: str
     attempt: int
     owner: str
+    rendition_id: int | None = None  # a render step's rendition
 
 
 def new_owner() -> str:
@@ -48,7 +49,7 @@ def claim(session: Session, step_id: int, lease_s: float) -> Claim | None:
     step = session.get(Step, step_id, populate_existing=True)
     assert step is not None
     refresh_status(session, step.version_id)
-    return Claim(step.id, step.version_id, step.kind, step.attempts, owner)
+    return Claim(step.id, step.version_id, step.kind, step.attempts, owner, step.rendition_id)
 
 
 def _owned(claim: Claim):

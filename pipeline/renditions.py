@@ -17,7 +17,7 @@ from catalog.models import Rendition, Step, Version, utcnow
 from delivery.presets import load_preset
 from delivery.targets import push_all_due, record
 from pipeline.farm import Farm
-from pipeline.workflow import RENDER
+from pipeline.workflow import render_kind
 from rushes.errors import NotReady
 from transcoders.ffmpeg import ffmpeg_version
 
@@ -61,10 +61,10 @@ def request_rendition(farm: Farm, version_id: int, preset_name: str, requested_b
 
 
 def _queue_step(session: Session, rendition: Rendition) -> list[tuple[int, str]]:
-    kind = f"{RENDER}:{rendition.id}"
-    step = session.scalar(select(Step).where(Step.version_id == rendition.version_id, Step.kind == kind))
+    kind = render_kind(rendition.id)
+    step = session.scalar(select(Step).where(Step.rendition_id == rendition.id))
     if step is None:
-        step = Step(version_id=rendition.version_id, kind=kind)
+        step = Step(version_id=rendition.version_id, kind=kind, rendition_id=rendition.id)
         session.add(step)
     step.status, step.attempts, step.error, step.progress, step.enqueued_at = "queued", 0, None, 0.0, utcnow()
     rendition.status, rendition.error = "queued", None

@@ -20,7 +20,7 @@ from catalog.models import MediaInfoRow, Proxy, SearchDoc
 from catalog.search import replace_docs
 from pipeline import analysis_tasks as analysis
 from pipeline.jobs import Job, Outcome
-from pipeline.workflow import RENDER
+from pipeline.workflow import is_render
 from transcoders.outputs import clean_stale_parts
 from transcoders.proxy import ProxySpec, make_audio_proxy, make_poster, make_proxy, poster_time
 
@@ -65,24 +65,22 @@ def run_proxy(job: Job) -> Outcome:
     workdir = source.parent
     clean_stale_parts(workdir, "proxy")
     clean_stale_parts(workdir, "poster")
-    settings = job.farm.settings
-    duration = info.get("duration_s")
-    video = info["video"][0] if info.get("video") else None
-    common: dict[str, Any] = dict(duration_s=duration, on_progress=job.report,
+    settings = job.settings
+    video = info.primary_video
+    common: dict[str, Any] = dict(duration_s=info.duration_s, on_progress=job.report,
                                   timeout=settings.ffmpeg_timeout_s, cancel=job.cancel)
-    if video is None and not info.get("audio"):
+    if video is None and not info.has_audio:
         return Outcome(status="skipped", note="no audio or video stream to make a proxy of")
     if video is None:
         result = make_audio_proxy(source, workdir / "proxy.mp4", **common)
         poster = None
     else:
         result = make_proxy(
-            source, workdir / "proxy.mp4", width=video["width"], height=video["height"],
+            source, workdir / "proxy.mp4", width=video.width, height=video.height,
             analysis_graph=picture_graph(PictureReports.in_folder(workdir), threshold=settings.scene_threshold)
             if job.planned("scenes") else None,
-            sar=Fraction(video.get("sar") or "1"), rotation=video.get("rotation") or 0,
-            frame_rate=Fraction(video["frame_rate"]) if video.get("frame_rate") else None,
-            has_audio=bool(info.get("audio")), start_timecode=info.get("start_timecode"),
+            sar=video.sar or Fraction(1), rotation=video.rotation, frame_rate=video.frame_rate or None,
+            has_audio=info.has_audio, start_timecode=info.start_timecode,
             spec=ProxySpec(max_height=settings.proxy_max_height), **common,
         )
         poster = make_poster(result.path, workdir / "poster.jpg", at_s=poster_time(result.duration_s))
@@ -97,8 +95,8 @@ def run_proxy(job: Job) -> Outcome:
 
 
 def task_for(kind: str) -> Callable[[Job], Outcome]:
-    """The task of a step kind (renditions: "render:<id>")."""
-    if kind.startswith(RENDER + ":"):
+    """The task of a step kind (a rendition's render step runs the render task)."""
+    if is_render(kind):
         from pipeline.delivery_tasks import run_render
 
         return run_render

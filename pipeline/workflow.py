@@ -45,9 +45,18 @@ FINISHED = ("done", "skipped")
 RENDER = "render"  # on-demand steps, one per rendition: kind "render:<rendition id>", queue "render"
 
 
+def render_kind(rendition_id: int) -> str:
+    """The kind label of a rendition's render step (its rendition is also in ``steps.rendition_id``)."""
+    return f"{RENDER}:{rendition_id}"
+
+
+def is_render(kind: str) -> bool:
+    return kind.startswith(RENDER + ":")
+
+
 def queue_of(kind: str) -> str:
     """The queue (and actor) of a step kind: the workflow's, or "render" for renditions."""
-    return RENDER if kind.startswith(RENDER + ":") else WORKFLOW[kind].queue_name
+    return RENDER if is_render(kind) else WORKFLOW[kind].queue_name
 
 
 def with_needs(kinds: list[str] | None) -> list[str]:

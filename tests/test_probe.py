@@ -220,7 +220,7 @@ NOT_MEDIA: dict[str, str] = {
     "LICENSE-many_tracks.txt": "a text file",
 }
 
-SHARED_FILES = sorted(p.relative_to(PROBE_DIR).as_posix() for p in PROBE_DIR.rglob("*") if p.is_file())
+PROBE_FILES = sorted(p.relative_to(PROBE_DIR).as_posix() for p in PROBE_DIR.rglob("*") if p.is_file())
 
 
 def attr(info: MediaInfo, dotted: str) -> Any:
@@ -237,7 +237,7 @@ def attr(info: MediaInfo, dotted: str) -> Any:
     return value
 
 
-@pytest.mark.parametrize("name", SHARED_FILES)
+@pytest.mark.parametrize("name", PROBE_FILES)
 def test_probe_reports_what_the_media_readme_states(name: str) -> None:
     path = PROBE_DIR / name
     assert name in EXPECTED or name in NOT_MEDIA, f"{name}: add what tests/media/README.md states about it"
@@ -434,3 +434,11 @@ def test_probe_of_4k_hevc_vfr_is_quick() -> None:
 
     print(f"probe of {path.name}: {elapsed * 1000:.1f} ms")
     assert elapsed < 1.0
+
+
+@pytest.mark.parametrize("name", [n for n in PROBE_FILES if n not in NOT_MEDIA])
+def test_what_the_catalog_stores_reads_back_as_the_same_media_info(name: str) -> None:
+    """Tasks get a MediaInfo from the stored JSON, not the JSON itself: the round trip loses nothing."""
+    info = probe(PROBE_DIR / name)
+    stored = json.loads(json.dumps(info.to_dict()))
+    assert MediaInfo.from_dict(stored) == info
