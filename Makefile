@@ -1,11 +1,12 @@
-# Rushes: `make up` starts the embedded farm, `make test` runs the whole test suite.
+# Rushes: `make up` starts the embedded farm, `make test` runs the whole test suite (CI), `make test-fast`
+# the quick lane (about two minutes).
 PYTHON ?= python3
 CHROMIUM := /usr/bin/chromium
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: up test venv lint bench screenshots clean
+.PHONY: up test test-fast venv lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,11 @@ test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -ra
+
+# the lane to run while working: unit and embedded tests on SQLite, without the slow, browser and farm ones
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	RUSHES_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -q -m "not slow and not farm"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

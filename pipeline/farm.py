@@ -53,10 +53,10 @@ class Farm:
         self._declare_actors()
 
     def _declare_actors(self) -> None:
-        from pipeline.execute import execute_step
-
         for queue in self.queues:
             def run(step_id: int, _farm: Farm = self) -> None:
+                from pipeline.execute import execute_step  # the tasks load on first use, not in every command
+
                 execute_step(_farm, step_id)
 
             self.actors[queue] = dramatiq.actor(

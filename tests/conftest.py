@@ -20,6 +20,9 @@ from tests.media_fixtures import MEDIA, make_clip
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("RUSHES_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("RUSHES_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# The catalogs each catalog test runs on: both by default (`make test`, CI); `make test-fast` sets sqlite.
+BACKENDS = [name for name in os.environ.get("RUSHES_TEST_BACKENDS", "sqlite,postgresql").split(",") if name]
+assert set(BACKENDS) <= {"sqlite", "postgresql"}, f"RUSHES_TEST_BACKENDS: sqlite and/or postgresql, not {BACKENDS}"
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1,
@@ -76,7 +79,7 @@ def pg_url() -> Iterator[str]:
     drop_pg_database(url)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Each catalog test runs on both backends."""
     if request.param == "sqlite":
@@ -87,18 +90,26 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         drop_pg_database(url)
 
 
+# What a test farm plans for each file unless the test asks for more (``steps=None``: the whole analysis).
+FARM_STEPS = ["probe", "proxy"]
+
+
 def farm_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings for a farm under test: quick polls, short leases."""
+    """Settings for a farm under test: quick polls, short leases, and only the probe and the proxy planned
+    unless the test needs the analysis (pass ``steps=None`` for all of it, or the steps it needs)."""
     values: dict[str, Any] = dict(data_dir=data_dir, settle_s=0.3, poll_interval_s=0.1, lease_s=4,
-                                  reconcile_interval_s=0.5, worker_threads=2)
+                                  reconcile_interval_s=0.5, worker_threads=2, steps=FARM_STEPS)
     values.update(overrides)
     return load_settings(**values)
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Settings]:
+    """Settings for this test's farm; a test marked ``analysis`` plans the whole analysis for its files."""
+    steps = None if request.node.get_closest_marker("analysis") else FARM_STEPS
+
     def make(**overrides: Any) -> Settings:
-        return farm_settings(tmp_path / "data", **overrides)
+        return farm_settings(tmp_path / "data", **{"steps": steps, **overrides})
 
     return make
 

@@ -23,7 +23,7 @@ from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.workers import Workers
 from rushes.settings import WatchFolder
-from tests.conftest import create_pg_database, drop_pg_database, farm_settings, person, wait_version
+from tests.conftest import BACKENDS, create_pg_database, drop_pg_database, farm_settings, person, wait_version
 from tests.farmproc import RUSHES
 from tests.media_fixtures import FFMPEG, JFK, make_programme
 
@@ -35,7 +35,7 @@ def programme(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_programme(tmp_path_factory.mktemp("programme"), JFK)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def analysed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
              programme: Path) -> Iterator[tuple[TestClient, dict[str, str], int, Farm]]:
     """The programme ingested and analysed once per catalog backend, shared by this module's tests."""

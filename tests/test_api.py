@@ -49,6 +49,8 @@ def test_api_routes_refuse_missing_or_wrong_tokens_in_json(client: TestClient, h
     assert reply.json()["error"] and reply.headers["www-authenticate"] == "Bearer"
 
 
+@pytest.mark.analysis
+@pytest.mark.slow
 def test_assets_list_detail_and_filters(client: TestClient, running_farm: Farm, ready_asset: int) -> None:
     viewer = _token(running_farm, "vera", "viewer")
     listed = client.get("/api/v1/assets", headers=viewer).json()["assets"]

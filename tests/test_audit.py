@@ -270,6 +270,7 @@ def test_csv_and_json_views(farm: Farm) -> None:
     assert to_csv([]) == ",".join(FIELDS) + "\r\n" and to_csv(lines, header=False).count("\r\n") == 1
 
 
+@pytest.mark.slow
 def test_cli_export_csv_and_json_with_filters(farm: Farm, tmp_path: Path) -> None:
     _fill(farm, 30)
     out = tmp_path / "audit.csv"

@@ -9,11 +9,13 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import run, wait_for, wait_healthy
 from tests.farmproc import RUSHES, free_port
 
 
+@pytest.mark.slow
 def test_ingest_waits_and_exits_zero_when_all_are_ready(tmp_path: Path, clips: dict[str, Path]) -> None:
     data = tmp_path / "data"
     done = run([RUSHES, "--data", str(data), "ingest", str(clips["short"]), str(clips["other"])])
@@ -24,6 +26,7 @@ def test_ingest_waits_and_exits_zero_when_all_are_ready(tmp_path: Path, clips: d
     assert clips["short"].exists(), "ingest copies; the original stays where it was"
 
 
+@pytest.mark.slow
 def test_ingest_exits_non_zero_and_says_why_but_processes_the_rest(tmp_path: Path, clips: dict[str, Path]) -> None:
     bad = tmp_path / "notes.mov"
     bad.write_text("not a movie at all\n" * 20)
@@ -38,6 +41,7 @@ def test_ingest_exits_non_zero_and_says_why_but_processes_the_rest(tmp_path: Pat
     assert shown["steps"][0]["kind"] == "probe"
 
 
+@pytest.mark.slow
 def test_up_prints_where_to_drop_files_and_serves_the_api(tmp_path: Path, clips: dict[str, Path]) -> None:
     port = free_port()
     data = tmp_path / "data"
@@ -84,6 +88,7 @@ def test_token_create_makes_a_working_token_with_its_role(tmp_path: Path) -> Non
     assert bad.returncode != 0 and "boss" in bad.stderr
 
 
+@pytest.mark.slow
 def test_approve_names_what_is_missing_and_approves_a_ready_version(tmp_path: Path, clips: dict[str, Path]) -> None:
     data = tmp_path / "data"
     env = {**os.environ, "RUSHES_STEPS": '["probe", "proxy"]'}

@@ -6,6 +6,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from catalog.models import Asset, Duplicate, Step, Version
@@ -29,6 +30,7 @@ def test_copy_and_hash_reads_once_and_matches_sha256(tmp_path: Path, clips: dict
     assert size == clips["short"].stat().st_size == (tmp_path / "copy").stat().st_size
 
 
+@pytest.mark.analysis
 def test_new_duplicate_and_version(farm: Farm, clips: dict[str, Path]) -> None:
     ingester = Ingester(farm)
     first = ingester.ingest(_drop(farm, clips["short"], "A001.mov"), FOLDER)

@@ -180,6 +180,7 @@ def test_the_readme_shows_the_matrix_of_the_code() -> None:
     assert matrix_markdown() in readme, "README.md's permission matrix differs from catalog/permissions.py"
 
 
+@pytest.mark.slow
 def test_the_cli_manages_users_tokens_grants_and_collections(world, farm: Farm) -> None:  # type: ignore[no-untyped-def]
     import os
     import subprocess

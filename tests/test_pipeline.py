@@ -110,6 +110,7 @@ def test_real_camera_and_audio_files_become_ready(running_farm: Farm, media: Pat
             assert container.streams.video[0].height <= 720
 
 
+@pytest.mark.analysis
 def test_a_clip_without_sound_is_ready_and_its_sound_steps_are_skipped(running_farm: Farm, tmp_path: Path) -> None:
     silent = make_clip(tmp_path / "mute.mp4", seconds=2, audio=False)
     result = Ingester(running_farm).ingest(silent, FOLDER, consume=False)
@@ -121,6 +122,7 @@ def test_a_clip_without_sound_is_ready_and_its_sound_steps_are_skipped(running_f
     assert steps["scenes"][0] == steps["keyframes"][0] == steps["tags"][0] == "done"
 
 
+@pytest.mark.analysis
 def test_a_language_the_speech_model_cannot_do_fails_the_transcript_with_the_reason(
         running_farm: Farm, tmp_path: Path, media: Path) -> None:
     speech = tmp_path / "entretien.flac"

@@ -198,6 +198,7 @@ def rendered(source: Path, subtitles: Path, out_dir: Path):  # type: ignore[no-u
 # --------------------------------------------------------------------------- broadcast
 
 
+@pytest.mark.slow
 def test_xdcam_hd422_is_mpeg2_422_interlaced_cbr_with_normalised_mono_tracks(rendered) -> None:
     result = rendered("xdcam")
 
@@ -227,6 +228,7 @@ def test_xdcam_hd422_is_mpeg2_422_interlaced_cbr_with_normalised_mono_tracks(ren
     assert report.passed, report.failures
 
 
+@pytest.mark.slow
 def test_prores_hq_mov_is_10_bit_422_with_tmcd(rendered) -> None:
     result = rendered("prores")
 
@@ -255,6 +257,7 @@ def test_dnxhr_hq_mxf(rendered) -> None:
 # --------------------------------------------------------------------------- web
 
 
+@pytest.mark.slow
 def test_h264_720p_mp4_is_faststart_and_loudness_normalised(rendered) -> None:
     result = rendered("h264-720p")
 
@@ -301,6 +304,7 @@ def test_hls_ladder_master_and_every_variant_play(rendered) -> None:
 
 
 @pytest.mark.parametrize("key", ["crop", "blur-pad"])
+@pytest.mark.slow
 def test_vertical_9x16_fills_1080x1920(rendered, key: str) -> None:
     result = rendered(key)
 
@@ -321,6 +325,7 @@ def test_burnt_in_captions_use_the_subtitles_filter(source: Path, subtitles: Pat
     )
 
 
+@pytest.mark.slow
 def test_max_duration_cuts_the_rendition(source: Path, out_dir: Path) -> None:
     short = preset("crop").model_copy(update={"max_duration_s": 2.0, "captions": preset("wav").captions})
 
@@ -393,6 +398,7 @@ def test_us_xdcam_from_25p_interlaces_at_2997_with_drop_frame_timecode(source: P
     assert "+ilme+ildct" in args
 
 
+@pytest.mark.slow
 def test_us_xdcam_renders_2997_interlaced_with_drop_frame_timecode(source: Path, out_dir: Path) -> None:
     us = load_preset("broadcast/xdcam-hd422-1080i2997")
 
@@ -482,6 +488,7 @@ def test_qc_imports_nothing_from_the_renderer() -> None:
         assert not [name for name in imported if name.startswith("transcoders.rendition")], module.__name__
 
 
+@pytest.mark.slow
 def test_qc_rejects_the_timecode_of_a_renderer_bug_it_does_not_share(
     broken_renderer: str, source: Path, tmp_path: Path
 ) -> None:
@@ -535,6 +542,7 @@ FULL_SIZE_ELSEWHERE = {"web/vp9-opus", "web/hls-ladder"}
 
 
 @pytest.mark.parametrize("name", sorted(set(preset_files()) - FULL_SIZE_ELSEWHERE))
+@pytest.mark.slow
 def test_every_shipped_preset_renders_and_passes_its_own_qc(name: str, rendered, source: Path, subtitles: Path,
                                                               out_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """Every preset file, rendered from the speech source with a start timecode, measured independently too."""

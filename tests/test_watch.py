@@ -25,6 +25,7 @@ def test_media_names_are_candidates() -> None:
     assert is_candidate("A001_C002.MOV") and is_candidate("interview take 3.mxf")
 
 
+@pytest.mark.slow
 def test_a_growing_file_is_ingested_once_after_it_stops_growing(make_settings, db_url: str,
                                                                 clips: dict[str, Path]) -> None:
     farm = Farm(make_settings(database_url=db_url, settle_s=1.0))
