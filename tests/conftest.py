@@ -167,6 +167,32 @@ def person(session: Any, name: str, role: str, collection: str = "default") -> A
     return user
 
 
+def bearer(farm: Farm, name: str, role: str, collection: str | None = "default") -> dict[str, str]:
+    """Authorization headers of a new token for ``name`` with ``role`` (made when new) and, unless
+    ``collection`` is None or the role is admin/target, a grant on ``collection``."""
+    from catalog.auth import create_token, ensure_user
+
+    with farm.transaction() as session:
+        user = person(session, name, role, collection) if collection else ensure_user(session, name, role)
+        return {"Authorization": f"Bearer {create_token(session, user)}"}
+
+
+def bearers(farm: Farm, people: dict[str, str], collection: str = "default") -> dict[str, dict[str, str]]:
+    """:func:`bearer` headers for each name → role of ``people``."""
+    return {name: bearer(farm, name, role, collection) for name, role in people.items()}
+
+
+@pytest.fixture
+def client(farm: Farm) -> Iterator[Any]:
+    """The API of this test's farm in-process (no worker threads: see ``running_farm``)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(farm), base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
 def ingest_interview(farm: Farm, tmp_path: Path) -> Any:
     """A real 3 s clip (640x360, 25 fps, start timecode 10:00:00:00) ingested, analysed and ready."""
     from pipeline.ingest import Ingester

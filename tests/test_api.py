@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from catalog.auth import create_token
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.workflow import WORKFLOW
 from rushes.settings import WatchFolder
-from tests.conftest import person, wait_version
+from tests.conftest import bearer, wait_version
 
 FOLDER = WatchFolder(name="default")
 
 
 @pytest.fixture
-def client(running_farm: Farm) -> Iterator[TestClient]:
-    with TestClient(create_app(running_farm)) as test_client:
-        yield test_client
-
-
-def _token(farm: Farm, name: str, role: str) -> dict[str, str]:
-    with farm.transaction() as session:
-        return {"Authorization": f"Bearer {create_token(session, person(session, name, role))}"}
+def client(client: TestClient, running_farm: Farm) -> TestClient:
+    """The API of a farm whose worker threads run (what is dropped gets processed)."""
+    return client
 
 
 @pytest.fixture
@@ -52,7 +44,7 @@ def test_api_routes_refuse_missing_or_wrong_tokens_in_json(client: TestClient, h
 @pytest.mark.analysis
 @pytest.mark.slow
 def test_assets_list_detail_and_filters(client: TestClient, running_farm: Farm, ready_asset: int) -> None:
-    viewer = _token(running_farm, "vera", "viewer")
+    viewer = bearer(running_farm, "vera", "viewer")
     listed = client.get("/api/v1/assets", headers=viewer).json()["assets"]
     assert [(a["id"], a["name"], a["status"], a["collection"]) for a in listed] == [
         (ready_asset, "short.mov", "ready", "default")]
@@ -72,7 +64,7 @@ def test_assets_list_detail_and_filters(client: TestClient, running_farm: Farm, 
 
 
 def test_the_proxy_plays_with_range_requests(client: TestClient, running_farm: Farm, ready_asset: int) -> None:
-    viewer = _token(running_farm, "vera", "viewer")
+    viewer = bearer(running_farm, "vera", "viewer")
     url = client.get(f"/api/v1/assets/{ready_asset}", headers=viewer).json()["proxy_url"]
     whole = client.get(url, headers=viewer)
     assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
@@ -86,7 +78,7 @@ def test_the_proxy_plays_with_range_requests(client: TestClient, running_farm: F
 
 
 def test_retry_needs_an_editor(client: TestClient, running_farm: Farm, ready_asset: int) -> None:
-    denied = client.post(f"/api/v1/assets/{ready_asset}/retry", headers=_token(running_farm, "vera", "viewer"))
+    denied = client.post(f"/api/v1/assets/{ready_asset}/retry", headers=bearer(running_farm, "vera", "viewer"))
     assert denied.status_code == 403 and "viewer" in denied.json()["error"]
-    allowed = client.post(f"/api/v1/assets/{ready_asset}/retry", headers=_token(running_farm, "ed", "editor"))
+    allowed = client.post(f"/api/v1/assets/{ready_asset}/retry", headers=bearer(running_farm, "ed", "editor"))
     assert allowed.status_code == 200 and allowed.json()["retried_steps"] == []

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, text, update
 
-from api.app import create_app
 from catalog.audit import (
     ACTIONS,
     FIELDS,
@@ -31,10 +29,9 @@ from catalog.audit import (
     to_csv,
     verify,
 )
-from catalog.auth import create_token, ensure_user
 from catalog.models import AuditEntry
 from pipeline.farm import Farm
-from tests.conftest import run
+from tests.conftest import bearer, run
 from tests.farmproc import RUSHES
 
 
@@ -304,15 +301,8 @@ def test_cli_export_csv_and_json_with_filters(farm: Farm, tmp_path: Path) -> Non
 # ------------------------------------------------------------------------------------------------- API
 
 
-@pytest.fixture
-def client(farm: Farm) -> Iterator[TestClient]:
-    with TestClient(create_app(farm)) as test_client:
-        yield test_client
-
-
 def _bearer(farm: Farm, name: str, role: str) -> dict[str, str]:
-    with farm.transaction() as session:
-        return {"Authorization": f"Bearer {create_token(session, ensure_user(session, name, role))}"}
+    return bearer(farm, name, role, collection=None)
 
 
 def test_api_admin_reads_filters_exports_and_verifies(client: TestClient, farm: Farm) -> None:

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from catalog.auth import create_token
 from catalog.models import Asset, Collection, DeliveryEvent, MediaInfoRow, Rendition, Review, Version
 from catalog.review import ApprovalRule, review_status
 from delivery.targets import create_target
@@ -24,7 +23,7 @@ from pipeline.ingest import Ingester
 from pipeline.renditions import approve
 from rushes.errors import ConfigError
 from rushes.settings import Settings, WatchFolder, load_settings
-from tests.conftest import ingest_interview, person, wait_for, wait_version
+from tests.conftest import bearers, ingest_interview, wait_for, wait_version
 from tests.media_fixtures import make_clip
 
 PEOPLE = {"alice": "reviewer", "bob": "reviewer", "carol": "reviewer", "ed": "editor", "vera": "viewer",
@@ -52,12 +51,6 @@ def _version(farm: Farm, *, status: str = "ready", name: str = "clip.mov", numbe
         return asset.id, version.id
 
 
-def _tokens(farm: Farm) -> dict[str, dict[str, str]]:
-    with farm.transaction() as session:
-        return {name: {"Authorization": f"Bearer {create_token(session, person(session, name, role))}"}
-                for name, role in PEOPLE.items()}
-
-
 @pytest.fixture
 def make_farm(make_settings: Callable[..., Settings], db_url: str) -> Iterator[Callable[..., Farm]]:
     """Farms on this test's catalog with other settings (e.g. the approval rule)."""
@@ -73,9 +66,8 @@ def make_farm(make_settings: Callable[..., Settings], db_url: str) -> Iterator[C
 
 
 @pytest.fixture
-def api(farm: Farm) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
-    with TestClient(create_app(farm)) as client:
-        yield client, _tokens(farm)
+def api(client: TestClient, farm: Farm) -> tuple[TestClient, dict[str, dict[str, str]]]:
+    return client, bearers(farm, PEOPLE)
 
 
 # ------------------------------------------------------------------------------------------ comments
@@ -267,7 +259,7 @@ def test_required_reviewers_must_all_approve_and_changes_unapprove(make_farm: Ca
         _, token = create_target(session, "broadcaster", "pull", [WEB])
     target = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(farm)) as client:
-        tokens = _tokens(farm)
+        tokens = bearers(farm, PEOPLE)
         url = f"/api/v1/assets/{asset_id}/versions/1/reviews"
 
         def feed() -> list[int]:
@@ -354,7 +346,7 @@ def real(running_farm: Farm, tmp_path: Path) -> Iterator[tuple[TestClient, dict[
     """A real clip ingested and analysed: 25 fps, 3 s, start timecode 10:00:00:00."""
     result = ingest_interview(running_farm, tmp_path)
     with TestClient(create_app(running_farm)) as client:
-        yield client, _tokens(running_farm), result.asset_id
+        yield client, bearers(running_farm, PEOPLE), result.asset_id
 
 
 @pytest.mark.slow

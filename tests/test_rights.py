@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from catalog.auth import create_token, ensure_user, grant
 from catalog.models import Asset, Collection, DeliveryEvent, Rendition, Rights, Target, Version
 from catalog.rights import (
     RightsError,
@@ -34,7 +33,7 @@ from catalog.rights import (
 from delivery.targets import create_target, deliverable, push_all_due
 from pipeline.farm import Farm
 from pipeline.renditions import approve, deliver_due
-from tests.conftest import ingest_interview, wait_for
+from tests.conftest import bearers, ingest_interview, wait_for
 
 PEOPLE = {"root": "admin", "ed": "editor", "alice": "reviewer", "vera": "viewer"}
 WEB, AUDIO, SOCIAL = "web/h264-720p", "audio/mp3", "social/square-1x1"
@@ -134,21 +133,9 @@ def _rendition(farm: Farm, version_id: int, preset: str, folder: Path) -> int:
         return rendition.id
 
 
-def _tokens(farm: Farm, collection: str = "c") -> dict[str, dict[str, str]]:
-    with farm.transaction() as session:
-        tokens = {}
-        for name, role in PEOPLE.items():
-            user = ensure_user(session, name, role)
-            if role != "admin":
-                grant(session, user, collection=collection, by="test")
-            tokens[name] = {"Authorization": f"Bearer {create_token(session, user)}"}
-        return tokens
-
-
 @pytest.fixture
-def api(farm: Farm) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
-    with TestClient(create_app(farm)) as client:
-        yield client, _tokens(farm)
+def api(client: TestClient, farm: Farm) -> tuple[TestClient, dict[str, dict[str, str]]]:
+    return client, bearers(farm, PEOPLE, "c")
 
 
 def test_a_versions_own_rights_beat_its_assets(farm: Farm) -> None:
@@ -398,7 +385,7 @@ def real(running_farm: Farm, tmp_path: Path) -> Iterator[tuple[TestClient, dict[
     with running_farm.sessions() as session:
         collection = session.get(Asset, result.asset_id).collection.name
     with TestClient(create_app(running_farm)) as client:
-        yield client, _tokens(running_farm, collection), result.asset_id
+        yield client, bearers(running_farm, PEOPLE, collection), result.asset_id
 
 
 @pytest.mark.slow

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from catalog.auth import create_token, ensure_user
 from catalog.models import Token
 from pipeline.farm import Farm
-
-
-@pytest.fixture
-def client(farm: Farm) -> Iterator[TestClient]:
-    with TestClient(create_app(farm), base_url="http://127.0.0.1") as test_client:
-        yield test_client
 
 
 def _token(farm: Farm, name: str, role: str) -> str:
