@@ -20,6 +20,7 @@ from catalog.models import Rendition, utcnow
 from delivery.presets import load_preset
 from delivery.qc import check
 from pipeline.jobs import Job, Outcome
+from pipeline.renditions import deliver_due
 from rushes.errors import MediaError, OutputError
 from transcoders.outputs import clean_stale_parts
 from transcoders.rendition import SourceFacts, render
@@ -108,8 +109,6 @@ def _finished(rendition_id: int, status: str, *, path: Path | None = None, qc: d
         rendition.size, rendition.sha256, rendition.finished_at = size, digest, utcnow()
 
     def push(farm: Farm) -> None:
-        from pipeline.renditions import deliver_due
-
         deliver_due(farm)
 
     return Outcome(store, after=push if deliver else None)

@@ -19,6 +19,7 @@ from sqlalchemy import and_, select, update
 
 from catalog.models import Step, Version, utcnow
 from pipeline.farm import Farm
+from pipeline.renditions import deliver_due
 from pipeline.workflow import WORKFLOW, advance, refresh_status
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,6 @@ class Reconciler(threading.Thread):
             if time.monotonic() >= next_delivery:  # pushes the rights allow only from a moment on (a window opening)
                 next_delivery = time.monotonic() + DELIVERY_SWEEP_S
                 try:
-                    from pipeline.renditions import deliver_due
-
                     deliver_due(self.farm)
                 except Exception:
                     log.exception("delivery sweep failed; trying again")

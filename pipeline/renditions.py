@@ -72,17 +72,6 @@ def _queue_step(session: Session, rendition: Rendition) -> list[tuple[int, str]]
     return [(step.id, kind)]
 
 
-def approve(farm: Farm, version_id: int, approved_by: str) -> str:
-    """Record an approval of a ready version by ``approved_by`` and apply the approval rule.
-
-    With the default rule (one approval) the version is approved and its ready renditions are pushed to
-    the push targets that take them. Returns the version's review status (``approved``, ``in_review`` ...).
-    """
-    from pipeline.review import review
-
-    return review(farm, version_id, approved_by, "approve")
-
-
 def deliver_due(farm: Farm) -> None:
     """Push what is due to push targets (idempotent: each pair is pushed once)."""
     with farm.transaction() as session:

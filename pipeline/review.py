@@ -10,6 +10,7 @@ from catalog.audit import record as audit_record
 from catalog.review import ApprovalRule, add_review, latest_decisions, review_status
 from delivery.targets import record
 from pipeline.farm import Farm
+from pipeline.renditions import deliver_due
 from rushes.settings import Settings
 
 ACTIONS = {"approve": "approve", "changes": "request changes"}  # delivery_events.action of each decision
@@ -25,10 +26,8 @@ def review(farm: Farm, version_id: int, reviewer: str, decision: str, note: str 
 
     The decision goes to the audit trail (who, ``role``, from ``ip``) with the delivery log.
 
-    Raises NotFound for an unknown version, catalog.review.NotReady for one that is not ready.
+    Raises NotFound for an unknown version, NotReady for one that is not ready.
     """
-    from pipeline.renditions import deliver_due
-
     with farm.transaction() as session:
         version, _became = add_review(session, version_id, reviewer, decision, note, rule_of(farm.settings))
         record(session, reviewer, ACTIONS[decision], detail=f"version {version_id}" + (f": {note}" if note else ""))
@@ -38,3 +37,12 @@ def review(farm: Farm, version_id: int, reviewer: str, decision: str, note: str 
     if status == "approved":
         deliver_due(farm)  # idempotent: each (target, rendition) is pushed once
     return status
+
+
+def approve(farm: Farm, version_id: int, approved_by: str) -> str:
+    """Record an approval of a ready version by ``approved_by`` and apply the approval rule.
+
+    With the default rule (one approval) the version is approved and its ready renditions are pushed to
+    the push targets that take them. Returns the version's review status (``approved``, ``in_review`` ...).
+    """
+    return review(farm, version_id, approved_by, "approve")

@@ -19,6 +19,7 @@ from analyzers.probe import probe
 from catalog.models import MediaInfoRow, Proxy, SearchDoc
 from catalog.search import replace_docs
 from pipeline import analysis_tasks as analysis
+from pipeline.delivery_tasks import run_render
 from pipeline.jobs import Job, Outcome
 from pipeline.workflow import is_render
 from transcoders.outputs import clean_stale_parts
@@ -97,8 +98,6 @@ def run_proxy(job: Job) -> Outcome:
 def task_for(kind: str) -> Callable[[Job], Outcome]:
     """The task of a step kind (a rendition's render step runs the render task)."""
     if is_render(kind):
-        from pipeline.delivery_tasks import run_render
-
         return run_render
     return TASKS[kind]
 

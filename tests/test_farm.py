@@ -78,7 +78,8 @@ def test_a_worker_killed_mid_transcode_loses_nothing(tmp_path: Path, pg_url: str
 def test_a_worker_killed_mid_render_leaves_nothing_a_target_can_take(tmp_path: Path, pg_url: str,
                                                                      clips: dict[str, Path]) -> None:
     from delivery.targets import create_target, deliverable
-    from pipeline.renditions import approve, request_rendition
+    from pipeline.renditions import request_rendition
+    from pipeline.review import approve
 
     env = farm_env(tmp_path / "data", pg_url, RUSHES_STEPS='["probe", "proxy"]')
     farm = Farm(settings_for(env))

@@ -20,7 +20,7 @@ from catalog.review import ApprovalRule, review_status
 from delivery.targets import create_target
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
-from pipeline.renditions import approve
+from pipeline.review import approve
 from rushes.errors import ConfigError
 from rushes.settings import Settings, WatchFolder, load_settings
 from tests.conftest import bearers, ingest_interview, wait_for, wait_version

@@ -32,7 +32,8 @@ from catalog.rights import (
 )
 from delivery.targets import create_target, deliverable, push_all_due
 from pipeline.farm import Farm
-from pipeline.renditions import approve, deliver_due
+from pipeline.renditions import deliver_due
+from pipeline.review import approve
 from tests.conftest import bearers, ingest_interview, wait_for
 
 PEOPLE = {"root": "admin", "ed": "editor", "alice": "reviewer", "vera": "viewer"}

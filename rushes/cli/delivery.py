@@ -75,7 +75,7 @@ def render(ctx: click.Context, asset_id: int, preset: str, number: int | None) -
 @click.pass_context
 def approve(ctx: click.Context, asset_id: int, number: int | None, by: str) -> None:
     """Approve a version for delivery (pushes its renditions to push targets once the approval rule is met)."""
-    from pipeline.renditions import approve as approve_version
+    from pipeline.review import approve as approve_version
     from pipeline.review import rule_of
 
     farm = open_farm(ctx)
