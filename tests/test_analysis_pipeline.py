@@ -41,7 +41,7 @@ def analysed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     """The programme ingested and analysed once per catalog backend, shared by this module's tests."""
     data = tmp_path_factory.mktemp("farm")
     url = f"sqlite:///{data / 'catalog.sqlite'}" if request.param == "sqlite" else create_pg_database()
-    farm = Farm(farm_settings(data / "data", database_url=url))
+    farm = Farm(farm_settings(data / "data", database_url=url, steps=None))  # the whole analysis
     workers = Workers(farm)
     workers.start()
     try:
