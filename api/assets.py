@@ -17,7 +17,7 @@ from api.events import audit, audit_now
 from catalog.collections import collections_of, put_in_collection, take_out_of_collection
 from catalog.models import Asset, AssetCollection, Collection, Proxy
 from catalog.permissions import ACTIONS, asset_scope, can, collection_scope, in_collection
-from catalog.views import asset_detail, asset_summary
+from catalog.views import SUMMARY_LOAD, asset_detail, asset_summary
 from pipeline.retry import retry_asset
 from rushes.errors import NotFound
 
@@ -42,7 +42,7 @@ def list_assets(session: DB, user: CanView, status: Status = None, collection: s
         query = query.where(Asset.status == status)
     if collection:
         query = query.where(in_collection(collection))
-    assets = session.scalars(query.limit(limit).offset(offset)).all()
+    assets = session.scalars(query.options(*SUMMARY_LOAD).limit(limit).offset(offset)).all()
     return {"assets": [asset_summary(a) for a in assets], "limit": limit, "offset": offset}
 
 

@@ -4,11 +4,15 @@ Used by the API and the CLI alike."""
 
 from __future__ import annotations
 
+import logging
+from bisect import bisect_right
+from collections.abc import Iterator
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 
 from catalog.models import Asset, Comment, MediaInfoRow, Review, Scene, Step, Version
 from catalog.review import (
@@ -20,12 +24,23 @@ from catalog.review import (
     review_status,
     status_of,
 )
-from catalog.search import SearchFilters, scene_at, search
+from catalog.search import SearchFilters, search
+from rushes.errors import InvalidTimecode
 from rushes.timecode import seconds_to_timecode
+
+log = logging.getLogger(__name__)
 
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+# What asset_summary reads, loaded with the page in a fixed number of statements (not five per asset).
+SUMMARY_LOAD = (
+    joinedload(Asset.collection),
+    selectinload(Asset.versions).options(selectinload(Version.media_info), selectinload(Version.proxy),
+                                         selectinload(Version.steps)),
+)
 
 
 def asset_summary(asset: Asset) -> dict[str, Any]:
@@ -46,6 +61,21 @@ def asset_summary(asset: Asset) -> dict[str, Any]:
         **(picture_urls(latest) if latest else dict.fromkeys(PICTURES)),
         "progress": progress_view(latest.steps) if latest else None,
     }
+
+
+def asset_pages(session: Session, *, status: str | None = None, size: int = 500) -> Iterator[list[dict[str, Any]]]:
+    """Every asset's summary, oldest first, ``size`` at a time by keyset (``id > last``): no offset scan,
+    and memory bounded by one page however large the catalog."""
+    last = 0
+    while True:
+        query = select(Asset).where(Asset.id > last).order_by(Asset.id).limit(size).options(*SUMMARY_LOAD)
+        if status:
+            query = query.where(Asset.status == status)
+        page = session.scalars(query).all()
+        if not page:
+            return
+        last = page[-1].id
+        yield [asset_summary(a) for a in page]
 
 
 def media_kind(info: MediaInfoRow | None) -> str | None:
@@ -146,9 +176,15 @@ class Clock:
         self.rate: Fraction = frame_rate(info)
         self.start = info.start_timecode if info else None
         self.drop = bool(info and info.drop_frame)
+        self.broken: str | None = None  # a stored start label that cannot exist: no timecodes, not an error page
+        try:
+            seconds_to_timecode(0, self.rate, start=self.start, drop_frame=self.drop)
+        except InvalidTimecode as exc:
+            self.broken = str(exc)
+            log.warning("version %s: no source timecodes shown: %s", info.version_id if info else "?", exc)
 
     def __call__(self, seconds: float | None) -> str | None:
-        if seconds is None:
+        if seconds is None or self.broken:
             return None
         return seconds_to_timecode(seconds, self.rate, start=self.start, drop_frame=self.drop)
 
@@ -178,19 +214,34 @@ def scene_view(scene: Scene, clock: Clock) -> dict[str, Any]:
 
 def search_hits(session: Session, q: str, filters: SearchFilters, *, limit: int = 50,
                 offset: int = 0) -> list[dict[str, Any]]:
-    """Ranked hits with the source timecode and the keyframe of the scene each hit falls in."""
-    clocks: dict[int, Clock] = {}
-    out = []
-    for hit in search(session, q, filters, limit=limit, offset=offset):
-        clock = clocks.get(hit.version_id) or clocks.setdefault(
-            hit.version_id, Clock(session.get(MediaInfoRow, hit.version_id)))
-        out.append({
-            "asset_id": hit.asset_id, "asset_name": hit.asset_name, "version_id": hit.version_id,
-            "version": hit.version, "kind": hit.kind, "start_s": hit.start_s, "end_s": hit.end_s,
-            "timecode": clock(hit.start_s), "text": hit.text, "rank": hit.rank,
-            "keyframe_url": keyframe_url(scene_at(session, hit.version_id, hit.start_s)),
-        })
-    return out
+    """Ranked hits with the source timecode and the keyframe of the scene each hit falls in: three queries
+    a page (hits, the versions' media facts, their scenes), however many hits."""
+    hits = search(session, q, filters, limit=limit, offset=offset)
+    versions = {hit.version_id for hit in hits}
+    infos = {row.version_id: row for row in session.scalars(
+        select(MediaInfoRow).where(MediaInfoRow.version_id.in_(versions)))} if versions else {}
+    clocks = {version_id: Clock(infos.get(version_id)) for version_id in versions}
+    starts: dict[int, list[tuple[float, int, str | None]]] = {}
+    if versions:
+        for version_id, start_s, index, path in session.execute(
+                select(Scene.version_id, Scene.start_s, Scene.index, Scene.keyframe_path)
+                .where(Scene.version_id.in_(versions)).order_by(Scene.version_id, Scene.start_s)):
+            starts.setdefault(version_id, []).append((start_s, index, path))
+    return [{
+        "asset_id": hit.asset_id, "asset_name": hit.asset_name, "version_id": hit.version_id,
+        "version": hit.version, "kind": hit.kind, "start_s": hit.start_s, "end_s": hit.end_s,
+        "timecode": clocks[hit.version_id](hit.start_s), "text": hit.text, "rank": hit.rank,
+        "keyframe_url": _keyframe_at(hit.version_id, starts.get(hit.version_id, []), hit.start_s),
+    } for hit in hits]
+
+
+def _keyframe_at(version_id: int, scenes: list[tuple[float, int, str | None]], seconds: float | None) -> str | None:
+    """The keyframe URL of the scene (start_s, index, keyframe path; sorted) that holds ``seconds``."""
+    if not scenes:
+        return None
+    at = 0 if seconds is None else max(0, bisect_right([s[0] for s in scenes], seconds + 1e-6) - 1)
+    _start, index, path = scenes[at]
+    return f"/api/v1/versions/{version_id}/keyframes/{index}" if path else None
 
 
 def comment_view(comment: Comment, number: int, clock: Clock, replies: list[Comment] | None = None) -> dict[str, Any]:

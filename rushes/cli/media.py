@@ -48,23 +48,25 @@ def assets() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def assets_list(ctx: click.Context, status: str | None, as_json: bool) -> None:
-    from sqlalchemy import select
-
-    from catalog.models import Asset
-    from catalog.views import asset_summary
+    """Every asset, oldest first, printed page by page as it is read (a million assets start at once)."""
+    from catalog.views import asset_pages
 
     farm = open_farm(ctx)
-    with farm.sessions() as session:
-        query = select(Asset).order_by(Asset.id)
-        if status:
-            query = query.where(Asset.status == status)
-        rows = [asset_summary(a) for a in session.scalars(query)]
+    first = True
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        line = f"{row['id']:>6}  {row['status']:<10}  {row['collection']:<12}  {row['name']}"
-        click.echo(line + (f"  ({row['error']})" if row["error"] else ""))
+        click.echo("[", nl=False)
+    with farm.sessions() as session:
+        for page in asset_pages(session, status=status):
+            for row in page:
+                if as_json:
+                    click.echo(("\n" if first else ",\n") + json.dumps(row), nl=False)
+                else:
+                    line = f"{row['id']:>6}  {row['status']:<10}  {row['collection']:<12}  {row['name']}"
+                    click.echo(line + (f"  ({row['error']})" if row["error"] else ""))
+                first = False
+            session.expunge_all()  # what was printed is not kept
+    if as_json:
+        click.echo("]" if first else "\n]")
 
 
 @assets.command("show")

@@ -1,0 +1,90 @@
+"""The hot read paths cost a fixed number of SQL statements a page, and one bad stored row costs one hit.
+
+The catalog is filled by bench/seed.py (the seeder of the scale benchmark), small here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, update
+
+from catalog.models import MediaInfoRow, SearchDoc
+from pipeline.farm import Farm
+from tests.conftest import bearer
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = 120
+
+
+def _seeder() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_seed", ROOT / "bench" / "seed.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def seeded(farm: Farm, client: TestClient) -> Iterator[tuple[TestClient, dict[str, str], list[int]]]:
+    counts = _seeder().seed(farm.engine.url.render_as_string(hide_password=False), ASSETS, 3)
+    assert counts["assets"] == ASSETS and counts["search_docs"] == ASSETS * 4
+    statements = [0]
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    admin = bearer(farm, "ada", "admin")
+    assert client.get("/api/v1/me", headers=admin).status_code == 200  # the token's first use is noted once
+    event.listen(farm.engine, "before_cursor_execute", count)
+    yield client, admin, statements
+    event.remove(farm.engine, "before_cursor_execute", count)
+
+
+def _cost(client: TestClient, headers: dict[str, str], statements: list[int], path: str) -> tuple[int, Any]:
+    statements[0] = 0
+    reply = client.get(path, headers=headers)
+    assert reply.status_code == 200, reply.text
+    return statements[0], reply.json()
+
+
+def test_a_page_of_assets_costs_the_same_statements_however_long(seeded) -> None:  # type: ignore[no-untyped-def]
+    client, admin, statements = seeded
+    small, first = _cost(client, admin, statements, "/api/v1/assets?limit=5")
+    large, page = _cost(client, admin, statements, "/api/v1/assets?limit=100")
+    assert len(first["assets"]) == 5 and len(page["assets"]) == 100
+    assert large == small <= 12, "no statements per asset (versions, media facts, proxy, steps, collection)"
+    assert page["assets"][0]["poster_url"] and page["assets"][0]["progress"] == {"done": 7, "total": 7, "running": []}
+    collection, _ = _cost(client, admin, statements, "/api/v1/assets?limit=100&collection=production-07")
+    assert collection == small
+
+
+def test_a_page_of_hits_costs_the_same_statements_however_long(seeded) -> None:  # type: ignore[no-untyped-def]
+    client, admin, statements = seeded
+    small, few = _cost(client, admin, statements, "/api/v1/search?q=mov&limit=5")
+    large, many = _cost(client, admin, statements, "/api/v1/search?q=mov&limit=50")
+    assert len(few["hits"]) == 5 and len(many["hits"]) == 50
+    assert large == small <= 12, "no media facts or scene lookup per hit"
+    assert all(hit["kind"] == "name" and hit["keyframe_url"] for hit in many["hits"])
+
+
+def test_one_impossible_stored_timecode_costs_its_hit_not_the_page(seeded, farm: Farm) -> None:  # type: ignore[no-untyped-def]
+    client, admin, _ = seeded
+    with farm.transaction() as session:
+        for version_id in (3, 4):  # a word spoken in two clips, 12 s in
+            session.execute(update(SearchDoc).where(SearchDoc.version_id == version_id, SearchDoc.start_s == 12.0)
+                            .values(text="a zebracrossing in the rain"))
+        # drop-frame skips 00:01:00;00: no player can show this start, yet such rows reach catalogs
+        session.execute(update(MediaInfoRow).where(MediaInfoRow.version_id == 3)
+                        .values(start_timecode="00:01:00;00", drop_frame=True, frame_rate="30000/1001"))
+    hits = client.get("/api/v1/search?q=zebracrossing", headers=admin)
+    assert hits.status_code == 200, hits.text
+    timecodes = {hit["version_id"]: hit["timecode"] for hit in hits.json()["hits"]}
+    assert timecodes == {3: None, 4: "10:00:12:00"}  # version 4: 1080p25 from 10:00:00:00 (bench/seed.py)
+    detail = client.get("/api/v1/assets/3", headers=admin)
+    assert detail.status_code == 200 and detail.json()["versions"][0]["clock"]["start_timecode"] == "00:01:00;00"
