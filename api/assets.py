@@ -35,15 +35,21 @@ def me(user: CanView) -> dict[str, Any]:
 
 @router.get("/assets", tags=["assets"], summary="Assets the caller may see")
 def list_assets(session: DB, user: CanView, status: Status = None, collection: str | None = None,
-                limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
-    """Newest first; ``collection`` matches an asset's own collection and those it was added to."""
+                limit: Limit = 100, offset: Offset = 0, after: Offset | None = None) -> dict[str, Any]:
+    """Newest first; ``collection`` matches an asset's own collection and those it was added to.
+
+    Page with ``after`` (the ``next`` of the page before: the last asset id shown): each page costs the same
+    however deep it is. ``offset`` still works, but a deep offset reads every row before it."""
     query = select(Asset).where(asset_scope(user)).order_by(Asset.id.desc())
     if status:
         query = query.where(Asset.status == status)
     if collection:
         query = query.where(in_collection(collection))
+    if after is not None:
+        query = query.where(Asset.id < after)
     assets = session.scalars(query.options(*SUMMARY_LOAD).limit(limit).offset(offset)).all()
-    return {"assets": [asset_summary(a) for a in assets], "limit": limit, "offset": offset}
+    return {"assets": [asset_summary(a) for a in assets], "limit": limit, "offset": offset,
+            "next": assets[-1].id if len(assets) == limit else None}
 
 
 @router.get("/collections", tags=["assets"], summary="Collections the caller may see")

@@ -36,6 +36,7 @@ def requests(assets: int) -> list[tuple[str, str]]:
     return [
         ("list, first page", "/api/v1/assets?limit=50"),
         ("list, deep offset", f"/api/v1/assets?limit=50&offset={middle}"),
+        ("list, deep cursor", f"/api/v1/assets?limit=50&after={middle}"),
         ("list, one collection", "/api/v1/assets?limit=50&collection=production-07"),
         ("list, failed only", "/api/v1/assets?limit=50&status=failed"),
         ("asset detail", f"/api/v1/assets/{middle}"),

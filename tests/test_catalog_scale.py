@@ -88,3 +88,17 @@ def test_one_impossible_stored_timecode_costs_its_hit_not_the_page(seeded, farm:
     assert timecodes == {3: None, 4: "10:00:12:00"}  # version 4: 1080p25 from 10:00:00:00 (bench/seed.py)
     detail = client.get("/api/v1/assets/3", headers=admin)
     assert detail.status_code == 200 and detail.json()["versions"][0]["clock"]["start_timecode"] == "00:01:00;00"
+
+
+def test_pages_by_cursor_walk_every_asset_once_newest_first(seeded) -> None:  # type: ignore[no-untyped-def]
+    client, admin, statements = seeded
+    seen: list[int] = []
+    cursor = ""
+    while True:
+        cost, page = _cost(client, admin, statements, f"/api/v1/assets?limit=50{cursor}")
+        seen += [asset["id"] for asset in page["assets"]]
+        if page["next"] is None:
+            break
+        cursor = f"&after={page['next']}"
+    assert seen == list(range(ASSETS, 0, -1))
+    assert cost <= 12
