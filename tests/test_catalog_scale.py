@@ -102,3 +102,30 @@ def test_pages_by_cursor_walk_every_asset_once_newest_first(seeded) -> None:  # 
         cursor = f"&after={page['next']}"
     assert seen == list(range(ASSETS, 0, -1))
     assert cost <= 12
+
+
+def test_sqlite_ranks_the_newest_matches_first_and_never_loses_a_rare_collections_hits(
+        seeded, farm: Farm, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A word in more documents than the rank window is ranked among its newest matches; a page the window
+    cannot fill (a collection whose matches are all older) is ranked over every match instead."""
+    if farm.engine.dialect.name != "sqlite":
+        pytest.skip("the rank window is how SQLite's FTS5 keeps bm25 bounded; PostgreSQL ranks every match")
+    from catalog import search as search_module
+
+    client, admin, _ = seeded
+    monkeypatch.setattr(search_module, "RANK_WINDOW", 30)
+    newest = client.get("/api/v1/search?q=mov&limit=10", headers=admin).json()["hits"]
+    assert {hit["asset_id"] for hit in newest} <= set(range(ASSETS - 29, ASSETS + 1))  # names: one doc an asset
+    oldest = client.get("/api/v1/search?q=mov&limit=10&collection=production-02", headers=admin).json()["hits"]
+    assert sorted(hit["asset_id"] for hit in oldest) == [1, 21, 41, 61, 81, 101]  # only 101 is in the window
+    everything = client.get("/api/v1/search?q=mov&limit=500", headers=admin).json()["hits"]
+    assert len(everything) == ASSETS  # more than the window asked for: every match, ranked
+
+
+def test_collections_count_their_own_and_added_assets_in_few_statements(seeded) -> None:  # type: ignore[no-untyped-def]
+    client, admin, statements = seeded
+    cost, body = _cost(client, admin, statements, "/api/v1/collections")
+    expected = {f"production-{c:02d}": sum(a % 20 + 1 == c for a in range(1, ASSETS + 1))
+                + sum((a + 7) % 20 + 1 == c for a in range(1, ASSETS + 1, 10)) for c in range(1, 21)}
+    assert {c["name"]: c["assets"] for c in body["collections"]} == expected
+    assert sum(expected.values()) == ASSETS + ASSETS // 10 and cost <= 8
