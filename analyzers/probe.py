@@ -27,7 +27,7 @@ import av
 import av.error
 import pymediainfo
 
-from rushes.errors import NotMediaError
+from rushes.errors import MediaError, NotMediaError
 from rushes.timecode import Timecode, nominal_rate, parse_timecode
 
 logger = logging.getLogger(__name__)
@@ -182,6 +182,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     size = _checked_size(path)
     with _open_container(path) as container:
         info = _describe_container(path, size, container, _mediainfo_tracks(path))
+    _refuse_truncated(path, info)
     logger.debug("probed %s: %s, %d video, %d audio", path, info.container, len(info.video), len(info.audio))
     return info
 
@@ -219,6 +220,40 @@ def _describe_container(path: Path, size: int, container: Any, tracks: list[Any]
         data_streams=len(kinds.data),
         tags={str(k): str(v) for k, v in container.metadata.items()},
     )
+
+
+# A file holding under this share of what its headers declare is a cut-off copy, not a short clip.
+TRUNCATED_BELOW = 0.01
+
+
+def _refuse_truncated(path: Path, info: MediaInfo) -> None:
+    """MediaError naming both figures when the headers declare far more than the file holds (a camera card
+    pulled mid-copy, a download cut off): every later step would fail on it with a mere symptom."""
+    streams_rate = sum(s.bit_rate or 0 for s in (*info.video, *info.audio))
+    rate = streams_rate or info.bit_rate or 0
+    # what the headers say, not what the packets left: stream durations and frame counts survive a cut
+    seconds = max([info.duration_s or 0, *(s.duration_s or 0 for s in (*info.video, *info.audio)),
+                   *(v.frames / v.frame_rate for v in info.video if v.frames and v.frame_rate)])
+    if not (seconds and rate):
+        return
+    declared = seconds * rate / 8
+    if info.size < declared * TRUNCATED_BELOW and declared - info.size > 1_000_000:
+        what = "sound" if not info.video else "picture" if not info.audio else "picture and sound"
+        raise MediaError(f"truncated: the header declares {_clock(seconds)} of {what} "
+                         f"(about {_bytes(declared)}), the file holds {_bytes(info.size)}")
+
+
+def _clock(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}" if whole >= 3600 else \
+        f"{whole // 60}:{whole % 60:02d} min"
+
+
+def _bytes(size: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{int(size)} bytes"
 
 
 # --- opening: every third-party failure becomes NotMediaError ------------------------------------------

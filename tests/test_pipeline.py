@@ -15,7 +15,7 @@ from pipeline.ingest import Ingester
 from pipeline.retry import retry_asset
 from rushes.settings import WatchFolder
 from tests.conftest import wait_version
-from tests.media_fixtures import make_clip
+from tests.media_fixtures import ffmpeg, make_clip
 
 FOLDER = WatchFolder(name="default")
 
@@ -79,6 +79,31 @@ def test_broken_inputs_fail_with_a_reason_and_a_good_file_still_gets_processed(
     assert "empty file" in errors["zero.mov"]
     assert "not a media file" in errors["not-media.mov"] or "no audio or video" in errors["not-media.mov"]
     print("\n".join(f"{k}: {v}" for k, v in sorted(errors.items())))
+
+
+@pytest.mark.analysis
+def test_a_cut_off_camera_file_fails_saying_what_its_header_declares_and_what_it_holds(
+        running_farm: Farm, tmp_path: Path) -> None:
+    """The reason names the file's fault (the probe knows both figures), not a symptom of a later step."""
+    sound = tmp_path / "long.aiff"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1500:sample_rate=8000", "-ac", "1", "-c:a", "pcm_s16be",
+           str(sound))
+    (tmp_path / "VO_take3.aif").write_bytes(sound.read_bytes()[:100])  # a 100-byte AIFC header of 25 minutes
+    film = tmp_path / "full.avi"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=60", "-f", "lavfi", "-i", "sine=duration=60",
+           "-c:v", "mjpeg", "-q:v", "5", "-c:a", "pcm_s16le", str(film))
+    (tmp_path / "B012.avi").write_bytes(film.read_bytes()[:30_000])  # a copy cut off after 30 kB
+    half = tmp_path / "B013.avi"
+    half.write_bytes(film.read_bytes()[: film.stat().st_size // 2])  # half a file is still footage
+    ingester = Ingester(running_farm)
+    errors = {}
+    for name in ("VO_take3.aif", "B012.avi", "B013.avi"):
+        version = wait_version(running_farm, ingester.ingest(tmp_path / name, FOLDER).version_id, timeout=120)
+        errors[name] = version.error
+    assert errors["VO_take3.aif"] == ("probe: truncated: the header declares 25:00 min of sound (about 24.0 MB), "
+                                      "the file holds 100 bytes")
+    assert errors["B012.avi"].startswith("probe: truncated: the header declares 1:00 min of picture and sound")
+    assert errors["B013.avi"] is None
 
 
 def test_a_failed_asset_can_be_retried(running_farm: Farm, clips: dict[str, Path], tmp_path: Path) -> None:
