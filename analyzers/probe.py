@@ -229,11 +229,11 @@ TRUNCATED_BELOW = 0.01
 def _refuse_truncated(path: Path, info: MediaInfo) -> None:
     """MediaError naming both figures when the headers declare far more than the file holds (a camera card
     pulled mid-copy, a download cut off): every later step would fail on it with a mere symptom."""
-    streams_rate = sum(s.bit_rate or 0 for s in (*info.video, *info.audio))
-    rate = streams_rate or info.bit_rate or 0
+    streams: list[VideoStream | AudioStream] = [*info.video, *info.audio]
+    rate = sum(s.bit_rate or 0 for s in streams) or info.bit_rate or 0
     # what the headers say, not what the packets left: stream durations and frame counts survive a cut
-    seconds = max([info.duration_s or 0, *(s.duration_s or 0 for s in (*info.video, *info.audio)),
-                   *(v.frames / v.frame_rate for v in info.video if v.frames and v.frame_rate)])
+    seconds = float(max([info.duration_s or 0.0, *(s.duration_s or 0.0 for s in streams),
+                         *(v.frames / v.frame_rate for v in info.video if v.frames and v.frame_rate)]))
     if not (seconds and rate):
         return
     declared = seconds * rate / 8
