@@ -232,8 +232,9 @@ def _refuse_truncated(path: Path, info: MediaInfo) -> None:
     streams: list[VideoStream | AudioStream] = [*info.video, *info.audio]
     rate = sum(s.bit_rate or 0 for s in streams) or info.bit_rate or 0
     # what the headers say, not what the packets left: stream durations and frame counts survive a cut
-    seconds = float(max([info.duration_s or 0.0, *(s.duration_s or 0.0 for s in streams),
-                         *(v.frames / v.frame_rate for v in info.video if v.frames and v.frame_rate)]))
+    declared_s: list[float] = [info.duration_s or 0.0, *(s.duration_s or 0.0 for s in streams),
+                               *(float(v.frames / v.frame_rate) for v in info.video if v.frames and v.frame_rate)]
+    seconds = max(declared_s)
     if not (seconds and rate):
         return
     declared = seconds * rate / 8
