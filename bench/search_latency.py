@@ -17,20 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from seed import WORDS  # bench/seed.py: the one vocabulary of the catalog benchmarks
 from sqlalchemy import insert
 
 from catalog.db import make_engine, migrate, session_factory
 from catalog.models import Asset, Collection, MediaInfoRow, SearchDoc, Version
 from catalog.search import SearchFilters
 from catalog.views import search_hits
-
-WORDS = ("the of and to a in is you that it he was for on are as with his they I at be this have from or one had "
-         "by word but not what all were we when your can said there use an each which she do how their if will up "
-         "other about out many then them these so some her would make like him into time has look two more write "
-         "go see number no way could people my than first water been call who oil its now find long down day did "
-         "get come made may part country fellow americans ask reader excuse antecedents circumstances native "
-         "narrative tedious painful myself camera scene take slate interview harbour lighthouse storm budget "
-         "director producer editor colour grade sound mix timeline deadline weather studio").split()
 
 
 def fill(url: str, assets: int, segments: int, seed: int = 7) -> None:
