@@ -20,6 +20,8 @@ from api.audit import router as audit_router
 from api.auth import Denied
 from api.delivery import router as delivery_router
 from api.events import audit_denial
+from api.metrics import router as metrics_router
+from api.metrics import time_requests
 from api.pages import STATIC
 from api.pages import api as session_router
 from api.pages import router as pages_router
@@ -38,6 +40,8 @@ def create_app(farm: Farm) -> FastAPI:
                                "on changes."))
     app.state.farm = farm
     _error_handlers(app)
+    app.middleware("http")(time_requests)
+    app.include_router(metrics_router)
     app.include_router(assets_router)
     app.include_router(admin_router)
     app.include_router(analysis_router)

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, update
 
-from catalog.models import MediaInfoRow, SearchDoc
+from catalog.models import MediaInfoRow, SearchDoc, Step
 from pipeline.farm import Farm
 from tests.conftest import bearer
 
@@ -129,3 +129,47 @@ def test_collections_count_their_own_and_added_assets_in_few_statements(seeded) 
                 + sum((a + 7) % 20 + 1 == c for a in range(1, ASSETS + 1, 10)) for c in range(1, 21)}
     assert {c["name"]: c["assets"] for c in body["collections"]} == expected
     assert sum(expected.values()) == ASSETS + ASSETS // 10 and cost <= 8
+
+
+def test_metrics_give_the_farm_in_prometheus_text_for_an_admin(seeded, farm: Farm) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client.parser import text_string_to_metric_families
+
+    client, admin, _ = seeded
+    with farm.transaction() as session:  # a little of everything: a queued proxy, a failed probe
+        session.execute(update(Step).where(Step.id == 2).values(status="queued"))
+        session.execute(update(Step).where(Step.id == 8).values(status="failed", error="probe: truncated"))
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=bearer(farm, "ed", "editor")).status_code == 403
+    reply = client.get("/metrics", headers=admin)
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/plain")
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(reply.text) for s in family.samples}
+    assert samples[("rushes_steps", (("kind", "proxy"), ("status", "done")))] == ASSETS - 1
+    assert samples[("rushes_steps", (("kind", "probe"), ("status", "failed")))] == 1
+    assert samples[("rushes_queue_depth", (("queue", "proxy"),))] == 1
+    assert samples[("rushes_queue_depth", (("queue", "render"),))] == 0
+    assert samples[("rushes_assets", (("status", "ready"),))] == ASSETS
+    assert samples[("rushes_ingested_bytes", ())] == sum(10_000_000 + a for a in range(1, ASSETS + 1))
+    assert any(name == "rushes_http_request_duration_seconds_count" and dict(labels)["route"] == "/metrics"
+               for name, labels in samples)
+
+
+def test_rushes_status_says_what_waits_runs_and_failed(seeded, farm: Farm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+
+    from tests.conftest import run
+    from tests.farmproc import RUSHES
+
+    with farm.transaction() as session:
+        session.execute(update(Step).where(Step.id == 9).values(status="queued"))
+        session.execute(update(Step).where(Step.id == 15).values(status="failed", error="probe: truncated: 100 bytes"))
+    env = {**os.environ, "RUSHES_DATABASE_URL": farm.engine.url.render_as_string(hide_password=False)}
+    shown = run([RUSHES, "--data", str(tmp_path / "cli"), "status", "--json"], env=env)
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["queues"] == {"proxy": {"queued": 1}} and report["assets"] == {"ready": ASSETS}
+    assert report["failures"][0] == {**report["failures"][0], "asset_id": 3, "step": "probe",
+                                     "error": "probe: truncated: 100 bytes"}
+    text = run([RUSHES, "--data", str(tmp_path / "cli"), "status"], env=env).stdout
+    assert "proxy 1 queued / 0 running" in text and "failed: asset 3 A0000003_C003.mov v1 probe" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -110,3 +111,41 @@ def migrate(ctx: click.Context) -> None:
     """Bring the catalog schema up to date (every command does this on start)."""
     farm = open_farm(ctx)
     click.echo(f"catalog at {farm.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """The farm at a glance: queue depths, steps by state, assets and renditions, the latest failures."""
+    import json
+
+    from catalog.farm_stats import asset_counts, recent_failures, rendition_counts, step_counts
+    from pipeline.workflow import RENDER, queue_of
+
+    farm = open_farm(ctx)
+    with farm.sessions() as session:
+        steps = step_counts(session)
+        report: dict[str, Any] = {
+            "queues": {},
+            "steps": {status: sum(n for (_, s), n in steps.items() if s == status)
+                      for status in sorted({s for _, s in steps})},
+            "assets": asset_counts(session), "renditions": rendition_counts(session),
+            "failures": recent_failures(session),
+        }
+    for (kind, step_status), n in steps.items():
+        if step_status in ("queued", "running"):
+            queue = report["queues"].setdefault(RENDER if kind == RENDER else queue_of(kind), {})
+            queue[step_status] = queue.get(step_status, 0) + n
+    farm.close()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo("queues:     " + (", ".join(f"{q} {v.get('queued', 0)} queued / {v.get('running', 0)} running"
+                                           for q, v in sorted(report["queues"].items())) or "idle"))
+    click.echo("steps:      " + ", ".join(f"{n} {s}" for s, n in report["steps"].items()))
+    click.echo("assets:     " + (", ".join(f"{n} {s}" for s, n in sorted(report["assets"].items())) or "none"))
+    click.echo("renditions: " + (", ".join(f"{n} {s}" for s, n in sorted(report["renditions"].items())) or "none"))
+    for failure in report["failures"]:
+        click.echo(f"failed: asset {failure['asset_id']} {failure['asset']} v{failure['version']} "
+                   f"{failure['step']}: {failure['error']}")

@@ -1,0 +1,75 @@
+"""``GET /metrics``: the farm in Prometheus text format, for an admin's token (a scraper's bearer token).
+
+From the catalog at scrape time: steps by kind and state, queue depth (queued steps per queue), assets and
+renditions by status, bytes ingested. From this API process: request latency by route.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session
+
+from api.deps import DB, CanManageUsers
+from catalog.farm_stats import asset_counts, ingested_bytes, rendition_counts, step_counts
+from pipeline.workflow import RENDER, WORKFLOW
+
+router = APIRouter(tags=["health"])
+PROCESS = CollectorRegistry()  # what this process measures itself
+REQUEST_SECONDS = Histogram("rushes_http_request_duration_seconds", "API request latency", ["method", "route", "code"],
+                            registry=PROCESS, buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+
+
+class CatalogCollector(Collector):
+    """Gauges read from the catalog in one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        steps = step_counts(self.session)
+        by_state = GaugeMetricFamily("rushes_steps", "Steps by kind and state", labels=["kind", "status"])
+        for (kind, status), n in sorted(steps.items()):
+            by_state.add_metric([kind, status], n)
+        yield by_state
+        queued = GaugeMetricFamily("rushes_queue_depth", "Steps queued and not yet claimed, per queue",
+                                   labels=["queue"])
+        queues = {kind.queue_name for kind in WORKFLOW.values()} | {RENDER}
+        for queue in sorted(queues):
+            queued.add_metric([queue], sum(n for (kind, status), n in steps.items() if status == "queued"
+                                           and (RENDER if kind == RENDER else WORKFLOW[kind].queue_name) == queue))
+        yield queued
+        assets = GaugeMetricFamily("rushes_assets", "Assets by status", labels=["status"])
+        for status, n in sorted(asset_counts(self.session).items()):
+            assets.add_metric([status], n)
+        yield assets
+        renditions = GaugeMetricFamily("rushes_renditions", "Renditions by status (rejected: failed QC)",
+                                       labels=["status"])
+        for status, n in sorted(rendition_counts(self.session).items()):
+            renditions.add_metric([status], n)
+        yield renditions
+        yield GaugeMetricFamily("rushes_ingested_bytes", "Bytes of every stored version",
+                                value=ingested_bytes(self.session))
+
+
+@router.get("/metrics", response_class=Response, summary="The farm in Prometheus text format")
+def metrics(session: DB, user: CanManageUsers) -> Response:
+    catalog = CollectorRegistry()
+    catalog.register(CatalogCollector(session))
+    return Response(generate_latest(catalog) + generate_latest(PROCESS), media_type=CONTENT_TYPE_LATEST)
+
+
+async def time_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Middleware: each request's latency under its route's template (``/api/v1/assets/{asset_id}``)."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    REQUEST_SECONDS.labels(request.method, getattr(route, "path", "unmatched"),
+                           f"{response.status_code // 100}xx").observe(time.perf_counter() - started)
+    return response
