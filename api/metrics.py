@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import DB, CanManageUsers
 from catalog.farm_stats import asset_counts, ingested_bytes, rendition_counts, step_counts
-from pipeline.workflow import RENDER, WORKFLOW
+from pipeline.workflow import by_queue
 
 router = APIRouter(tags=["health"])
 PROCESS = CollectorRegistry()  # what this process measures itself
@@ -40,10 +40,8 @@ class CatalogCollector(Collector):
         yield by_state
         queued = GaugeMetricFamily("rushes_queue_depth", "Steps queued and not yet claimed, per queue",
                                    labels=["queue"])
-        queues = {kind.queue_name for kind in WORKFLOW.values()} | {RENDER}
-        for queue in sorted(queues):
-            queued.add_metric([queue], sum(n for (kind, status), n in steps.items() if status == "queued"
-                                           and (RENDER if kind == RENDER else WORKFLOW[kind].queue_name) == queue))
+        for queue, n in by_queue(steps, "queued").items():
+            queued.add_metric([queue], n)
         yield queued
         assets = GaugeMetricFamily("rushes_assets", "Assets by status", labels=["status"])
         for status, n in sorted(asset_counts(self.session).items()):

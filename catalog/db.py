@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
+@cache
 def head_revision() -> str:
     """The newest migration's revision id, read from the files (the one no other migration revises)."""
     revisions, revised = set(), set()

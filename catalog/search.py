@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, column, delete, exists, func, literal_column, select, table
+from sqlalchemy import ColumnElement, Select, column, delete, exists, func, literal_column, select, table
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import True_
 
@@ -134,44 +134,41 @@ def _matches_at_least(session: Session, expression: str, count: int) -> bool:
 
 
 def _sqlite(expression: str, filters: SearchFilters, limit: int, offset: int, window: int | None) -> Select[Any]:
-    """bm25 over the matches (the newest ``window`` of them), lower is better; then the page and its joins."""
+    """bm25 over the matches (the newest ``window`` of them), lower is better."""
     ranked = select(FTS.c.rowid.label("id"), literal_column("bm25(search_fts)").label("rank")).select_from(FTS)
     ranked = ranked.where(_match(expression))
     if window is not None:
         ranked = ranked.order_by(FTS.c.rowid.desc()).limit(window)
     found = ranked.subquery()
-    if _asset_free(filters):
-        cut = select(found.c.id, found.c.rank)
-        if filters.kind:
-            cut = cut.join(SearchDoc, SearchDoc.id == found.c.id).where(SearchDoc.kind == filters.kind)
-        page = cut.order_by(found.c.rank, found.c.id).limit(limit).offset(offset).subquery()
-        return (select(*_COLUMNS, page.c.rank).select_from(page).join(SearchDoc, SearchDoc.id == page.c.id)
-                .join(Asset, Asset.id == SearchDoc.asset_id).join(Version, Version.id == SearchDoc.version_id)
-                .order_by(page.c.rank, page.c.id))
-    stmt = (select(*_COLUMNS, found.c.rank).select_from(found).join(SearchDoc, SearchDoc.id == found.c.id)
-            .join(Asset, Asset.id == SearchDoc.asset_id).join(Version, Version.id == SearchDoc.version_id)
-            .order_by(found.c.rank, found.c.id))
-    return _filtered(stmt, filters).limit(limit).offset(offset)
+    return _page(found, filters, limit, offset, descending=False)
 
 
 def _postgres(query: str, filters: SearchFilters, limit: int, offset: int) -> Select[Any]:
-    """ts_rank_cd over the matches, higher is better; then the page and its joins."""
+    """ts_rank_cd over the matches, higher is better."""
     tsquery = func.websearch_to_tsquery("english", query)
     tsv: ColumnElement[Any] = literal_column("search_docs.tsv")
-    rank = func.ts_rank_cd(tsv, tsquery)
-    matches = select(SearchDoc.id.label("id")).where(tsv.op("@@")(tsquery))
-    if _asset_free(filters):
+    found = (select(SearchDoc.id.label("id"), func.ts_rank_cd(tsv, tsquery).label("rank"))
+             .where(tsv.op("@@")(tsquery)).subquery())
+    return _page(found, filters, limit, offset, descending=True)
+
+
+def _page(found: Any, filters: SearchFilters, limit: int, offset: int, *, descending: bool) -> Select[Any]:
+    """The page of ``found`` (matching document ids with their rank; higher is better when ``descending``)
+    joined to its documents and assets: cut before the joins when no filter needs the asset, after them
+    (with the filters) otherwise."""
+    def best_first(rows: Any) -> tuple[ColumnElement[Any], ...]:
+        return (rows.c.rank.desc() if descending else rows.c.rank, rows.c.id)
+
+    cut_first = _asset_free(filters)
+    if cut_first:
+        cut = select(found.c.id, found.c.rank)
         if filters.kind:
-            matches = matches.where(SearchDoc.kind == filters.kind)
-        page = (matches.add_columns(rank.label("rank")).order_by(rank.desc(), SearchDoc.id)
-                .limit(limit).offset(offset).subquery())
-        return (select(*_COLUMNS, page.c.rank).select_from(page).join(SearchDoc, SearchDoc.id == page.c.id)
-                .join(Asset, Asset.id == SearchDoc.asset_id).join(Version, Version.id == SearchDoc.version_id)
-                .order_by(page.c.rank.desc(), page.c.id))
-    stmt = (matches.add_columns(*_COLUMNS, rank.label("rank"))
+            cut = cut.join(SearchDoc, SearchDoc.id == found.c.id).where(SearchDoc.kind == filters.kind)
+        found = cut.order_by(*best_first(found)).limit(limit).offset(offset).subquery()
+    stmt = (select(*_COLUMNS, found.c.rank).select_from(found).join(SearchDoc, SearchDoc.id == found.c.id)
             .join(Asset, Asset.id == SearchDoc.asset_id).join(Version, Version.id == SearchDoc.version_id)
-            .order_by(rank.desc(), SearchDoc.id))
-    return _filtered(stmt, filters).limit(limit).offset(offset)
+            .order_by(*best_first(found)))
+    return stmt if cut_first else _filtered(stmt, filters).limit(limit).offset(offset)
 
 
 def _asset_free(filters: SearchFilters) -> bool:
@@ -182,11 +179,3 @@ def _asset_free(filters: SearchFilters) -> bool:
                              or filters.has_faces is not None)
 
 
-def scene_at(session: Session, version_id: int, seconds: float | None) -> Scene | None:
-    """The scene that contains ``seconds`` (the first scene when None)."""
-    query = select(Scene).where(Scene.version_id == version_id)
-    if seconds is not None:
-        query = query.where(and_(Scene.start_s <= seconds + 1e-6)).order_by(Scene.start_s.desc())
-    else:
-        query = query.order_by(Scene.start_s)
-    return session.scalars(query.limit(1)).first()

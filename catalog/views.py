@@ -197,9 +197,11 @@ def clock_view(info: MediaInfoRow | None) -> dict[str, Any]:
 
 
 def keyframe_url(scene: Scene | None) -> str | None:
-    if scene is None or not scene.keyframe_path:
-        return None
-    return f"/api/v1/versions/{scene.version_id}/keyframes/{scene.index}"
+    return _keyframe_url(scene.version_id, scene.index, scene.keyframe_path) if scene else None
+
+
+def _keyframe_url(version_id: int, index: int, keyframe_path: str | None) -> str | None:
+    return f"/api/v1/versions/{version_id}/keyframes/{index}" if keyframe_path else None
 
 
 def scene_view(scene: Scene, clock: Clock) -> dict[str, Any]:
@@ -241,7 +243,7 @@ def _keyframe_at(version_id: int, scenes: list[tuple[float, int, str | None]], s
         return None
     at = 0 if seconds is None else max(0, bisect_right([s[0] for s in scenes], seconds + 1e-6) - 1)
     _start, index, path = scenes[at]
-    return f"/api/v1/versions/{version_id}/keyframes/{index}" if path else None
+    return _keyframe_url(version_id, index, path)
 
 
 def comment_view(comment: Comment, number: int, clock: Clock, replies: list[Comment] | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, migrate, session_factory, transaction
-from pipeline.workflow import RENDER, WORKFLOW, queue_of, with_needs
+from pipeline.workflow import QUEUES, queue_of, with_needs
 from rushes.errors import ConfigError
 from rushes.settings import Settings
 
@@ -66,7 +66,7 @@ class Farm:
 
     @property
     def queues(self) -> list[str]:
-        return sorted({kind.queue_name for kind in WORKFLOW.values()} | {RENDER})
+        return list(QUEUES)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

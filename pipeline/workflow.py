@@ -8,6 +8,7 @@ and recomputes the version's and asset's status from its steps.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -51,12 +52,25 @@ def render_kind(rendition_id: int) -> str:
 
 
 def is_render(kind: str) -> bool:
-    return kind.startswith(RENDER + ":")
+    """A rendition's render step: its label "render:<id>", or "render" where steps are counted by kind."""
+    return kind == RENDER or kind.startswith(RENDER + ":")
 
 
 def queue_of(kind: str) -> str:
     """The queue (and actor) of a step kind: the workflow's, or "render" for renditions."""
     return RENDER if is_render(kind) else WORKFLOW[kind].queue_name
+
+
+QUEUES = sorted({kind.queue_name for kind in WORKFLOW.values()} | {RENDER})
+
+
+def by_queue(counts: Mapping[tuple[str, str], int], status: str) -> dict[str, int]:
+    """Every queue with how many of ``counts`` ((kind, status) → steps) are in ``status`` there."""
+    totals = dict.fromkeys(QUEUES, 0)
+    for (kind, state), n in counts.items():
+        if state == status:
+            totals[queue_of(kind)] += n
+    return totals
 
 
 def with_needs(kinds: list[str] | None) -> list[str]:

@@ -70,13 +70,3 @@ def test_every_import_points_down_the_layers() -> None:
                 upward.append(f"{path.relative_to(ROOT)}:{line}: {mine} imports {target} ({theirs})")
     assert upward == []
 
-
-def test_the_kernel_imports_only_the_kernel_and_the_engine_no_entry_point() -> None:
-    """The two rules the layers exist for, said plainly (the test above checks them with the rest)."""
-    for name, path in modules():
-        targets = [t for _, t in imports_of(path)]
-        if layer(name) == "kernel":
-            assert all(layer(t) in (None, "kernel") for t in targets), name
-        if layer(name) in ("pipeline", "api", "catalog", "delivery", "analyzers", "transcoders"):
-            assert not any(t.startswith(ENTRY) for t in targets), name
-            assert layer(name) == "api" or not any(t.split(".")[0] == "api" for t in targets), name

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rushes.errors import RushesError, status_of
-from rushes.settings import Settings, load_settings
+from rushes.settings import load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -58,14 +58,10 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
-def settings_of(ctx: click.Context, **overrides: Any) -> Settings:
-    return load_settings(data_dir=ctx.obj.get("data"), **overrides)
-
-
 def open_farm(ctx: click.Context, **overrides: Any) -> Farm:
     from pipeline.farm import Farm
 
-    return Farm(settings_of(ctx, **overrides))
+    return Farm(load_settings(data_dir=ctx.obj.get("data"), **overrides))
 
 
 def version_of_asset(farm: Farm, asset_id: int, number: int | None) -> Version:

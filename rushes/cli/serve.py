@@ -121,22 +121,20 @@ def status(ctx: click.Context, as_json: bool) -> None:
     import json
 
     from catalog.farm_stats import asset_counts, recent_failures, rendition_counts, step_counts
-    from pipeline.workflow import RENDER, queue_of
+    from pipeline.workflow import by_queue
 
     farm = open_farm(ctx)
     with farm.sessions() as session:
         steps = step_counts(session)
+        waiting, running = by_queue(steps, "queued"), by_queue(steps, "running")
         report: dict[str, Any] = {
-            "queues": {},
+            "queues": {queue: {state: n for state, n in (("queued", waiting[queue]), ("running", running[queue])) if n}
+                       for queue in waiting if waiting[queue] or running[queue]},
             "steps": {status: sum(n for (_, s), n in steps.items() if s == status)
                       for status in sorted({s for _, s in steps})},
             "assets": asset_counts(session), "renditions": rendition_counts(session),
             "failures": recent_failures(session),
         }
-    for (kind, step_status), n in steps.items():
-        if step_status in ("queued", "running"):
-            queue = report["queues"].setdefault(RENDER if kind == RENDER else queue_of(kind), {})
-            queue[step_status] = queue.get(step_status, 0) + n
     farm.close()
     if as_json:
         click.echo(json.dumps(report, indent=2))
