@@ -1,13 +1,17 @@
-"""``GET /metrics``: the farm in Prometheus text format, for an admin's token (a scraper's bearer token).
+"""Watching the farm: ``GET /metrics`` in Prometheus text format and ``GET /api/v1/farm`` (the Farm page's
+data), both for an admin's token (a scraper's bearer token).
 
-From the catalog at scrape time: steps by kind and state, queue depth (queued steps per queue), assets and
-renditions by status, bytes ingested. From this API process: request latency by route.
+From the catalog at scrape time: steps by kind and state, queue depth (queued steps per queue), workers alive
+(and their threads), assets and renditions by status, bytes ingested. From this API process: request latency by
+route, and, in the embedded farm whose workers share the process, step durations and failures by reason (a
+`rushes worker` serves its own on ``--metrics-port``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -17,7 +21,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
 from api.deps import DB, CanManageUsers
-from catalog.farm_stats import asset_counts, ingested_bytes, rendition_counts, step_counts
+from catalog.farm_stats import asset_counts, ingested_bytes, rendition_counts, step_counts, workers
+from pipeline import step_metrics
+from pipeline.report import farm_report
 from pipeline.workflow import by_queue
 
 router = APIRouter(tags=["health"])
@@ -29,8 +35,9 @@ REQUEST_SECONDS = Histogram("rushes_http_request_duration_seconds", "API request
 class CatalogCollector(Collector):
     """Gauges read from the catalog in one session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, dead_after_s: float) -> None:
         self.session = session
+        self.dead_after_s = dead_after_s
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         steps = step_counts(self.session)
@@ -54,13 +61,25 @@ class CatalogCollector(Collector):
         yield renditions
         yield GaugeMetricFamily("rushes_ingested_bytes", "Bytes of every stored version",
                                 value=ingested_bytes(self.session))
+        alive = [w for w in workers(self.session, self.dead_after_s) if w["alive"]]
+        yield GaugeMetricFamily("rushes_workers_alive", "Worker processes whose heartbeat is fresh", value=len(alive))
+        threads = GaugeMetricFamily("rushes_worker_threads", "Worker threads alive per queue", labels=["queue"])
+        for queue in sorted({q for w in alive for q in w["queues"]}):
+            threads.add_metric([queue], sum(w["threads"] for w in alive if queue in w["queues"]))
+        yield threads
 
 
 @router.get("/metrics", response_class=Response, summary="The farm in Prometheus text format")
-def metrics(session: DB, user: CanManageUsers) -> Response:
+def metrics(session: DB, user: CanManageUsers, request: Request) -> Response:
     catalog = CollectorRegistry()
-    catalog.register(CatalogCollector(session))
-    return Response(generate_latest(catalog) + generate_latest(PROCESS), media_type=CONTENT_TYPE_LATEST)
+    catalog.register(CatalogCollector(session, request.app.state.farm.settings.worker_dead_after_s))
+    return Response(generate_latest(catalog) + generate_latest(PROCESS) + generate_latest(step_metrics.REGISTRY),
+                    media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/api/v1/farm", summary="The farm at a glance: workers and their steps, queues, throughput, failures")
+def farm(session: DB, user: CanManageUsers, request: Request) -> dict[str, Any]:
+    return farm_report(session, request.app.state.farm.settings.worker_dead_after_s)
 
 
 async def time_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -3,12 +3,13 @@ bytes ingested, the latest failures. Read by ``GET /metrics`` and ``rushes statu
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from catalog.models import Asset, Rendition, Step, Version
+from catalog.models import Asset, Rendition, Step, Version, WorkerProcess, utcnow
 
 # a rendition's render step counts as kind "render" (its label is "render:<id>")
 _KIND = case((Step.rendition_id.is_(None), Step.kind), else_="render")
@@ -41,3 +42,45 @@ def recent_failures(session: Session, limit: int = 10) -> list[dict[str, Any]]:
         .where(Step.status == "failed").order_by(Step.finished_at.desc(), Step.id.desc()).limit(limit))
     return [{"asset_id": asset_id, "asset": name, "version": number, "step": kind, "error": error,
              "at": at.isoformat() if at else None} for kind, error, at, number, asset_id, name in rows]
+
+
+def workers(session: Session, dead_after_s: float) -> list[dict[str, Any]]:
+    """Worker processes seen in the last day, alive ones first, each with the steps it holds now."""
+    now = utcnow()
+    rows = session.scalars(select(WorkerProcess).order_by(WorkerProcess.started_at)).all()
+    held: dict[str, list[dict[str, Any]]] = {}
+    running = session.execute(
+        select(Step.id, Step.kind, Step.progress, Step.worker, Step.started_at, Version.asset_id, Asset.name)
+        .join(Version, Version.id == Step.version_id).join(Asset, Asset.id == Version.asset_id)
+        .where(Step.status == "running"))
+    for step_id, kind, progress, owner, started, asset_id, name in running:
+        worker = (owner or "").rsplit("/", 1)[0]  # a lease is "<worker>/<claim>"
+        held.setdefault(worker, []).append({"step_id": step_id, "kind": kind, "progress": round(progress or 0, 3),
+                                            "asset_id": asset_id, "asset": name,
+                                            "started_at": started.isoformat() if started else None})
+    report = []
+    for row in rows:
+        alive = row.stopped_at is None and row.heartbeat_at >= now - timedelta(seconds=dead_after_s)
+        report.append({"name": row.name, "host": row.host, "pid": row.pid, "queues": row.queues,
+                       "threads": row.threads, "metrics_port": row.metrics_port, "alive": alive,
+                       "state": "alive" if alive else "stopped" if row.stopped_at else "lost",
+                       "started_at": row.started_at.isoformat(), "heartbeat_at": row.heartbeat_at.isoformat(),
+                       "steps": held.get(row.name, [])})
+    return sorted(report, key=lambda w: not w["alive"])
+
+
+def throughput(session: Session, minutes: int = 60, bucket_minutes: int = 5) -> list[dict[str, Any]]:
+    """Steps finished (done or failed) per bucket over the last ``minutes``, oldest first."""
+    now = utcnow()
+    since = now - timedelta(minutes=minutes)
+    buckets: list[dict[str, Any]] = [{"start": (since + timedelta(minutes=m)).isoformat(), "done": 0, "failed": 0}
+                                     for m in range(0, minutes, bucket_minutes)]
+    starts = [since + timedelta(minutes=m) for m in range(0, minutes, bucket_minutes)]
+    bucket = case(*[(Step.finished_at < start, i - 1) for i, start in enumerate(starts) if i], else_=len(starts) - 1)
+    outcome = case((Step.status == "failed", "failed"), else_="done")
+    rows = session.execute(select(bucket, outcome, func.count()).where(
+        Step.status.in_(("done", "failed", "skipped")), Step.finished_at >= since).group_by(bucket, outcome))
+    for index, status, n in rows:
+        buckets[index][status] += n
+    return buckets
+

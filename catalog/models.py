@@ -236,7 +236,8 @@ class Step(Base):
     """One unit of work on a version; the catalog (not the broker) is the truth about it."""
 
     __tablename__ = "steps"
-    __table_args__ = (UniqueConstraint("version_id", "kind"),)
+    # status + finished_at: the latest failures and the throughput of the last hour (Farm page, rushes status)
+    __table_args__ = (UniqueConstraint("version_id", "kind"), Index("ix_steps_status_finished_at", "status", "finished_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -253,6 +254,25 @@ class Step(Base):
     # a render step's rendition (its kind is the label "render:<id>"); None for the workflow's steps
     rendition_id: Mapped[int | None] = mapped_column(ForeignKey("renditions.id", ondelete="CASCADE"), index=True)
     version: Mapped[Version] = relationship(back_populates="steps")
+
+
+class WorkerProcess(Base):
+    """A worker process of the farm, as it announces itself: alive while its heartbeat is fresh.
+
+    ``name`` is the prefix of every step lease it takes (``steps.worker`` = ``<name>/<claim>``), so the
+    catalog knows which worker holds which step.
+    """
+
+    __tablename__ = "workers"
+    name: Mapped[str] = mapped_column(String(160), primary_key=True)  # host/pid/boot
+    host: Mapped[str] = mapped_column(String(120))
+    pid: Mapped[int]
+    queues: Mapped[list[str]] = mapped_column(JSON)
+    threads: Mapped[int]
+    metrics_port: Mapped[int | None]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    stopped_at: Mapped[datetime | None]
 
 
 class Proxy(Base):

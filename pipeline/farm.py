@@ -7,6 +7,7 @@ Farm: a RedisBroker shared by every ``rushes worker`` process on every machine.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,7 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, migrate, session_factory, transaction
+from pipeline.leases import process_name
 from pipeline.workflow import QUEUES, queue_of, with_needs
 from rushes.errors import ConfigError
 from rushes.settings import Settings
@@ -28,7 +30,9 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     if settings.broker_url:
         from dramatiq.brokers.redis import RedisBroker
 
-        broker: dramatiq.Broker = RedisBroker(url=settings.broker_url, namespace=settings.broker_namespace)
+        # Dramatiq gives a silent worker's prefetched messages back to the queue after heartbeat_timeout
+        broker: dramatiq.Broker = RedisBroker(url=settings.broker_url, namespace=settings.broker_namespace,
+                                              heartbeat_timeout=int(settings.worker_dead_after_s * 1000))
     else:
         broker = StubBroker()
     return broker
@@ -43,6 +47,7 @@ class Farm:
         except ValueError as exc:
             raise ConfigError(f"RUSHES_STEPS: {exc}") from exc
         self.settings = settings
+        self.name = process_name()  # this process in the farm: the prefix of every lease it takes
         settings.ensure_dirs()
         self.engine = make_engine(settings.db_url)
         if migrate_schema:
@@ -78,6 +83,39 @@ class Farm:
         for step_id, kind in messages:
             self.actors[queue_of(kind)].send_with_options(args=(step_id,), delay=delay_ms)
             log.debug("sent step %s (%s)", step_id, kind)
+
+    def take_turn(self, task: str, every_s: float) -> bool:
+        """True for one process of the farm at most every ``every_s`` (a Redis lock that expires by itself);
+        always True on the in-process broker, which has one process."""
+        from dramatiq.brokers.redis import RedisBroker
+
+        if not isinstance(self.broker, RedisBroker):
+            return True
+        key = f"{self.broker.namespace}:__rushes__.turn.{task}"
+        return bool(self.broker.client.set(key, self.name, nx=True, px=max(1, int(every_s * 1000))))
+
+    def steps_in_broker(self) -> set[int] | None:
+        """The steps the broker holds a live message for (waiting, delayed, or taken by a live worker).
+
+        None when the broker cannot be looked into (the in-process broker, which loses messages only with
+        its process). A message taken by a worker that stopped beating counts as lost: Dramatiq hands it
+        back later, and its duplicate is dropped at claim.
+        """
+        from dramatiq.brokers.redis import RedisBroker
+
+        if not isinstance(self.broker, RedisBroker):
+            return None
+        client, ns = self.broker.client, self.broker.namespace
+        dead_after_ms = int(self.settings.worker_dead_after_s * 1000)
+        now_ms = int(time.time() * 1000)  # Dramatiq stamps heartbeats with its workers' clocks
+        dead = [w.decode() for w in client.zrangebyscore(f"{ns}:__heartbeats__", 0, now_ms - dead_after_ms)]
+        steps: set[int] = set()
+        for name in [name for queue in self.queues for name in (queue, f"{queue}.DQ")]:
+            lost = {m for worker in dead for m in client.smembers(f"{ns}:__acks__.{worker}.{name}")}
+            for message_id, data in client.hscan_iter(f"{ns}:{name}.msgs", count=1000):
+                if message_id not in lost:
+                    steps.add(int(dramatiq.Message.decode(data).args[0]))
+        return steps
 
     def close(self) -> None:
         self.broker.close()

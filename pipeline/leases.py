@@ -29,14 +29,19 @@ class Claim:
     rendition_id: int | None = None  # a render step's rendition
 
 
-def new_owner() -> str:
-    """A unique claim token that also says where the work runs."""
-    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+def process_name() -> str:
+    """This process as the farm knows it: ``host/pid/boot`` (the boot tag tells a restarted pid apart)."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:6]}"
 
 
-def claim(session: Session, step_id: int, lease_s: float) -> Claim | None:
+def new_owner(worker: str | None = None) -> str:
+    """A unique claim token that says which worker process holds the step: ``<worker>/<claim>``."""
+    return f"{worker or process_name()}/{uuid.uuid4().hex[:8]}"
+
+
+def claim(session: Session, step_id: int, lease_s: float, worker: str | None = None) -> Claim | None:
     """Take a queued step: ``queued → running`` with a fresh lease, or None if it is not queued."""
-    owner = new_owner()
+    owner = new_owner(worker)
     now = utcnow()
     result = session.execute(
         update(Step).where(Step.id == step_id, Step.status == "queued")

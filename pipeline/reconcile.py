@@ -1,7 +1,8 @@
 """The reconciler: the catalog is the truth, the broker only a means of delivery.
 
-It re-enqueues steps whose lease expired (their worker died), steps that sat ``queued`` longer than
-``requeue_after_s`` (their message was lost: an embedded restart, a Redis flush), and advances
+It re-enqueues steps whose lease expired (their worker died), steps queued longer than
+``requeue_after_s`` whose message the broker no longer holds (a Redis flush or empty restart, a dead
+worker's prefetched messages; at start of the embedded farm, every queued step), and advances
 versions whose pending steps are ready but were never queued (a crash between commit and send), and
 refreshes the status of versions that show ``queued``/``processing`` with no step left to run.
 Every change is a conditional update, so any number of reconcilers can run at once. Every minute it
@@ -13,9 +14,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from catalog.models import Step, Version, utcnow
 from pipeline.farm import Farm
@@ -24,6 +26,7 @@ from pipeline.workflow import WORKFLOW, advance, refresh_status
 
 log = logging.getLogger(__name__)
 DELIVERY_SWEEP_S = 60.0  # how often each reconciler pushes what became due with time alone
+UNINSPECTABLE_RESEND_S = 900.0  # the in-process broker loses messages only with its process (re-sent at start)
 
 
 def reconcile(farm: Farm, *, resend_all_queued: bool = False) -> int:
@@ -51,12 +54,16 @@ def reconcile(farm: Farm, *, resend_all_queued: bool = False) -> int:
                     messages.append((step_id, kind))
                 refresh_status(session, version_id)
 
-        stale = now - timedelta(seconds=settings.requeue_after_s)
-        lost = Step.status == "queued" if resend_all_queued else and_(Step.status == "queued",
-                                                                       Step.enqueued_at < stale)
-        for step_id, kind in session.execute(select(Step.id, Step.kind).where(lost)).all():
-            session.execute(update(Step).where(Step.id == step_id).values(enqueued_at=now))
-            messages.append((step_id, kind))
+        if resend_all_queued:
+            lost = [(row.id, row.kind, row.enqueued_at) for row in session.execute(
+                select(Step.id, Step.kind, Step.enqueued_at).where(Step.status == "queued"))]
+        else:
+            lost = _lost_messages(farm, session, now)
+        for step_id, kind, enqueued_at in lost:
+            done = session.execute(update(Step).where(Step.id == step_id, Step.status == "queued",
+                                                      Step.enqueued_at == enqueued_at).values(enqueued_at=now))
+            if done.rowcount == 1:  # type: ignore[attr-defined]  # another reconciler may have re-sent it
+                messages.append((step_id, kind))
 
         stuck = select(Step.version_id).join(Version).where(
             Step.status == "pending", Step.kind.in_(list(WORKFLOW)),
@@ -74,6 +81,27 @@ def reconcile(farm: Farm, *, resend_all_queued: bool = False) -> int:
     if messages:
         log.info("reconciler re-enqueued %d step(s)", len(messages))
     return len(messages)
+
+
+def _lost_messages(farm: Farm, session: Session, now: datetime) -> list[tuple[int, str, datetime | None]]:
+    """Queued steps, queued longer than ``requeue_after_s``, whose message the broker no longer holds.
+
+    The broker is looked into by one reconciler of the farm at a time, at most every half
+    ``requeue_after_s``; a broker that cannot be looked into is trusted for ``UNINSPECTABLE_RESEND_S``.
+    """
+    waited = Step.status == "queued", Step.enqueued_at < now - timedelta(seconds=farm.settings.requeue_after_s)
+    if session.scalar(select(Step.id).where(*waited).limit(1)) is None:
+        return []
+    if not farm.take_turn("lost-messages", farm.settings.requeue_after_s / 2):
+        return []
+    in_broker = farm.steps_in_broker()  # read before the steps: a step queued since is too young to count
+    if in_broker is None:
+        waited = Step.status == "queued", Step.enqueued_at < now - timedelta(seconds=UNINSPECTABLE_RESEND_S)
+    rows = session.execute(select(Step.id, Step.kind, Step.enqueued_at).where(*waited)).all()
+    lost = [(row.id, row.kind, row.enqueued_at) for row in rows if in_broker is None or row.id not in in_broker]
+    if lost:
+        log.warning("%d queued step(s) had no message in the broker; sending them again", len(lost))
+    return lost
 
 
 class Reconciler(threading.Thread):

@@ -1,4 +1,5 @@
-"""Dramatiq worker threads in this process plus a reconciler: how `rushes up`, `rushes worker` and
+"""Dramatiq worker threads in this process plus a reconciler and the announcer that registers the process
+in the catalog (and serves its /metrics when a port is set): how `rushes up`, `rushes worker` and
 `rushes ingest` run steps."""
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from collections.abc import Iterable
 
 import dramatiq
 
+from pipeline import step_metrics
 from pipeline.farm import Farm
 from pipeline.reconcile import Reconciler
+from pipeline.registry import Announcer
 from pipeline.workflow import queue_of, with_needs
 from transcoders.ffmpeg import kill_all
 
@@ -28,10 +31,15 @@ class Workers:
                                       worker_threads=threads or farm.settings.worker_threads,
                                       worker_timeout=100)  # ms: how fast idle threads notice a stop
         self.reconciler = Reconciler(farm, resend_all_queued_first=resend_all_queued_first)
+        self.announcer = Announcer(farm, sorted(self.queues), threads or farm.settings.worker_threads,
+                                   farm.settings.metrics_port)
 
     def start(self) -> None:
+        if self.farm.settings.metrics_port:
+            step_metrics.serve(self.farm.settings.metrics_port)
         self.worker.start()
         self.reconciler.start()
+        self.announcer.start()
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
@@ -46,5 +54,6 @@ class Workers:
 
     def stop(self) -> None:
         self.reconciler.stop()
+        self.announcer.stop()
         kill_all()  # a Dramatiq time limit cannot interrupt ffmpeg; we end it ourselves
         self.worker.stop(timeout=10_000)

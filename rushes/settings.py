@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,9 +46,16 @@ class Settings(BaseSettings):
     settle_s: float = Field(5.0, ge=0)
 
     worker_threads: int = Field(2, ge=1, le=64)
-    lease_s: float = Field(60.0, ge=2)
+    # a running step's lease: its worker renews it every second; a worker that cannot renew it for half
+    # this long stops the step, and once it has expired the reconciler queues the step again
+    lease_s: float = Field(30.0, ge=2)
     reconcile_interval_s: float = Field(5.0, gt=0)
-    requeue_after_s: float = Field(900.0, gt=0)
+    # a queued step whose message the broker no longer holds (Redis flushed or restarted empty, a dead
+    # worker's prefetched messages) is sent again once it has been queued this long
+    requeue_after_s: float = Field(30.0, gt=0)
+    worker_dead_after_s: float = Field(15.0, ge=2)  # a worker silent this long is dead (its messages re-sent)
+    metrics_port: int | None = Field(None, ge=1, le=65535)  # `rushes worker` serves /metrics here when set
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, for a log shipper
     max_attempts: int = Field(3, ge=1)
     ffmpeg_timeout_s: float = Field(6 * 3600.0, gt=0)
 

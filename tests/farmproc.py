@@ -30,9 +30,7 @@ def farm_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUSHES_")}
     env.update(RUSHES_BROKER_URL=REDIS_URL, RUSHES_BROKER_NAMESPACE=f"rushes-test-{uuid.uuid4().hex[:8]}",
                RUSHES_DATABASE_URL=database_url, RUSHES_DATA_DIR=str(data_dir), RUSHES_SETTLE_S="0.5",
-               RUSHES_POLL_INTERVAL_S="0.2", RUSHES_LEASE_S="3", RUSHES_RECONCILE_INTERVAL_S="0.5",
-               # a killed worker takes the messages it had prefetched with it: re-send queued steps soon
-               RUSHES_REQUEUE_AFTER_S="10")
+               RUSHES_POLL_INTERVAL_S="0.2")  # recovery (leases, re-sending lost messages) keeps its defaults
     env.update(extra)
     return env
 

@@ -168,7 +168,8 @@ def test_rushes_status_says_what_waits_runs_and_failed(seeded, farm: Farm, tmp_p
     shown = run([RUSHES, "--data", str(tmp_path / "cli"), "status", "--json"], env=env)
     assert shown.returncode == 0, shown.stderr
     report = json.loads(shown.stdout)
-    assert report["queues"] == {"proxy": {"queued": 1}} and report["assets"] == {"ready": ASSETS}
+    assert report["queues"]["proxy"] == {"queued": 1, "running": 0} and report["assets"] == {"ready": ASSETS}
+    assert not any(v["queued"] or v["running"] for q, v in report["queues"].items() if q != "proxy")
     assert report["failures"][0] == {**report["failures"][0], "asset_id": 3, "step": "probe",
                                      "error": "probe: truncated: 100 bytes"}
     text = run([RUSHES, "--data", str(tmp_path / "cli"), "status"], env=env).stdout

@@ -7,8 +7,10 @@ process with the exit code of its row in :data:`rushes.errors.STATUS`, as the AP
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,9 +52,26 @@ def main(ctx: click.Context, data: Path | None, verbose: bool) -> None:
     ctx.obj["verbose"] = verbose
 
 
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+class JsonLines(logging.Formatter):
+    """One JSON object per line (``RUSHES_LOG_FORMAT=json``): time, level, logger, message, process, thread."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                 "level": record.levelname, "logger": record.name, "message": record.getMessage(),
+                 "process": record.process, "thread": record.threadName}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(ctx: click.Context) -> None:
+    verbose = ctx.obj["verbose"]
+    handler = logging.StreamHandler()
+    if load_settings(data_dir=ctx.obj.get("data")).log_format == "json":
+        handler.setFormatter(JsonLines())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     logging.getLogger("dramatiq").setLevel(logging.WARNING)
     # Alembic narrates every start (plugins, context, each migration) at INFO: only with --verbose.
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -22,7 +22,7 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], folder: str) -> None:
     """Ingest FILES now (no server) and wait for them, with progress; non-zero exit if any failed."""
     from rushes.oneshot import ingest_and_wait
 
-    setup_logging(ctx.obj["verbose"])
+    setup_logging(ctx)
     logging.getLogger().setLevel(logging.WARNING)
     farm = open_farm(ctx)
     try:

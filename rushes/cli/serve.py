@@ -23,7 +23,7 @@ def up(ctx: click.Context, port: int | None, host: str | None, data_opt: Path | 
     from pipeline.workers import Workers
     from rushes.roles import admin_token_hint, ensure_admin_token, serve_api
 
-    setup_logging(ctx.obj["verbose"])
+    setup_logging(ctx)
     if data_opt is not None:
         ctx.obj["data"] = data_opt
     farm = open_farm(ctx, port=port, host=host)
@@ -56,7 +56,7 @@ def api(ctx: click.Context, port: int | None, host: str | None) -> None:
     """Run the API alone (farm role)."""
     from rushes.roles import admin_token_hint, ensure_admin_token, serve_api
 
-    setup_logging(ctx.obj["verbose"])
+    setup_logging(ctx)
     farm = open_farm(ctx, port=port, host=host)
     click.echo(admin_token_hint(farm, ensure_admin_token(farm)))
     serve_api(farm, farm.settings.host, farm.settings.port)
@@ -69,7 +69,7 @@ def watch(ctx: click.Context) -> None:
     from pipeline.watch import start_watcher
     from rushes.roles import wait_for_signal
 
-    setup_logging(ctx.obj["verbose"])
+    setup_logging(ctx)
     farm = open_farm(ctx)
     watcher, _ = start_watcher(farm)
     for folder in farm.settings.watch_folders:
@@ -81,14 +81,16 @@ def watch(ctx: click.Context) -> None:
 @main.command()
 @click.option("--queues", default=None, help="comma-separated queues (default: all)")
 @click.option("--threads", type=int, default=None, help="worker threads (default: RUSHES_WORKER_THREADS)")
+@click.option("--metrics-port", type=int, default=None,
+              help="serve this worker's /metrics on this port (default: RUSHES_METRICS_PORT, else none)")
 @click.pass_context
-def worker(ctx: click.Context, queues: str | None, threads: int | None) -> None:
+def worker(ctx: click.Context, queues: str | None, threads: int | None, metrics_port: int | None) -> None:
     """Process steps from the broker (farm role; run as many as you like)."""
     from pipeline.workers import Workers
     from rushes.roles import wait_for_signal
 
-    setup_logging(ctx.obj["verbose"])
-    farm = open_farm(ctx)
+    setup_logging(ctx)
+    farm = open_farm(ctx, metrics_port=metrics_port)
     if farm.settings.embedded:
         raise ConfigError("'rushes worker' needs RUSHES_BROKER_URL=redis://…; "
                           "for one machine use 'rushes up'")
@@ -117,31 +119,29 @@ def migrate(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """The farm at a glance: queue depths, steps by state, assets and renditions, the latest failures."""
+    """The farm at a glance: workers and what they hold, queues, steps, assets, renditions, latest failures."""
     import json
 
-    from catalog.farm_stats import asset_counts, recent_failures, rendition_counts, step_counts
-    from pipeline.workflow import by_queue
+    from pipeline.report import farm_report
 
     farm = open_farm(ctx)
     with farm.sessions() as session:
-        steps = step_counts(session)
-        waiting, running = by_queue(steps, "queued"), by_queue(steps, "running")
-        report: dict[str, Any] = {
-            "queues": {queue: {state: n for state, n in (("queued", waiting[queue]), ("running", running[queue])) if n}
-                       for queue in waiting if waiting[queue] or running[queue]},
-            "steps": {status: sum(n for (_, s), n in steps.items() if s == status)
-                      for status in sorted({s for _, s in steps})},
-            "assets": asset_counts(session), "renditions": rendition_counts(session),
-            "failures": recent_failures(session),
-        }
+        report = farm_report(session, farm.settings.worker_dead_after_s)
     farm.close()
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    click.echo("queues:     " + (", ".join(f"{q} {v.get('queued', 0)} queued / {v.get('running', 0)} running"
-                                           for q, v in sorted(report["queues"].items())) or "idle"))
+    alive = [w for w in report["workers"] if w["alive"]]
+    click.echo(f"workers:    {len(alive)} alive" + "".join(
+        f"\n  {w['name']} ({', '.join(w['queues'])}; {w['threads']} thread(s))" + "".join(
+            f"\n    step {s['step_id']} {s['kind']} {s['progress']:.0%} of asset {s['asset_id']} {s['asset']}"
+            for s in w["steps"]) for w in alive))
+    busy = {q: v for q, v in report["queues"].items() if v["queued"] or v["running"]}
+    click.echo("queues:     " + (", ".join(f"{q} {v['queued']} queued / {v['running']} running"
+                                           for q, v in sorted(busy.items())) or "idle"))
     click.echo("steps:      " + ", ".join(f"{n} {s}" for s, n in report["steps"].items()))
+    hour = report["throughput"]
+    click.echo(f"last hour:  {sum(b['done'] for b in hour)} step(s) done, {sum(b['failed'] for b in hour)} failed")
     click.echo("assets:     " + (", ".join(f"{n} {s}" for s, n in sorted(report["assets"].items())) or "none"))
     click.echo("renditions: " + (", ".join(f"{n} {s}" for s, n in sorted(report["renditions"].items())) or "none"))
     for failure in report["failures"]:
