@@ -109,6 +109,13 @@ def library_page(request: Request, user: Visitor) -> Any:
     return _page("library.html", request, user)
 
 
+@router.get("/farm", include_in_schema=False)
+def farm_page(request: Request, user: Visitor) -> Any:
+    if user is not None and not can(user.role, "manage_users"):
+        return _error(403, "the Farm page is for admins")
+    return _page("farm.html", request, user)
+
+
 @router.get("/assets/{asset_id}", include_in_schema=False)
 def asset_page(asset_id: int, request: Request, user: Visitor) -> Any:
     if user is not None:

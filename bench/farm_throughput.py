@@ -165,6 +165,7 @@ class Sample:
     pg_db: dict[str, float]
     redis_cpu_s: float
     redis_commands: int
+    redis_calls: dict[str, tuple[int, int]]  # command -> (calls, microseconds), Lua's inner calls included
     workers: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -189,9 +190,11 @@ class Monitor:
         redis_cpu = cpu.get("used_cpu_sys_main_thread", cpu["used_cpu_sys"]) + cpu.get(
             "used_cpu_user_main_thread", cpu["used_cpu_user"])
         commands = self.client.info("stats")["total_commands_processed"]
+        calls = {name.removeprefix("cmdstat_"): (int(v["calls"]), int(v["usec"]))
+                 for name, v in self.client.info("commandstats").items()}
         return Sample(time.time(), machine_jiffies(), pg_cpu, {**{k: float(v or 0) for k, v in db.items()},
                                                                "wal_bytes": float(wal or 0)},
-                      float(redis_cpu), int(commands), workers or [])
+                      float(redis_cpu), int(commands), calls, workers or [])
 
     def scalar(self, sql: str) -> Any:
         with self.engine.connect() as conn:
@@ -212,6 +215,7 @@ class Delta:
     pg_db: dict[str, float]
     redis_cpu_s: float
     redis_commands: int
+    redis_calls: dict[str, tuple[int, int]]
     worker_cpu_s: float
     counts: dict[str, tuple[int, float]]  # summed over the worker processes: name -> (calls, seconds)
 
@@ -226,9 +230,11 @@ def delta(a: Sample, b: Sample) -> Delta:
             c = counts.get(name, (0, 0.0))
             counts[name] = (c[0] + n - n0, c[1] + s - s0)
     worker_cpu = sum(after["cpu_s"] - before["cpu_s"] for before, after in zip(a.workers, b.workers, strict=True))
+    calls = {name: (n - a.redis_calls.get(name, (0, 0))[0], us - a.redis_calls.get(name, (0, 0))[1])
+             for name, (n, us) in b.redis_calls.items()}
     return Delta(b.at - a.at, busy / total if total else 0.0, busy / CLK_TCK, pg,
                  {k: b.pg_db[k] - a.pg_db[k] for k in b.pg_db}, b.redis_cpu_s - a.redis_cpu_s,
-                 b.redis_commands - a.redis_commands, worker_cpu, counts)
+                 b.redis_commands - a.redis_commands, {k: v for k, v in calls.items() if v[0]}, worker_cpu, counts)
 
 
 # ---- inside a no-op worker process ---------------------------------------------------------------------
@@ -246,6 +252,19 @@ def thread_role() -> str:
     if thread.name in ("reconciler", "announcer"):
         return thread.name
     return {"WorkerThread": "worker", "ConsumerThread": "consumer"}.get(type(thread).__name__.lstrip("_"), "other")
+
+
+def statement_kind(statement: str) -> str:
+    """'UPDATE steps', 'SELECT versions FOR UPDATE'…: what a statement does to which table."""
+    words = statement.split()
+    verb = words[0].upper() if words else "?"
+    if verb in ("UPDATE", "DELETE", "INSERT"):
+        table = words[2] if verb in ("DELETE", "INSERT") and len(words) > 2 else words[1] if len(words) > 1 else "?"
+    else:
+        upper = [w.upper() for w in words]
+        table = words[upper.index("FROM") + 1] if "FROM" in upper else ""
+    lock = " FOR UPDATE" if statement.rstrip().upper().endswith("FOR UPDATE") else ""
+    return f"{verb} {table}{lock}".strip()
 
 
 class Meter:
@@ -315,7 +334,10 @@ class Meter:
             self.local.sql_start = time.perf_counter()
 
         def after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-            self.add(f"sql:{thread_role()}", time.perf_counter() - self.local.sql_start)
+            seconds, role = time.perf_counter() - self.local.sql_start, thread_role()
+            self.add(f"sql:{role}", seconds)
+            if role == "worker":
+                self.add(f"sqlkind:{statement_kind(statement)}", seconds)
 
         event.listen(engine, "before_cursor_execute", before)
         event.listen(engine, "after_cursor_execute", after)
@@ -372,7 +394,7 @@ class Meter:
             if profile:
                 prof = getattr(self.local, "prof", None)
                 if prof is None:
-                    prof = self.local.prof = cProfile.Profile()
+                    prof = self.local.prof = cProfile.Profile(time.thread_time)  # CPU, not waits
                     with self.lock:
                         self.profiles.append(prof)
                 prof.enable()
@@ -406,7 +428,8 @@ class Meter:
         return out.getvalue()
 
 
-def noop_worker(conn: Connection, values: dict[str, Any], threads: int, profile: bool, log_path: str) -> None:
+def noop_worker(conn: Connection, values: dict[str, Any], threads: int, profile: bool, timers: bool,
+                log_path: str) -> None:
     """A worker process of part 1: a Farm like `rushes worker` opens, no-op tasks, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
     logging.basicConfig(filename=log_path, level=logging.INFO,  # what `rushes worker` logs
@@ -421,7 +444,8 @@ def noop_worker(conn: Connection, values: dict[str, Any], threads: int, profile:
     analysis_tasks.warm_up = lambda kinds, settings: None  # no models to load
     farm = Farm(load_settings(**values), migrate_schema=False)
     meter = Meter()
-    meter.install(farm, profile)
+    if timers:
+        meter.install(farm, profile)
     workers = Workers(farm, threads=threads)
     workers.start()
     conn.send("ready")
@@ -447,13 +471,15 @@ class Child:
     conn: Connection
 
 
-def start_children(n: int, values: dict[str, Any], threads: int, profile: bool, logs: Path) -> list[Child]:
+def start_children(n: int, values: dict[str, Any], threads: int, profile: bool, timers: bool,
+                   logs: Path) -> list[Child]:
     ctx = multiprocessing.get_context("spawn")
     children = []
     for i in range(n):
         parent_end, child_end = ctx.Pipe()
         process = ctx.Process(target=noop_worker, daemon=True, name=f"noop-worker-{i}",
-                              args=(child_end, values, threads, profile and i == 0, str(logs / f"worker{i}.log")))
+                              args=(child_end, values, threads, profile and i == 0, timers,
+                                    str(logs / f"worker{i}.log")))
         process.start()
         child_end.close()
         children.append(Child(process, parent_end))
@@ -557,8 +583,10 @@ class NoopResult:
     wall_s: float
     catalog: dict[str, Any]
     run: Delta
-    idle: Delta
+    idle: Delta  # the worker processes started, nothing to do
+    base: Delta  # before the worker processes started: what others cost Redis and the machine
     seed_s: float
+    interval_s: float  # the reconcilers' reconcile_interval_s
     profile: str = ""
 
     @property
@@ -589,13 +617,24 @@ class NoopResult:
 
     @property
     def redis_step_cpu_s(self) -> float:
-        """Redis CPU of the run less what the same processes cost it when idle (polling)."""
+        """Redis CPU of the run less what the same processes (and others) cost it when idle (polling)."""
         idle_rate = self.idle.redis_cpu_s / self.idle.seconds if self.idle.seconds else 0.0
         return max(0.0, self.run.redis_cpu_s - idle_rate * self.run.seconds)
 
+    @property
+    def others_cores(self) -> float:
+        ours = self.run.worker_cpu_s + self.run.pg_cpu_s + self.run.redis_cpu_s
+        return max(0.0, self.run.machine_cpu_s - ours) / self.run.seconds if self.run.seconds else 0.0
+
+    def idle_per_process(self, what: Callable[[Delta], float]) -> float:
+        """A rate (per second) of one idle worker process: the idle window less the baseline before it started."""
+        idle = what(self.idle) / self.idle.seconds
+        base = what(self.base) / self.base.seconds if self.base.seconds else 0.0
+        return max(0.0, idle - base) / self.procs
+
 
 def run_noop(procs: int, threads: int, assets: int, idle_s: float, client: redis.Redis,
-             profile: bool = False) -> NoopResult:
+             profile: bool = False, timers: bool = True) -> NoopResult:
     with ExitStack() as stack, farm_resources(stack, client) as (url, namespace, data):
         values = dict(data_dir=str(data), database_url=url, broker_url=REDIS_URL, broker_namespace=namespace,
                       worker_threads=threads, steps=list(WORKFLOW))
@@ -603,7 +642,10 @@ def run_noop(procs: int, threads: int, assets: int, idle_s: float, client: redis
         stack.callback(farm.close)
         monitor = Monitor(url, client)
         stack.callback(monitor.close)
-        children = start_children(procs, values, threads, profile, data)
+        base_a = monitor.sample()
+        time.sleep(idle_s)
+        base = delta(base_a, monitor.sample())
+        children = start_children(procs, values, threads, profile, timers, data)
         finals: list[dict[str, Any]] = []
         stack.callback(lambda: finals.extend(stop_children(children)))
         wait_ready(children)
@@ -626,7 +668,7 @@ def run_noop(procs: int, threads: int, assets: int, idle_s: float, client: redis
         stack.close()  # stop the workers and remove everything before the next configuration
         wall = (catalog["last_finish"] - sent_at).total_seconds() if catalog["last_finish"] else float("nan")
         return NoopResult(procs, threads, expected, finished, catalog["failed"], catalog["retried"], wall,
-                          catalog, delta(before, after), idle, seed_s,
+                          catalog, delta(before, after), idle, base, seed_s, farm.settings.reconcile_interval_s,
                           next((f.get("profile", "") for f in finals if f.get("profile")), ""))
     raise AssertionError("unreachable")
 
@@ -790,7 +832,7 @@ def print_noop_table(groups: dict[str, list[NoopResult]]) -> None:
     print("\nPart 1 - orchestration only (no-op tasks, all 7 steps a version, Redis + PostgreSQL)")
     print("median (min-max) when repeated; CPU columns are ms per step; 'busy' is the whole machine's CPU")
     head = (f"{'config':>7} {'steps':>6} {'wall s':>13} {'steps/s':>15} {'ms/step':>13} {'catalog ms':>16} "
-            f"{'wait ms':>8} {'wk CPU':>7} {'pg CPU':>7} {'redis':>6} {'busy':>5} {'retry':>5}")
+            f"{'wait ms':>8} {'wk CPU':>7} {'pg CPU':>7} {'redis':>6} {'busy':>5} {'others':>6} {'retry':>5}")
     print(head)
     print("-" * len(head))
     for label, runs in groups.items():
@@ -804,9 +846,10 @@ def print_noop_table(groups: dict[str, list[NoopResult]]) -> None:
               f"{fmt(statistics.median(x.per_step(x.run.pg_cpu_s) for x in runs), 2):>7} "
               f"{fmt(statistics.median(x.per_step(x.redis_step_cpu_s) for x in runs), 2):>6} "
               f"{fmt(100 * statistics.median(x.run.machine_busy for x in runs), 0):>4}% "
-              f"{sum(x.retried for x in runs):>5}")
+              f"{fmt(statistics.median(x.others_cores for x in runs), 2):>6} {sum(x.retried for x in runs):>5}")
     print("  ms/step = wall x worker threads / steps; catalog ms = mean/p95 of finished_at - started_at;")
-    print("  wait = mean started_at - enqueued_at of the steps after the probe (queue latency, not cost)")
+    print("  wait = mean started_at - enqueued_at of the steps after the probe (queue latency, not cost);")
+    print("  others = cores used meanwhile by all but the workers, PostgreSQL and Redis (this script, other work)")
 
 
 PHASES = [  # (label, counter name): what one step's handling is made of, in the worker threads
@@ -855,16 +898,38 @@ def print_phases(results: list[NoopResult]) -> None:
     ]
     for label, get in rows:
         print(f"{label:<42}" + "".join(f"{get(r):>16}" for r in results))
+    kinds = sorted({k for r in results for k in r.run.counts if k.startswith("sqlkind:")},
+                   key=lambda k: -results[0].count(k)[0])
+    print("statements a step in the worker threads, by kind (calls per step / mean ms):")
+    for kind in kinds:
+        print(f"  {kind.removeprefix('sqlkind:'):<40}" + "".join(
+            f"{r.per_step_calls(kind):>9.2f}/{r.mean_ms(kind) or 0:>5.2f}" for r in results))
     for r in results:
         outside = r.count("dramatiq.process_message")[1] - r.count("execute_step")[1]
         busy = r.count("dramatiq.process_message")[1]
         capacity = r.run.seconds * r.procs * r.threads
         print(f"  {r.label}: worker threads busy {100 * busy / capacity:.0f}% of the run (the rest waits for a "
               f"message); Dramatiq's own share of a message {1000 * outside / max(1, r.finished):.2f} ms; "
-              f"idle polling: Redis {r.idle.redis_commands / r.idle.seconds / r.procs:.0f} commands/s and "
-              f"{1000 * r.idle.redis_cpu_s / r.idle.seconds / r.procs:.1f} ms CPU/s per process, workers "
-              f"{1000 * r.idle.worker_cpu_s / r.idle.seconds / r.procs:.1f} ms CPU/s per process; "
               f"seeding {r.steps // len(WORKFLOW)} versions took {r.seed_s:.1f}s")
+        idle_calls = top_calls(r.idle, r.base, r.procs)
+        print(f"    idle, per worker process: Redis {r.idle_per_process(lambda d: d.redis_commands):.0f} commands/s "
+              f"({idle_calls}), {1000 * r.idle_per_process(lambda d: d.redis_cpu_s):.1f} ms Redis CPU/s; "
+              f"the process itself {1000 * r.idle.worker_cpu_s / r.idle.seconds / r.procs:.1f} ms CPU/s")
+        print(f"    client side, per step: {r.per_step_calls('db.commit:worker'):.2f} commits, "
+              f"{r.per_step_calls('db.rollback:worker'):.2f} rollbacks, {r.per_step_calls('db.checkout'):.2f} pool "
+              f"checkouts (each also pings: pool_pre_ping, its own transaction); Redis during the run: "
+              f"{top_calls(r.run, None, 1, r.finished)}")
+
+
+def top_calls(window: Delta, base: Delta | None, procs: int, per: float | None = None, top: int = 3) -> str:
+    """The Redis commands of a window (less a baseline's rate), per second per process or per ``per`` units."""
+    parts = []
+    for name, (n, us) in sorted(window.redis_calls.items(), key=lambda kv: -kv[1][0])[:top]:
+        if base is not None and base.seconds:
+            n -= int(base.redis_calls.get(name, (0, 0))[0] * window.seconds / base.seconds)
+        rate = n / per if per else n / window.seconds / procs
+        parts.append(f"{name} {rate:.1f}{'' if per else '/s'} at {us / max(1, window.redis_calls[name][0]):.0f} us")
+    return ", ".join(parts) + (" a step" if per else "")
 
 
 def print_real_table(groups: dict[str, list[RealResult]], bare_seq: float, bare_proxy: float,
@@ -894,61 +959,99 @@ def print_real_table(groups: dict[str, list[RealResult]], bare_seq: float, bare_
           "(overlaps the work)")
 
 
-def print_model(results: list[NoopResult], real: list[RealResult], machines: int, pg_cores: int,
-                reconcile_interval_s: float) -> None:
-    best = max(results, key=lambda r: r.rate)
+@dataclass
+class Costs:
+    """What the shared parts of a farm spend, measured on this machine."""
+
+    pg_ms: float  # PostgreSQL backend CPU a step
+    redis_ms: float  # Redis CPU a step (idle polling subtracted)
+    idle_redis_ms_s: float  # Redis CPU a second per idle worker process (its consumers polling)
+    idle_redis_cmd_s: float
+    rec_pg_ms: float  # PostgreSQL CPU a reconciler pass spends per version in flight
+    interval_s: float  # reconcile_interval_s
+
+
+@dataclass
+class Workload:
+    name: str
+    rate: float  # steps/s one machine makes
+    procs: int  # worker processes a machine
+    threads: int  # threads a process: versions in flight a process, at least
+
+
+def shared_load(costs: Costs, work: Workload, machines: int) -> tuple[float, float, float]:
+    """(PostgreSQL cores for the steps, PostgreSQL cores for the reconcilers, fraction of Redis's thread) at
+    ``machines``. The reconcilers' share grows with the square of the farm: every process runs a pass each
+    interval over every version in flight, and there are at least as many of those as busy threads."""
+    processes = machines * work.procs
+    steps_pg = machines * work.rate * costs.pg_ms / 1000
+    in_flight = processes * work.threads
+    reconcilers_pg = processes / costs.interval_s * in_flight * costs.rec_pg_ms / 1000
+    redis_share = (processes * costs.idle_redis_ms_s + machines * work.rate * costs.redis_ms) / 1000
+    return steps_pg, reconcilers_pg, redis_share
+
+
+def first_limit(costs: Costs, work: Workload, pg_cores: int, most: int = 100_000) -> tuple[int, str]:
+    """The smallest farm (machines) at which PostgreSQL's cores or Redis's thread are used up, and which."""
+    for machines in range(1, most + 1):
+        steps_pg, reconcilers_pg, redis_share = shared_load(costs, work, machines)
+        if redis_share >= 1:
+            return machines, "Redis's one thread"
+        if steps_pg + reconcilers_pg >= pg_cores:
+            return machines, ("PostgreSQL, mostly the reconcilers" if reconcilers_pg > steps_pg
+                              else "PostgreSQL, the steps' own statements")
+    return most, "nothing"
+
+
+def measured_costs(best: NoopResult, interval_s: float) -> Costs:
     steps = max(1, best.finished)
     pg_ms = 1000 * best.run.pg_cpu_s / steps
-    redis_ms = 1000 * best.redis_step_cpu_s / steps
-    worker_ms = 1000 * best.run.worker_cpu_s / steps
+    statements = sum(n for k, (n, _) in best.run.counts.items() if k.startswith("sql:"))
+    rec_calls = best.count("reconciler.advance")[0]
+    rec_statements = best.count("sql:reconciler")[0]
+    per_statement = 1000 * best.run.pg_cpu_s / statements if statements else 0.0
+    return Costs(pg_ms=pg_ms, redis_ms=1000 * best.redis_step_cpu_s / steps,
+                 idle_redis_ms_s=1000 * best.idle_per_process(lambda d: d.redis_cpu_s),
+                 idle_redis_cmd_s=best.idle_per_process(lambda d: d.redis_commands),
+                 rec_pg_ms=rec_statements / rec_calls * per_statement if rec_calls else 0.0, interval_s=interval_s)
+
+
+def print_model(results: list[NoopResult], real: list[RealResult], machines: int, pg_cores: int) -> None:
+    best = max(results, key=lambda r: r.rate)
+    interval_s = best.interval_s
+    costs = measured_costs(best, interval_s)
+    steps = max(1, best.finished)
     statements = sum(n for k, (n, _) in best.run.counts.items() if k.startswith("sql:")) / steps
-    commits = best.run.pg_db.get("xact_commit", 0) / steps
-    idle_redis_ms_s = 1000 * best.idle.redis_cpu_s / best.idle.seconds / best.procs  # per process, per second
-    idle_redis_cmd_s = best.idle.redis_commands / best.idle.seconds / best.procs
-    pg_ms_per_stmt = pg_ms / statements if statements else 0.0
+    commits = best.run.pg_db["xact_commit"] / steps
+    worker_ms = 1000 * best.run.worker_cpu_s / steps
     rec_calls, rec_s = best.count("reconciler.advance")
-    rec_passes = best.count("reconcile.pass")[0]
-    rec_stmts = best.count("sql:reconciler")[0]
-    stmts_per_version = rec_stmts / rec_calls if rec_calls else 0.0
-    procs_total = machines * best.procs
-    print(f"\nPart 3 - model for a {machines}-machine farm (from the fastest no-op run, {best.label}: "
-          f"{best.rate:.0f} steps/s on this machine)")
-    print(f"  measured per step: {statements:.1f} SQL statements, {commits:.2f} commits, PostgreSQL backend CPU "
-          f"{pg_ms:.2f} ms ({pg_ms_per_stmt:.3f} ms a statement), Redis CPU {redis_ms:.3f} ms "
-          f"({best.run.redis_commands / steps:.1f} commands), worker-process CPU {worker_ms:.2f} ms")
-    pg_cap = 1000 / pg_ms if pg_ms else float("inf")
-    print(f"  - workers: {worker_ms:.1f} ms CPU a step = {1000 / worker_ms:.0f} steps/s per core of worker machine; "
-          f"this tier grows with the machines.")
-    print(f"  - PostgreSQL (one primary, every step writes there): {pg_cap:.0f} steps/s per core of its server, "
-          f"{pg_cores * pg_cap:.0f} steps/s with {pg_cores} cores (--pg-cores), {commits * pg_cores * pg_cap:.0f} "
-          f"commits/s at that rate.")
-    idle_load = procs_total * idle_redis_ms_s  # ms of Redis CPU per second, just for idle polling
-    redis_cap = max(0.0, 1000 - idle_load) / redis_ms if redis_ms else float("inf")
-    print(f"  - Redis (one thread): {1000 / redis_ms if redis_ms else float('inf'):.0f} steps/s alone; the idle "
-          f"consumers of {procs_total} worker processes ({idle_redis_cmd_s:.0f} commands/s "
-          f"each) take {idle_load / 10:.0f}% of its thread, leaving {redis_cap:.0f} steps/s.")
-    if rec_calls and rec_passes:
-        rec_pg_ms = stmts_per_version * pg_ms_per_stmt  # PG CPU per in-flight version per pass
-        passes_s = procs_total / reconcile_interval_s
-        per_core_versions = 1000 / (passes_s * rec_pg_ms) if rec_pg_ms else float("inf")
-        print(f"  - reconcilers: one in every worker process; each pass advances every version with a pending step "
-              f"({rec_calls / rec_passes:.0f} a pass here, {stmts_per_version:.1f} statements and "
-              f"{1000 * rec_s / rec_calls:.2f} ms each). {procs_total} processes every {reconcile_interval_s:.0f}s = "
-              f"{passes_s:.0f} passes/s: with V versions in flight they use V x {passes_s * rec_pg_ms / 1000:.3f} "
-              f"PostgreSQL cores, a whole core at V = {per_core_versions:.0f}, all {pg_cores} at "
-              f"V = {pg_cores * per_core_versions:.0f}.")
-    offered = machines * best.rate
-    limits = {"PostgreSQL": pg_cores * pg_cap, "Redis": redis_cap}
+    print(f"\nPart 3 - model for a {machines}-machine farm, from the fastest no-op run ({best.label}, "
+          f"{best.rate:.0f} steps/s here) and the idle windows")
+    print(f"  per step: {statements:.1f} SQL statements and {commits:.2f} PostgreSQL transactions; CPU: PostgreSQL "
+          f"{costs.pg_ms:.2f} ms, Redis {costs.redis_ms:.3f} ms, the worker process {worker_ms:.2f} ms "
+          f"(a {os.cpu_count()}-core machine with all three on it tops out near "
+          f"{1000 * (os.cpu_count() or 1) / (worker_ms + costs.pg_ms + costs.redis_ms):.0f} steps/s)")
+    print(f"  per idle worker process: {costs.idle_redis_cmd_s:.0f} Redis commands/s = {costs.idle_redis_ms_s:.1f} ms "
+          f"of Redis CPU a second (Dramatiq consumers polling every queue and delay queue)")
+    if rec_calls:
+        print(f"  per reconciler pass (one in every worker process, every {interval_s:.0f}s): "
+              f"{best.count('sql:reconciler')[0] / rec_calls:.1f} statements and {1000 * rec_s / rec_calls:.1f} ms for "
+              f"each version in flight (a pending step left), = {costs.rec_pg_ms:.2f} ms of PostgreSQL CPU")
+    workloads = [Workload("no-op steps", best.rate, best.procs, best.threads)]
     if real:
         fastest = max(real, key=lambda r: r.files_per_min)
-        real_rate = fastest.ready * len(REAL_STEPS) / fastest.wall_s
-        print(f"  - offered load: {machines} machines like this one make {offered:.0f} steps/s of no-op steps, "
-              f"{machines * real_rate:.0f} steps/s of real {CLIP_SECONDS}-second clips (probe + proxy, "
-              f"{fastest.files_per_min:.0f} files/min each, {fastest.procs}x{fastest.threads}).")
-    first = min(limits, key=lambda k: limits[k])
-    print(f"  => saturates first: {first}, at {limits[first]:.0f} steps/s ({limits[first] / best.rate:.0f} "
-          f"machines of no-op steps like this one); before that, the reconcilers' passes grow with the versions "
-          f"in flight and take PostgreSQL's cores whatever the step rate.")
+        workloads.append(Workload(f"{CLIP_SECONDS}-second clips, probe + proxy", fastest.ready * len(REAL_STEPS)
+                                  / fastest.wall_s, fastest.procs, fastest.threads))
+    for work in workloads:
+        steps_pg, reconcilers_pg, redis_share = shared_load(costs, work, machines)
+        limit_at, limit = first_limit(costs, work, pg_cores)
+        print(f"  {work.name} ({work.rate:.1f} steps/s a machine, {work.procs}x{work.threads}): {machines} machines "
+              f"offer {machines * work.rate:.0f} steps/s = {machines * work.rate * commits:.0f} transactions/s; they "
+              f"need {steps_pg:.1f} PostgreSQL cores for the steps + {reconcilers_pg:.1f} for the reconcilers "
+              f"(>= {machines * work.procs * work.threads} versions in flight), and {100 * redis_share:.0f}% of "
+              f"Redis's thread.")
+        print(f"    => first to saturate: {limit}, at {limit_at} machines = {limit_at * work.rate:.0f} steps/s "
+              f"(PostgreSQL of {pg_cores} cores, --pg-cores)")
 
 
 # ---- main ---------------------------------------------------------------------------------------------
@@ -977,6 +1080,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=1, help="repeat each configuration (prints the spread)")
     parser.add_argument("--idle-s", type=float, default=3.0, help="idle window measuring the polling cost")
     parser.add_argument("--profile", action="store_true", help="add a cProfile'd run of the first configuration")
+    parser.add_argument("--no-timers", action="store_true",
+                        help="part 1 without the timers inside the workers (what they cost; no phase table)")
     parser.add_argument("--skip-noop", action="store_true")
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--machines", type=int, default=100, help="farm size of the model")
@@ -984,6 +1089,7 @@ def main() -> None:
     args = parser.parse_args()
     clean_environ()
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored (nohup, &)
     client = redis.Redis.from_url(REDIS_URL)
     configs = parse_configs(args.workers, args.threads, args.many)
     print(f"farm throughput: {os.cpu_count()} cores, PostgreSQL {PG_ADMIN_URL.rsplit('@', 1)[-1]}, "
@@ -995,7 +1101,7 @@ def main() -> None:
         if not args.skip_noop:
             for rep in range(args.reps):
                 for procs, threads in configs:
-                    r = run_noop(procs, threads, args.assets, args.idle_s, client)
+                    r = run_noop(procs, threads, args.assets, args.idle_s, client, timers=not args.no_timers)
                     noop.setdefault(r.label, []).append(r)
                     print(f"  no-op {r.label} rep {rep + 1}: {r.finished}/{r.steps} steps in {r.wall_s:.2f}s = "
                           f"{r.rate:.0f} steps/s, {r.cost_ms:.1f} ms a step, machine busy "
@@ -1027,13 +1133,14 @@ def main() -> None:
         print_noop_table(noop)
         print_phases([runs[0] for runs in noop.values()])
     if profile:
-        print(f"\ncProfile of one worker process ({configs[0][0]}x{configs[0][1]}), Dramatiq message handling:")
+        print(f"\ncProfile (CPU time of the worker threads: time.thread_time) of one worker process "
+              f"({configs[0][0]}x{configs[0][1]}), Dramatiq message handling:")
         print(profile)
     if real and bare:
         print_real_table(real, bare[0], bare[1], bare[2], args.clips)
     if noop:
         print_model([runs[0] for runs in noop.values()], [runs[0] for runs in real.values()], args.machines,
-                    args.pg_cores, load_settings().reconcile_interval_s)
+                    args.pg_cores)
     print(f"\ngoal (issue 11): >= 300 steps/s, < 10 ms orchestration a step; best here: "
           f"{max((r.rate for runs in noop.values() for r in runs), default=0):.0f} steps/s, "
           f"{min((r.cost_ms for runs in noop.values() for r in runs), default=float('nan')):.1f} ms a step")

@@ -396,3 +396,32 @@ def test_rights_show_on_the_asset_page_and_what_expires_on_the_library(page: Any
     page.click("#rights-form button[type=submit]")
     page.wait_for_selector("#rights-targets li[data-target='us-web']:has-text('✓ allowed')")
     assert page.text_content("#rights dd:nth-of-type(4)") == "GB, US"
+
+
+def test_the_farm_page_shows_workers_their_steps_and_failures_live(page: Any, server: Server, browser: Any) -> None:
+    page.click("#me a:has-text('Farm')")
+    page.wait_for_url("**/farm")
+    row = page.locator("#workers tr[data-state='alive']")
+    row.wait_for()
+    assert "pid" in row.text_content() and "proxy" in row.text_content(), "the embedded worker takes every queue"
+    assert page.locator("#queues tr[data-queue='proxy']").count() == 1
+    # a file under way shows in its worker's row with its step and progress, without a reload
+    clip = make_clip(server.tmp / "C003.mov", seconds=30, size="1280x720", timecode="13:00:00:00")
+    shutil.copyfile(clip, server.data / "watch" / "default" / "C003.mov")
+    page.wait_for_selector("#workers tr[data-state='alive'] .held:has-text('C003.mov')", timeout=60_000)
+    # a file that is not media fails with its reason, and the retry button queues it again
+    (server.data / "watch" / "default" / "notes.mov").write_bytes(b"these are not pictures\n" * 40)
+    failed = page.locator("#failures li").filter(has_text="notes.mov")
+    failed.wait_for(timeout=60_000)
+    assert "probe" in failed.text_content()
+    _shot(page, "farm", server.tmp)
+    failed.locator("button:has-text('Retry')").click()
+    page.wait_for_selector("#note:has-text('notes.mov: re-queued probe')")
+    assert page.locator("#throughput li").count() == 12  # five-minute bars over the hour
+    assert "step(s) finished" in page.text_content("#throughput-summary")
+
+    editor = _sign_in(browser, server, server.token_for("eddie", "editor"))
+    assert not editor.locator("#me a:has-text('Farm')").count(), "only admins are offered the Farm page"
+    reply = editor.goto(f"{server.base}/farm")
+    assert reply.status == 403
+    editor.context.close()

@@ -85,7 +85,8 @@ export async function whoAmI() {
   const me = await api("/api/v1/me");
   const slot = document.getElementById("me");
   if (slot) {
-    slot.replaceChildren(el("span", {}, `${me.name} (${me.role})`), " ",
+    slot.replaceChildren(me.role === "admin" ? el("a", { href: "/farm" }, "Farm") : "", " ",
+      el("span", {}, `${me.name} (${me.role})`), " ",
       el("button", { type: "button", class: "link", onclick: signOut }, "Sign out"));
   }
   return me;
