@@ -237,7 +237,8 @@ class Step(Base):
 
     __tablename__ = "steps"
     # status + finished_at: the latest failures and the throughput of the last hour (Farm page, rushes status)
-    __table_args__ = (UniqueConstraint("version_id", "kind"), Index("ix_steps_status_finished_at", "status", "finished_at"))
+    __table_args__ = (UniqueConstraint("version_id", "kind"),
+                      Index("ix_steps_status_finished_at", "status", "finished_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
