@@ -9,14 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from api.auth import visible_asset
 from api.deps import DB, CanDeliver, CanDownloadOriginal, CanEditMetadata, CanView, visible_version
 from api.events import audit, audit_now
 from catalog.collections import collections_of, put_in_collection, take_out_of_collection
 from catalog.models import Asset, AssetCollection, Collection, Proxy
-from catalog.permissions import ACTIONS, asset_scope, can, collection_scope, in_collection
+from catalog.permissions import ACTIONS, asset_scope, can, in_collection, visible_collections
 from catalog.views import SUMMARY_LOAD, asset_detail, asset_summary
 from pipeline.retry import retry_asset
 from rushes.errors import NotFound
@@ -62,9 +62,7 @@ def list_collections(session: DB, user: CanView) -> dict[str, Any]:
         select(Asset.collection_id, func.count()).group_by(Asset.collection_id))}
     added: dict[int, int] = {cid: n for cid, n in session.execute(
         select(AssetCollection.collection_id, func.count()).group_by(AssetCollection.collection_id))}
-    rows = session.execute(select(Collection.id, Collection.name)
-                           .where(or_(collection_scope(user), Collection.id.in_(
-                               select(Asset.collection_id).where(asset_scope(user)))))
+    rows = session.execute(select(Collection.id, Collection.name).where(visible_collections(user))
                            .order_by(Collection.name)).all()
     return {"collections": [{"name": name, "assets": own.get(cid, 0) + added.get(cid, 0)} for cid, name in rows]}
 

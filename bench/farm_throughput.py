@@ -9,14 +9,18 @@ in the catalog and the broker, and what that means for a farm of 100 machines.
    step (wall x worker threads / steps, and the catalog's mean ``finished_at - started_at``); CPU per step
    of the worker processes, the PostgreSQL backends and Redis; SQL statements and commits per step; and the
    phases of a step (claim, heartbeat thread, finish + advance, send), timed inside the workers by wrapping
-   the pipeline's public functions in the worker processes only. ``--profile`` adds a cProfile'd run.
+   the pipeline's public functions in the worker processes only. ``--profile`` adds a cProfile'd run (CPU
+   time); ``--what-if`` tries proposed pipeline changes inside the worker processes (nothing is edited).
 2. Real work. ``--clips`` short clips (3 s 640x360 H.264/AAC) through ``RUSHES_STEPS=["probe","proxy"]``
    by 1, 2 and 4 real ``rushes worker`` processes, ingested from this process with ``Ingester``: files per
    minute, the steps' own durations and the same ffmpeg commands run bare (sequentially and 2 at a time).
 3. A model of a 100-machine farm computed from the measured costs: what saturates first, and at what rate.
 
     .venv/bin/python bench/farm_throughput.py [--assets 300] [--workers 1,2,4] [--threads 4] [--many 2x12]
-        [--clips 24] [--real-threads 2] [--reps 1] [--profile] [--skip-noop] [--skip-real]
+        [--clips 24] [--real-threads 2] [--reps 1] [--profile] [--what-if all] [--no-timers]
+        [--skip-noop] [--skip-real] [--machines 100] [--pg-cores 8]
+
+A full run takes about 7 minutes on a 2-core machine (with --profile).
 
 Needs Redis (RUSHES_BENCH_REDIS, default redis://127.0.0.1:6379/0) and PostgreSQL (RUSHES_BENCH_PG, default
 postgresql+psycopg://postgres@127.0.0.1:5432/test); every configuration gets its own database, Redis
@@ -108,15 +112,14 @@ def delete_namespace(client: redis.Redis, namespace: str) -> int:
     return len(keys)
 
 
-@contextmanager
-def farm_resources(stack: ExitStack, client: redis.Redis) -> Iterator[tuple[str, str, Path]]:
-    """A database, a Redis namespace and a data folder for one configuration, removed on the way out."""
+def farm_resources(stack: ExitStack, client: redis.Redis) -> tuple[str, str, Path]:
+    """A database, a Redis namespace and a data folder for one configuration, removed when ``stack`` closes."""
     url = create_database()
     stack.callback(drop_database, url)
     namespace = f"rushes-bench-{uuid.uuid4().hex[:8]}"
     stack.callback(delete_namespace, client, namespace)
     data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rushes-bench-")))
-    yield url, namespace, data
+    return url, namespace, data
 
 
 def clean_environ() -> None:
@@ -428,8 +431,39 @@ class Meter:
         return out.getvalue()
 
 
+WHAT_IFS = {  # changes proposed to the pipeline, tried in the no-op worker processes only (nothing is edited)
+    "no-claim-refresh": "claim does not recompute the version's status (advance at finish still does)",
+    "no-pre-ping": "the engine's pool does not ping PostgreSQL at every checkout",
+    "poll-1000ms": "Dramatiq's worker_timeout 1000 ms (its default) instead of 100: idle consumers poll 10x less",
+    "no-heartbeat-thread": "no heartbeat thread a step (what one lease renewer a process would save)",
+}
+
+
+def apply_what_ifs(names: list[str], farm: Farm | None) -> None:
+    """Try proposed changes inside this worker process (``farm`` None: before the farm is made)."""
+    from pipeline import execute, leases
+
+    if farm is None:
+        if "poll-1000ms" in names:
+            import dramatiq
+
+            class SlowerPolling(dramatiq.Worker):
+                def __init__(self, *args: Any, **kwargs: Any) -> None:
+                    super().__init__(*args, **{**kwargs, "worker_timeout": 1000})
+
+            dramatiq.Worker = SlowerPolling  # type: ignore[misc]
+        if "no-claim-refresh" in names:
+            leases.refresh_status = lambda session, version_id: "processing"
+        if "no-heartbeat-thread" in names:
+            execute.Heartbeat.start = lambda self: None  # type: ignore[method-assign]
+            execute.Heartbeat.stop = lambda self: None  # type: ignore[method-assign]
+        return
+    if "no-pre-ping" in names:
+        farm.engine.pool._pre_ping = False
+
+
 def noop_worker(conn: Connection, values: dict[str, Any], threads: int, profile: bool, timers: bool,
-                log_path: str) -> None:
+                what_ifs: list[str], log_path: str) -> None:
     """A worker process of part 1: a Farm like `rushes worker` opens, no-op tasks, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
     logging.basicConfig(filename=log_path, level=logging.INFO,  # what `rushes worker` logs
@@ -442,7 +476,9 @@ def noop_worker(conn: Connection, values: dict[str, Any], threads: int, profile:
     for kind in list(tasks.TASKS):
         tasks.TASKS[kind] = no_op
     analysis_tasks.warm_up = lambda kinds, settings: None  # no models to load
+    apply_what_ifs(what_ifs, None)
     farm = Farm(load_settings(**values), migrate_schema=False)
+    apply_what_ifs(what_ifs, farm)
     meter = Meter()
     if timers:
         meter.install(farm, profile)
@@ -472,13 +508,13 @@ class Child:
 
 
 def start_children(n: int, values: dict[str, Any], threads: int, profile: bool, timers: bool,
-                   logs: Path) -> list[Child]:
+                   what_ifs: list[str], logs: Path) -> list[Child]:
     ctx = multiprocessing.get_context("spawn")
     children = []
     for i in range(n):
         parent_end, child_end = ctx.Pipe()
         process = ctx.Process(target=noop_worker, daemon=True, name=f"noop-worker-{i}",
-                              args=(child_end, values, threads, profile and i == 0, timers,
+                              args=(child_end, values, threads, profile and i == 0, timers, what_ifs,
                                     str(logs / f"worker{i}.log")))
         process.start()
         child_end.close()
@@ -617,9 +653,10 @@ class NoopResult:
 
     @property
     def redis_step_cpu_s(self) -> float:
-        """Redis CPU of the run less what the same processes (and others) cost it when idle (polling)."""
-        idle_rate = self.idle.redis_cpu_s / self.idle.seconds if self.idle.seconds else 0.0
-        return max(0.0, self.run.redis_cpu_s - idle_rate * self.run.seconds)
+        """Redis CPU of the run less what others cost it before the workers started (the workers' own polling
+        while busy stays in: an upper bound of what the steps cost it)."""
+        base_rate = self.base.redis_cpu_s / self.base.seconds if self.base.seconds else 0.0
+        return max(0.0, self.run.redis_cpu_s - base_rate * self.run.seconds)
 
     @property
     def others_cores(self) -> float:
@@ -634,8 +671,9 @@ class NoopResult:
 
 
 def run_noop(procs: int, threads: int, assets: int, idle_s: float, client: redis.Redis,
-             profile: bool = False, timers: bool = True) -> NoopResult:
-    with ExitStack() as stack, farm_resources(stack, client) as (url, namespace, data):
+             profile: bool = False, timers: bool = True, what_ifs: list[str] | None = None) -> NoopResult:
+    with ExitStack() as stack:
+        url, namespace, data = farm_resources(stack, client)
         values = dict(data_dir=str(data), database_url=url, broker_url=REDIS_URL, broker_namespace=namespace,
                       worker_threads=threads, steps=list(WORKFLOW))
         farm = Farm(load_settings(**values))  # migrates the new catalog once, before the workers open it
@@ -645,7 +683,7 @@ def run_noop(procs: int, threads: int, assets: int, idle_s: float, client: redis
         base_a = monitor.sample()
         time.sleep(idle_s)
         base = delta(base_a, monitor.sample())
-        children = start_children(procs, values, threads, profile, timers, data)
+        children = start_children(procs, values, threads, profile, timers, what_ifs or [], data)
         finals: list[dict[str, Any]] = []
         stack.callback(lambda: finals.extend(stop_children(children)))
         wait_ready(children)
@@ -670,7 +708,6 @@ def run_noop(procs: int, threads: int, assets: int, idle_s: float, client: redis
         return NoopResult(procs, threads, expected, finished, catalog["failed"], catalog["retried"], wall,
                           catalog, delta(before, after), idle, base, seed_s, farm.settings.reconcile_interval_s,
                           next((f.get("profile", "") for f in finals if f.get("profile")), ""))
-    raise AssertionError("unreachable")
 
 
 # ---- part 2: real work ---------------------------------------------------------------------------------
@@ -770,9 +807,16 @@ class RealResult:
     def total_s(self, kind: str) -> float:
         return float(self.steps.get(kind, {}).get("total_s") or 0.0)
 
+    @property
+    def utilisation(self) -> float:
+        """How much of the wall time the worker threads spent inside steps."""
+        busy = sum(self.total_s(kind) for kind in self.steps)
+        return busy / (self.wall_s * self.procs * self.threads) if self.wall_s > 0 else 0.0
+
 
 def run_real(procs: int, threads: int, clips: list[Path], client: redis.Redis, timeout: float) -> RealResult:
-    with ExitStack() as stack, farm_resources(stack, client) as (url, namespace, data):
+    with ExitStack() as stack:
+        url, namespace, data = farm_resources(stack, client)
         env = {**os.environ, "RUSHES_BROKER_URL": REDIS_URL, "RUSHES_BROKER_NAMESPACE": namespace,
                "RUSHES_DATABASE_URL": url, "RUSHES_DATA_DIR": str(data), "RUSHES_STEPS": '["probe", "proxy"]'}
         farm = Farm(load_settings(data_dir=data, database_url=url, broker_url=REDIS_URL,
@@ -813,7 +857,6 @@ def run_real(procs: int, threads: int, clips: list[Path], client: redis.Redis, t
         wall = (last - started).total_seconds() if last else float("nan")
         busy = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
         return RealResult(procs, threads, len(clips), wall, ingest_s, ready, failed, steps, busy)
-    raise AssertionError("unreachable")
 
 
 # ---- reporting ----------------------------------------------------------------------------------------
@@ -940,8 +983,8 @@ def print_real_table(groups: dict[str, list[RealResult]], bare_seq: float, bare_
           f"{bare_proxy:.1f}s, {bare_seq / clips:.2f}s a clip); 2 clips at a time: {bare_par:.1f}s = "
           f"{60 * clips / bare_par:.0f} files/min")
     head = (f"{'config':>7} {'wall s':>13} {'files/min':>15} {'ingest s':>9} {'sum probe s':>12} "
-            f"{'sum proxy s':>12} {'proxy/clip':>10} {'wall/bare seq':>13} {'wall/bare x2':>12} {'busy':>5} "
-            f"{'failed':>6}")
+            f"{'sum proxy s':>12} {'proxy/clip':>10} {'wall/bare seq':>13} {'wall/bare x2':>12} {'in steps':>8} "
+            f"{'busy':>5} {'failed':>6}")
     print(head)
     print("-" * len(head))
     for label, runs in groups.items():
@@ -953,10 +996,11 @@ def print_real_table(groups: dict[str, list[RealResult]], bare_seq: float, bare_
               f"{fmt(statistics.median(x.total_s('proxy') / x.clips for x in runs), 2):>10} "
               f"{fmt(statistics.median(x.wall_s / bare_seq for x in runs), 2):>13} "
               f"{fmt(statistics.median(x.wall_s / bare_par for x in runs), 2):>12} "
+              f"{fmt(100 * statistics.median(x.utilisation for x in runs), 0):>7}% "
               f"{fmt(100 * statistics.median(x.machine_busy for x in runs), 0):>4}% {r.failed:>6}")
     print("  wall = first ingest to the last step's finished_at; proxy/clip = mean proxy step (proxy + poster + "
           "verification) under that concurrency;\n  ingest = hash-copy + registration of all clips in this process "
-          "(overlaps the work)")
+          "(overlaps the work); in steps = sum of step durations / (wall x worker threads)")
 
 
 @dataclass
@@ -1003,30 +1047,38 @@ def first_limit(costs: Costs, work: Workload, pg_cores: int, most: int = 100_000
     return most, "nothing"
 
 
-def measured_costs(best: NoopResult, interval_s: float) -> Costs:
-    steps = max(1, best.finished)
-    pg_ms = 1000 * best.run.pg_cpu_s / steps
-    statements = sum(n for k, (n, _) in best.run.counts.items() if k.startswith("sql:"))
-    rec_calls = best.count("reconciler.advance")[0]
-    rec_statements = best.count("sql:reconciler")[0]
-    per_statement = 1000 * best.run.pg_cpu_s / statements if statements else 0.0
-    return Costs(pg_ms=pg_ms, redis_ms=1000 * best.redis_step_cpu_s / steps,
-                 idle_redis_ms_s=1000 * best.idle_per_process(lambda d: d.redis_cpu_s),
-                 idle_redis_cmd_s=best.idle_per_process(lambda d: d.redis_commands),
-                 rec_pg_ms=rec_statements / rec_calls * per_statement if rec_calls else 0.0, interval_s=interval_s)
+def measured_costs(run: NoopResult) -> Costs:
+    steps = max(1, run.finished)
+    statements = sum(n for k, (n, _) in run.run.counts.items() if k.startswith("sql:"))
+    rec_calls = run.count("reconciler.advance")[0]
+    rec_statements = run.count("sql:reconciler")[0]
+    per_statement = 1000 * run.run.pg_cpu_s / statements if statements else 0.0
+    return Costs(pg_ms=1000 * run.run.pg_cpu_s / steps, redis_ms=1000 * run.redis_step_cpu_s / steps,
+                 idle_redis_ms_s=1000 * run.idle_per_process(lambda d: d.redis_cpu_s),
+                 idle_redis_cmd_s=run.idle_per_process(lambda d: d.redis_commands),
+                 rec_pg_ms=rec_statements / rec_calls * per_statement if rec_calls else 0.0,
+                 interval_s=run.interval_s)
+
+
+def median_costs(runs: list[NoopResult]) -> Costs:
+    """Each cost as the median over the configurations (the machine is shared: single runs are noisy)."""
+    each = [measured_costs(run) for run in runs]
+    return Costs(**{name: statistics.median(getattr(c, name) for c in each) for name in Costs.__dataclass_fields__})
 
 
 def print_model(results: list[NoopResult], real: list[RealResult], machines: int, pg_cores: int) -> None:
     best = max(results, key=lambda r: r.rate)
-    interval_s = best.interval_s
-    costs = measured_costs(best, interval_s)
-    steps = max(1, best.finished)
-    statements = sum(n for k, (n, _) in best.run.counts.items() if k.startswith("sql:")) / steps
-    commits = best.run.pg_db["xact_commit"] / steps
-    worker_ms = 1000 * best.run.worker_cpu_s / steps
-    rec_calls, rec_s = best.count("reconciler.advance")
-    print(f"\nPart 3 - model for a {machines}-machine farm, from the fastest no-op run ({best.label}, "
-          f"{best.rate:.0f} steps/s here) and the idle windows")
+    costs = median_costs(results)
+    interval_s = costs.interval_s
+    statements = statistics.median(sum(n for k, (n, _) in r.run.counts.items() if k.startswith("sql:"))
+                                   / max(1, r.finished) for r in results)
+    commits = statistics.median(r.run.pg_db["xact_commit"] / max(1, r.finished) for r in results)
+    worker_ms = statistics.median(1000 * r.run.worker_cpu_s / max(1, r.finished) for r in results)
+    rec_calls = sum(r.count("reconciler.advance")[0] for r in results)
+    rec_s = sum(r.count("reconciler.advance")[1] for r in results)
+    rec_statements = sum(r.count("sql:reconciler")[0] for r in results)
+    print(f"\nPart 3 - model for a {machines}-machine farm: costs are medians over the no-op configurations; "
+          f"Redis a step includes the busy workers' own polling (an upper bound)")
     print(f"  per step: {statements:.1f} SQL statements and {commits:.2f} PostgreSQL transactions; CPU: PostgreSQL "
           f"{costs.pg_ms:.2f} ms, Redis {costs.redis_ms:.3f} ms, the worker process {worker_ms:.2f} ms "
           f"(a {os.cpu_count()}-core machine with all three on it tops out near "
@@ -1035,7 +1087,7 @@ def print_model(results: list[NoopResult], real: list[RealResult], machines: int
           f"of Redis CPU a second (Dramatiq consumers polling every queue and delay queue)")
     if rec_calls:
         print(f"  per reconciler pass (one in every worker process, every {interval_s:.0f}s): "
-              f"{best.count('sql:reconciler')[0] / rec_calls:.1f} statements and {1000 * rec_s / rec_calls:.1f} ms for "
+              f"{rec_statements / rec_calls:.1f} statements and {1000 * rec_s / rec_calls:.1f} ms for "
               f"each version in flight (a pending step left), = {costs.rec_pg_ms:.2f} ms of PostgreSQL CPU")
     workloads = [Workload("no-op steps", best.rate, best.procs, best.threads)]
     if real:
@@ -1082,6 +1134,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="add a cProfile'd run of the first configuration")
     parser.add_argument("--no-timers", action="store_true",
                         help="part 1 without the timers inside the workers (what they cost; no phase table)")
+    parser.add_argument("--what-if", default="", help="part 1 with proposed pipeline changes tried inside the "
+                        f"workers, comma-separated or 'all': {', '.join(WHAT_IFS)}")
     parser.add_argument("--skip-noop", action="store_true")
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--machines", type=int, default=100, help="farm size of the model")
@@ -1092,8 +1146,14 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored (nohup, &)
     client = redis.Redis.from_url(REDIS_URL)
     configs = parse_configs(args.workers, args.threads, args.many)
+    what_ifs = list(WHAT_IFS) if args.what_if == "all" else [w for w in args.what_if.split(",") if w]
+    unknown = set(what_ifs) - set(WHAT_IFS)
+    if unknown:
+        parser.error(f"--what-if: unknown {sorted(unknown)}; known: {', '.join(WHAT_IFS)}")
     print(f"farm throughput: {os.cpu_count()} cores, PostgreSQL {PG_ADMIN_URL.rsplit('@', 1)[-1]}, "
           f"Redis {REDIS_URL.rsplit('/', 2)[-2]}, ffmpeg {ffmpeg_version()}", flush=True)
+    for name in what_ifs:
+        print(f"  what-if {name}: {WHAT_IFS[name]}")
     noop: dict[str, list[NoopResult]] = {}
     real: dict[str, list[RealResult]] = {}
     profile = ""
@@ -1101,14 +1161,16 @@ def main() -> None:
         if not args.skip_noop:
             for rep in range(args.reps):
                 for procs, threads in configs:
-                    r = run_noop(procs, threads, args.assets, args.idle_s, client, timers=not args.no_timers)
+                    r = run_noop(procs, threads, args.assets, args.idle_s, client, timers=not args.no_timers,
+                                 what_ifs=what_ifs)
                     noop.setdefault(r.label, []).append(r)
                     print(f"  no-op {r.label} rep {rep + 1}: {r.finished}/{r.steps} steps in {r.wall_s:.2f}s = "
                           f"{r.rate:.0f} steps/s, {r.cost_ms:.1f} ms a step, machine busy "
                           f"{100 * r.run.machine_busy:.0f}%", flush=True)
             if args.profile:
                 procs, threads = configs[0]
-                profile = run_noop(procs, threads, args.assets, args.idle_s, client, profile=True).profile
+                profile = run_noop(procs, threads, args.assets, args.idle_s, client, profile=True,
+                                   what_ifs=what_ifs).profile
         bare: tuple[float, float, float] | None = None
         if not args.skip_real:
             with tempfile.TemporaryDirectory(prefix="rushes-bench-clips-") as tmp:
