@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import visible_asset
-from api.deps import DB, Reader, visible_version
+from api.deps import DB, ReadDB, Reader, visible_version
 from api.events import audit
 from catalog.lookup import version_of
 from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, User, Version
@@ -110,7 +110,7 @@ def qc_route(asset_id: int, session: DB, user: Reader, version: int | None = Non
 
 
 @router.get("/versions/{version_id}/keyframes/{index}", response_class=FileResponse)
-def keyframe_route(version_id: int, index: int, session: DB, user: Reader) -> FileResponse:
+def keyframe_route(version_id: int, index: int, session: ReadDB, user: Reader) -> FileResponse:
     visible_version(session, user, version_id)
     scene = session.scalar(select(Scene).where(Scene.version_id == version_id, Scene.index == index))
     if scene is None or not scene.keyframe_path or not Path(scene.keyframe_path).is_file():
@@ -119,13 +119,13 @@ def keyframe_route(version_id: int, index: int, session: DB, user: Reader) -> Fi
 
 
 @router.get("/versions/{version_id}/contact-sheet", response_class=FileResponse)
-def contact_sheet_route(version_id: int, session: DB, user: Reader) -> FileResponse:
+def contact_sheet_route(version_id: int, session: ReadDB, user: Reader) -> FileResponse:
     version = visible_version(session, user, version_id)
     return FileResponse(_sidecar_file(version, "contact.jpg"), media_type="image/jpeg")
 
 
 @router.get("/versions/{version_id}/waveform", response_class=FileResponse)
-def waveform_route(version_id: int, session: DB, user: Reader) -> FileResponse:
+def waveform_route(version_id: int, session: ReadDB, user: Reader) -> FileResponse:
     version = visible_version(session, user, version_id)
     return FileResponse(_sidecar_file(version, "waveform.png"), media_type="image/png")
 

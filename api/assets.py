@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from api.auth import visible_asset
-from api.deps import DB, CanDeliver, CanDownloadOriginal, CanEditMetadata, CanView, visible_version
+from api.deps import DB, CanDeliver, CanDownloadOriginal, CanEditMetadata, CanView, ReadDB, visible_version
 from api.events import audit, audit_now
 from catalog.collections import collections_of, put_in_collection, take_out_of_collection
 from catalog.models import Asset, AssetCollection, Collection, Proxy
@@ -34,7 +34,7 @@ def me(user: CanView) -> dict[str, Any]:
 
 
 @router.get("/assets", tags=["assets"], summary="Assets the caller may see")
-def list_assets(session: DB, user: CanView, status: Status = None, collection: str | None = None,
+def list_assets(session: ReadDB, user: CanView, status: Status = None, collection: str | None = None,
                 limit: Limit = 100, offset: Offset = 0, after: Offset | None = None) -> dict[str, Any]:
     """Newest first; ``collection`` matches an asset's own collection and those it was added to.
 
@@ -53,7 +53,7 @@ def list_assets(session: DB, user: CanView, status: Status = None, collection: s
 
 
 @router.get("/collections", tags=["assets"], summary="Collections the caller may see")
-def list_collections(session: DB, user: CanView) -> dict[str, Any]:
+def list_collections(session: ReadDB, user: CanView) -> dict[str, Any]:
     """Each collection with how many assets it holds (its own and added ones).
 
     Two grouped counts on indexes (an asset is never added to its own collection, catalog/collections.py), not
@@ -132,7 +132,7 @@ def proxy(version_id: int, request: Request, session: DB, user: CanView) -> File
 
 
 @router.get("/versions/{version_id}/poster", tags=["media"], response_class=FileResponse, summary="The poster JPEG")
-def poster(version_id: int, session: DB, user: CanView) -> FileResponse:
+def poster(version_id: int, session: ReadDB, user: CanView) -> FileResponse:
     visible_version(session, user, version_id)
     row = session.get(Proxy, version_id)
     if row is None or not row.poster_path or not Path(row.poster_path).is_file():

@@ -19,7 +19,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.auth import use_token, web_session
+from catalog.auth import note_use, use_due, use_token, web_session
 from catalog.models import Asset, User
 from catalog.permissions import asset_scope, can, roles_that_can
 
@@ -63,26 +63,33 @@ def _farm(request: Request):
 
 
 def user_of(request: Request, token: str) -> User | None:
-    """The user a live token belongs to (its use noted), detached from the session, or None."""
-    with _farm(request).sessions() as session, session.begin():
-        row = use_token(session, token)
+    """The user a live token belongs to, detached from the session, or None. Read without SQLite's write lock;
+    the token's use is written (at most once a minute) in a transaction of its own."""
+    farm = _farm(request)
+    with farm.readers() as session, session.begin():
+        row = use_token(session, token, note=False)
         if row is None:
             return None
-        user = row.user
-        session.flush()
+        user, due = row.user, use_due(row)
         session.expunge(user)
+    if due:
+        with farm.transaction() as session:
+            note_use(session, row)
     return user
 
 
 def session_user(request: Request, cookie_value: str) -> tuple[User, str] | None:
-    """The user of a live browser session and its CSRF value, or None."""
-    with _farm(request).sessions() as session, session.begin():
-        row = web_session(session, cookie_value)
+    """The user of a live browser session and its CSRF value, or None (read as :func:`user_of` reads)."""
+    farm = _farm(request)
+    with farm.readers() as session, session.begin():
+        row = web_session(session, cookie_value, note=False)
         if row is None:
             return None
-        user, csrf = row.user, row.csrf
-        session.flush()
+        user, csrf, due = row.user, row.csrf, use_due(row)
         session.expunge(user)
+    if due:
+        with farm.transaction() as session:
+            note_use(session, row)
     return user, csrf
 
 

@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
-from api.deps import DB, CanManageUsers
+from api.deps import CanManageUsers, ReadDB
 from catalog.farm_stats import asset_counts, ingested_bytes, rendition_counts, step_counts, workers
 from pipeline import step_metrics
 from pipeline.report import farm_report
@@ -70,7 +70,7 @@ class CatalogCollector(Collector):
 
 
 @router.get("/metrics", response_class=Response, summary="The farm in Prometheus text format")
-def metrics(session: DB, user: CanManageUsers, request: Request) -> Response:
+def metrics(session: ReadDB, user: CanManageUsers, request: Request) -> Response:
     catalog = CollectorRegistry()
     catalog.register(CatalogCollector(session, request.app.state.farm.settings.worker_dead_after_s))
     return Response(generate_latest(catalog) + generate_latest(PROCESS) + generate_latest(step_metrics.REGISTRY),
@@ -78,7 +78,7 @@ def metrics(session: DB, user: CanManageUsers, request: Request) -> Response:
 
 
 @router.get("/api/v1/farm", summary="The farm at a glance: workers and their steps, queues, throughput, failures")
-def farm(session: DB, user: CanManageUsers, request: Request) -> dict[str, Any]:
+def farm(session: ReadDB, user: CanManageUsers, request: Request) -> dict[str, Any]:
     return farm_report(session, request.app.state.farm.settings.worker_dead_after_s)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import visible_asset
-from api.deps import DB, Editor, Reader
+from api.deps import DB, Editor, ReadDB, Reader
 from catalog.lookup import version_of
 from catalog.models import Target, User, Version, utcnow
 from catalog.permissions import asset_scope
@@ -228,7 +228,7 @@ def delete_version_rights_route(asset_id: int, number: int, request: Request, us
 
 
 @router.get("/rights/expiring", response_model=ExpiringList, summary="Rights that expire soon")
-def expiring_route(session: DB, user: Reader, days: Days = 30) -> ExpiringList:
+def expiring_route(session: ReadDB, user: Reader, days: Days = 30) -> ExpiringList:
     """Rights whose window ends within ``days`` days from now (not closed yet), soonest first, with the asset's
     name, the version (for version-level rights) and the end date; only assets the caller may see."""
     now = utcnow()

@@ -70,15 +70,29 @@ def _live(now: datetime):
     return (Token.revoked_at.is_(None), or_(Token.expires_at.is_(None), Token.expires_at > now))
 
 
-def use_token(session: Session, token: str) -> Token | None:
-    """The live row of a clear-text token (not revoked, not expired, its user enabled), its use noted; or None."""
+def use_token(session: Session, token: str, *, note: bool = True) -> Token | None:
+    """The live row of a clear-text token (not revoked, not expired, its user enabled), its use noted unless
+    ``note`` is False (a reader's session: the caller notes it with :func:`note_use` when :func:`use_due`); or None."""
     now = utcnow()
     row = session.scalar(select(Token).where(Token.token_hash == hash_token(token), *_live(now)))
     if row is None or row.user.disabled_at is not None:
         return None
-    if _stale(row.last_used_at, now):
+    if note and _stale(row.last_used_at, now):
         row.last_used_at = now
     return row
+
+
+def use_due(row: Token | WebSession) -> bool:
+    """Whether a token's or browser session's last use is worth writing now."""
+    return _stale(row.last_used_at if isinstance(row, Token) else row.last_seen_at, utcnow())
+
+
+def note_use(session: Session, row: Token | WebSession) -> None:
+    """Write the last use of a token or browser session read in another (reader's) session."""
+    if isinstance(row, Token):
+        session.execute(update(Token).where(Token.id == row.id).values(last_used_at=utcnow()))
+    else:
+        session.execute(update(WebSession).where(WebSession.id == row.id).values(last_seen_at=utcnow()))
 
 
 def revoke_token(session: Session, token_id: int) -> Token:
@@ -109,8 +123,9 @@ def create_web_session(session: Session, token: Token, hours: float, ip: str | N
     return cookie, csrf
 
 
-def web_session(session: Session, cookie: str) -> WebSession | None:
-    """The live session of a cookie: not revoked or expired, its user enabled, its token still live."""
+def web_session(session: Session, cookie: str, *, note: bool = True) -> WebSession | None:
+    """The live session of a cookie: not revoked or expired, its user enabled, its token still live (its use
+    noted unless ``note`` is False, as for :func:`use_token`)."""
     now = utcnow()
     row = session.scalar(select(WebSession).where(WebSession.session_hash == hash_token(cookie),
                                                   WebSession.revoked_at.is_(None), WebSession.expires_at > now))
@@ -119,7 +134,7 @@ def web_session(session: Session, cookie: str) -> WebSession | None:
     if row.token_id is not None and session.scalar(select(Token.id).where(Token.id == row.token_id,
                                                                           *_live(now))) is None:
         return None
-    if _stale(row.last_seen_at, now):
+    if note and _stale(row.last_seen_at, now):
         row.last_seen_at = now
     return row
 

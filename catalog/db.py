@@ -32,7 +32,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # IMMEDIATE takes the write lock at once (a writer waits on busy_timeout instead of failing to upgrade);
+    # a reader's session (``reader_factory``) begins DEFERRED, so reads run side by side and never wait
+    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
 
 
 def make_engine(url: str) -> Engine:
@@ -47,6 +49,12 @@ def make_engine(url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def reader_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading only: on SQLite their transactions begin DEFERRED (no write lock), so many readers
+    (a page's thumbnails, the library's lists) run at once; a write in one may fail with "database is locked"."""
+    return sessionmaker(engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.orm import Session
 
-from catalog.db import make_engine, migrate, session_factory, transaction
+from catalog.db import make_engine, migrate, reader_factory, session_factory, transaction
 from pipeline.leases import process_name
 from pipeline.workflow import QUEUES, queue_of, with_needs
 from rushes.errors import ConfigError
@@ -53,6 +53,7 @@ class Farm:
         if migrate_schema:
             migrate(self.engine)
         self.sessions = session_factory(self.engine)
+        self.readers = reader_factory(self.engine)  # read-only work: never takes SQLite's write lock
         self.broker = make_broker(settings)
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
         self._declare_actors()
