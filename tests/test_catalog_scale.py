@@ -234,3 +234,42 @@ def test_postgresql_plans_the_hot_paths_without_a_sequential_scan(make_settings:
         farm.close()
     finally:
         drop_pg_database(url)
+
+
+def test_on_sqlite_the_library_reads_while_a_writer_holds_the_lock(farm: Farm, client: TestClient,
+                                                                    clips: dict[str, Path]) -> None:
+    """A long write (an ingest committing, a reconciler pass) must not stall every page of the library: the
+    read-only routes take no write lock, so they answer while another transaction holds it."""
+    import threading
+    import time
+
+    from catalog.models import Asset
+    from pipeline.ingest import Ingester
+    from rushes.settings import WatchFolder
+
+    if farm.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL readers never wait for writers (MVCC); SQLite's write lock is the case here")
+    asset_id = Ingester(farm).ingest(clips["short"], WatchFolder(name="default"), consume=False).asset_id
+    admin = bearer(farm, "ada", "admin")
+    assert client.get("/api/v1/me", headers=admin).status_code == 200  # the token's use is noted now
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with farm.transaction() as session:  # BEGIN IMMEDIATE: the write lock, held until released
+            session.execute(update(Asset).where(Asset.id == asset_id).values(error=None))
+            holding.set()
+            release.wait(20)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        for path in ("/api/v1/assets", "/api/v1/collections", "/api/v1/rights/expiring", "/api/v1/farm",
+                     f"/api/v1/versions/{asset_id}/waveform"):
+            started = time.monotonic()
+            reply = client.get(path, headers=admin)
+            assert reply.status_code in (200, 404), (path, reply.text)
+            assert time.monotonic() - started < 2, f"{path} waited for the writer"
+    finally:
+        release.set()
+        thread.join()
