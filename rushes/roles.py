@@ -35,7 +35,9 @@ def serve_api(farm: Farm, host: str, port: int, log_level: str = "info") -> None
 
     from api.app import create_app
 
-    uvicorn.run(create_app(farm), host=host, port=port, log_level=log_level, access_log=False)
+    # JSON log lines: uvicorn's own loggers go through ours (one format) instead of its console formatter
+    log_config = None if farm.settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG
+    uvicorn.run(create_app(farm), host=host, port=port, log_level=log_level, access_log=False, log_config=log_config)
 
 
 def admin_token_hint(farm: Farm, token: str | None) -> str:
