@@ -164,11 +164,12 @@ class Sample:
 
     at: float
     machine: tuple[int, int]
-    pg_cpu: dict[int, float]
+    pg_cpu: dict[int, float]  # the benchmark database's backends and PostgreSQL's own (WAL writer, checkpointer…)
     pg_db: dict[str, float]
     redis_cpu_s: float
     redis_commands: int
     redis_calls: dict[str, tuple[int, int]]  # command -> (calls, microseconds), Lua's inner calls included
+    bench_cpu_s: float  # this script
     workers: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -182,8 +183,10 @@ class Monitor:
 
     def sample(self, workers: list[dict[str, Any]] | None = None) -> Sample:
         with self.engine.connect() as conn:
-            pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :db AND "
-                                     "coalesce(application_name, '') <> :me"), {"db": self.db, "me": MONITOR})
+            pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE (datname = :db AND "
+                                     "coalesce(application_name, '') <> :me) OR backend_type IN ('checkpointer', "
+                                     "'background writer', 'walwriter', 'autovacuum launcher')"),
+                                {"db": self.db, "me": MONITOR})
             pg_cpu = {pid: proc_cpu_s(pid) for (pid,) in pids}
             row = conn.execute(text("SELECT xact_commit, xact_rollback, active_time, tup_inserted, tup_updated, "
                                     "tup_returned FROM pg_stat_database WHERE datname = :db"), {"db": self.db})
@@ -197,7 +200,7 @@ class Monitor:
                  for name, v in self.client.info("commandstats").items()}
         return Sample(time.time(), machine_jiffies(), pg_cpu, {**{k: float(v or 0) for k, v in db.items()},
                                                                "wal_bytes": float(wal or 0)},
-                      float(redis_cpu), int(commands), calls, workers or [])
+                      float(redis_cpu), int(commands), calls, sum(os.times()[:2]), workers or [])
 
     def scalar(self, sql: str) -> Any:
         with self.engine.connect() as conn:
@@ -219,6 +222,7 @@ class Delta:
     redis_cpu_s: float
     redis_commands: int
     redis_calls: dict[str, tuple[int, int]]
+    bench_cpu_s: float
     worker_cpu_s: float
     counts: dict[str, tuple[int, float]]  # summed over the worker processes: name -> (calls, seconds)
 
@@ -237,7 +241,8 @@ def delta(a: Sample, b: Sample) -> Delta:
              for name, (n, us) in b.redis_calls.items()}
     return Delta(b.at - a.at, busy / total if total else 0.0, busy / CLK_TCK, pg,
                  {k: b.pg_db[k] - a.pg_db[k] for k in b.pg_db}, b.redis_cpu_s - a.redis_cpu_s,
-                 b.redis_commands - a.redis_commands, {k: v for k, v in calls.items() if v[0]}, worker_cpu, counts)
+                 b.redis_commands - a.redis_commands, {k: v for k, v in calls.items() if v[0]},
+                 b.bench_cpu_s - a.bench_cpu_s, worker_cpu, counts)
 
 
 # ---- inside a no-op worker process ---------------------------------------------------------------------
@@ -522,13 +527,17 @@ def start_children(n: int, values: dict[str, Any], threads: int, profile: bool, 
     return children
 
 
-def wait_ready(children: list[Child], timeout: float = 180.0) -> None:
+def wait_ready(children: list[Child], logs: Path, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
-    for child in children:
-        if not child.conn.poll(max(0.0, deadline - time.monotonic())):
-            raise RuntimeError(f"worker process {child.process.pid} did not start in {timeout:.0f}s")
-        if child.conn.recv() != "ready":
-            raise RuntimeError("unexpected first message from a worker process")
+    for i, child in enumerate(children):
+        try:
+            ready = child.conn.poll(max(0.0, deadline - time.monotonic())) and child.conn.recv() == "ready"
+        except EOFError:  # it died (its traceback is on stderr)
+            ready = False
+        if not ready:
+            log = logs / f"worker{i}.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"worker process {child.process.pid} did not start in {timeout:.0f}s\n{tail}")
 
 
 def snapshot(children: list[Child]) -> list[dict[str, Any]]:
@@ -660,7 +669,7 @@ class NoopResult:
 
     @property
     def others_cores(self) -> float:
-        ours = self.run.worker_cpu_s + self.run.pg_cpu_s + self.run.redis_cpu_s
+        ours = self.run.worker_cpu_s + self.run.pg_cpu_s + self.run.redis_cpu_s + self.run.bench_cpu_s
         return max(0.0, self.run.machine_cpu_s - ours) / self.run.seconds if self.run.seconds else 0.0
 
     def idle_per_process(self, what: Callable[[Delta], float]) -> float:
@@ -686,7 +695,7 @@ def run_noop(procs: int, threads: int, assets: int, idle_s: float, client: redis
         children = start_children(procs, values, threads, profile, timers, what_ifs or [], data)
         finals: list[dict[str, Any]] = []
         stack.callback(lambda: finals.extend(stop_children(children)))
-        wait_ready(children)
+        wait_ready(children, data)
         time.sleep(1.0)  # let the consumers reach their idle back-off
         idle_a = monitor.sample(snapshot(children))
         time.sleep(idle_s)
@@ -892,7 +901,9 @@ def print_noop_table(groups: dict[str, list[NoopResult]]) -> None:
               f"{fmt(statistics.median(x.others_cores for x in runs), 2):>6} {sum(x.retried for x in runs):>5}")
     print("  ms/step = wall x worker threads / steps; catalog ms = mean/p95 of finished_at - started_at;")
     print("  wait = mean started_at - enqueued_at of the steps after the probe (queue latency, not cost);")
-    print("  others = cores used meanwhile by all but the workers, PostgreSQL and Redis (this script, other work)")
+    print("  pg CPU = the database's backends + PostgreSQL's WAL writer, checkpointer and background writer;")
+    print("  redis = Redis's CPU during the run less others' (measured before the workers started), a step;")
+    print("  others = cores used meanwhile by other work (not the workers, PostgreSQL, Redis or this script)")
 
 
 PHASES = [  # (label, counter name): what one step's handling is made of, in the worker threads
@@ -1048,15 +1059,20 @@ def first_limit(costs: Costs, work: Workload, pg_cores: int, most: int = 100_000
 
 
 def measured_costs(run: NoopResult) -> Costs:
-    steps = max(1, run.finished)
+    """The shared parts' costs of one run. PostgreSQL's CPU is split between the steps and the reconcilers by
+    their statements; Redis's share of a step is its dispatch-script calls (an enqueue, an ack, at most one
+    fetch) priced at what one idle poll (the same script) cost it, so the workers' own polling is not in it."""
     statements = sum(n for k, (n, _) in run.run.counts.items() if k.startswith("sql:"))
-    rec_calls = run.count("reconciler.advance")[0]
-    rec_statements = run.count("sql:reconciler")[0]
     per_statement = 1000 * run.run.pg_cpu_s / statements if statements else 0.0
-    return Costs(pg_ms=1000 * run.run.pg_cpu_s / steps, redis_ms=1000 * run.redis_step_cpu_s / steps,
-                 idle_redis_ms_s=1000 * run.idle_per_process(lambda d: d.redis_cpu_s),
+    rec_calls = run.count("reconciler.advance")[0]
+    idle_polls = run.idle_per_process(lambda d: d.redis_calls.get("evalsha", (0, 0))[0])
+    idle_redis_ms_s = 1000 * run.idle_per_process(lambda d: d.redis_cpu_s)
+    dispatches = run.per_step_calls("redis.enqueue") + 2 * run.per_step_calls("redis.ack")
+    return Costs(pg_ms=per_statement * run.per_step_calls("sql:worker"),
+                 redis_ms=dispatches * idle_redis_ms_s / idle_polls if idle_polls else 0.0,
+                 idle_redis_ms_s=idle_redis_ms_s,
                  idle_redis_cmd_s=run.idle_per_process(lambda d: d.redis_commands),
-                 rec_pg_ms=rec_statements / rec_calls * per_statement if rec_calls else 0.0,
+                 rec_pg_ms=run.count("sql:reconciler")[0] / rec_calls * per_statement if rec_calls else 0.0,
                  interval_s=run.interval_s)
 
 
@@ -1070,16 +1086,16 @@ def print_model(results: list[NoopResult], real: list[RealResult], machines: int
     best = max(results, key=lambda r: r.rate)
     costs = median_costs(results)
     interval_s = costs.interval_s
-    statements = statistics.median(sum(n for k, (n, _) in r.run.counts.items() if k.startswith("sql:"))
-                                   / max(1, r.finished) for r in results)
+    statements = statistics.median(r.per_step_calls("sql:worker") for r in results)
     commits = statistics.median(r.run.pg_db["xact_commit"] / max(1, r.finished) for r in results)
     worker_ms = statistics.median(1000 * r.run.worker_cpu_s / max(1, r.finished) for r in results)
     rec_calls = sum(r.count("reconciler.advance")[0] for r in results)
     rec_s = sum(r.count("reconciler.advance")[1] for r in results)
     rec_statements = sum(r.count("sql:reconciler")[0] for r in results)
-    print(f"\nPart 3 - model for a {machines}-machine farm: costs are medians over the no-op configurations; "
-          f"Redis a step includes the busy workers' own polling (an upper bound)")
-    print(f"  per step: {statements:.1f} SQL statements and {commits:.2f} PostgreSQL transactions; CPU: PostgreSQL "
+    print(f"\nPart 3 - model for a {machines}-machine farm: costs are medians over the no-op configurations "
+          f"(PostgreSQL's CPU split between steps and reconcilers by statements; Redis priced per script call)")
+    print(f"  per step: {statements:.1f} SQL statements and {commits:.2f} PostgreSQL transactions (pings included); "
+          f"CPU: PostgreSQL "
           f"{costs.pg_ms:.2f} ms, Redis {costs.redis_ms:.3f} ms, the worker process {worker_ms:.2f} ms "
           f"(a {os.cpu_count()}-core machine with all three on it tops out near "
           f"{1000 * (os.cpu_count() or 1) / (worker_ms + costs.pg_ms + costs.redis_ms):.0f} steps/s)")

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from catalog.models import Step, utcnow
-from pipeline.workflow import refresh_status
+from pipeline.workflow import WORKFLOW, mark_processing, refresh_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,18 +43,19 @@ def claim(session: Session, step_id: int, lease_s: float, worker: str | None = N
     """Take a queued step: ``queued → running`` with a fresh lease, or None if it is not queued."""
     owner = new_owner(worker)
     now = utcnow()
-    result = session.execute(
+    taken = session.execute(
         update(Step).where(Step.id == step_id, Step.status == "queued")
         .values(status="running", attempts=Step.attempts + 1, worker=owner, progress=0.0, error=None,
                 lease_expires_at=now + timedelta(seconds=lease_s), heartbeat_at=now, started_at=now,
                 finished_at=None)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+        .returning(Step.version_id, Step.kind, Step.attempts, Step.rendition_id)
+    ).one_or_none()
+    if taken is None:
         return None
-    step = session.get(Step, step_id, populate_existing=True)
-    assert step is not None
-    refresh_status(session, step.version_id)
-    return Claim(step.id, step.version_id, step.kind, step.attempts, owner, step.rendition_id)
+    version_id, kind, attempts, rendition_id = taken
+    if kind in WORKFLOW:
+        mark_processing(session, version_id)
+    return Claim(step_id, version_id, kind, attempts, owner, rendition_id)
 
 
 def _owned(claim: Claim):

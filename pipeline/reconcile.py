@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from catalog.models import Step, Version, utcnow
 from pipeline.farm import Farm
@@ -65,22 +65,34 @@ def reconcile(farm: Farm, *, resend_all_queued: bool = False) -> int:
             if done.rowcount == 1:  # type: ignore[attr-defined]  # another reconciler may have re-sent it
                 messages.append((step_id, kind))
 
-        stuck = select(Step.version_id).join(Version).where(
-            Step.status == "pending", Step.kind.in_(list(WORKFLOW)),
-            Version.status.in_(("queued", "processing"))).distinct()
-        for version_id in session.scalars(stuck).all():
-            messages.extend(advance(session, version_id))
-
-        active = select(Step.id).where(Step.version_id == Version.id, Step.kind.in_(list(WORKFLOW)),
-                                       Step.status.in_(("pending", "queued", "running")))
-        lagging = select(Version.id).where(Version.status.in_(("queued", "processing")), ~active.exists())
-        for version_id in session.scalars(lagging).all():
-            log.warning("version %s: status lagged its steps; refreshed to %s", version_id,
-                        refresh_status(session, version_id))
+        if farm.take_turn("versions", settings.reconcile_interval_s):  # farm-wide scans: one process a turn
+            messages.extend(_heal_versions(session))
     farm.send(messages)
     if messages:
         log.info("reconciler re-enqueued %d step(s)", len(messages))
     return len(messages)
+
+
+def _heal_versions(session: Session) -> list[tuple[int, str]]:
+    """Advance versions with pending steps and nothing queued or running (a crash between commit and send, a
+    retry made from the CLI), and refresh versions whose status lags their steps; the messages to send."""
+    messages: list[tuple[int, str]] = []
+    sibling = aliased(Step)
+    in_flight = select(sibling.id).where(sibling.version_id == Version.id, sibling.kind.in_(list(WORKFLOW)),
+                                         sibling.status.in_(("queued", "running")))
+    stuck = select(Step.version_id).join(Version).where(
+        Step.status == "pending", Step.kind.in_(list(WORKFLOW)),
+        Version.status.in_(("queued", "processing")), ~in_flight.exists()).distinct()
+    for version_id in session.scalars(stuck).all():
+        messages.extend(advance(session, version_id))
+
+    active = select(Step.id).where(Step.version_id == Version.id, Step.kind.in_(list(WORKFLOW)),
+                                   Step.status.in_(("pending", "queued", "running")))
+    lagging = select(Version.id).where(Version.status.in_(("queued", "processing")), ~active.exists())
+    for version_id in session.scalars(lagging).all():
+        log.warning("version %s: status lagged its steps; refreshed to %s", version_id,
+                    refresh_status(session, version_id))
+    return messages
 
 
 def _lost_messages(farm: Farm, session: Session, now: datetime) -> list[tuple[int, str, datetime | None]]:

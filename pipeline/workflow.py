@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Asset, Step, Version, utcnow
@@ -98,9 +99,10 @@ def plan(session: Session, version: Version, kinds: list[str] | None = None) -> 
     return steps
 
 
-def version_status(steps: list[Step]) -> str:
-    """queued | processing | ready | failed, derived from the steps alone."""
-    statuses = {s.kind: s.status for s in steps if s.kind in WORKFLOW}  # renditions have their own status
+def version_status(steps: list[Step] | Mapping[str, str]) -> str:
+    """queued | processing | ready | failed, derived from the steps (or kind → status) alone."""
+    pairs = steps.items() if isinstance(steps, Mapping) else ((s.kind, s.status) for s in steps)
+    statuses = {kind: status for kind, status in pairs if kind in WORKFLOW}  # renditions have their own status
     if any(status == "failed" for status in statuses.values()):
         return "failed"
     required = [k.name for k in WORKFLOW.values() if k.required and k.name in statuses]
@@ -123,24 +125,54 @@ def lock_version(session: Session, version_id: int) -> Version:
     return version
 
 
-def refresh_status(session: Session, version_id: int) -> str:
-    """Store the version's status (and its asset's, when this is the asset's newest version)."""
-    version = lock_version(session, version_id)
-    steps = list(session.scalars(select(Step).where(Step.version_id == version_id)))
-    status = version_status(steps)
-    failed = next((s for s in steps if s.status == "failed"), None)
-    error = f"{failed.kind}: {failed.error}" if failed else None
+def _newest(version_id: int, asset_id: Any) -> Any:
+    """SQL: ``version_id`` is the newest version of ``asset_id`` (an asset shows its newest version's status)."""
+    return version_id == select(Version.id).where(Version.asset_id == asset_id).order_by(
+        Version.number.desc()).limit(1).scalar_subquery()
+
+
+def _mirror_on_asset(session: Session, version_id: int, asset_id: int, status: str, error: str | None) -> None:
+    """The asset takes its newest version's status and error; one statement, and no write when they match."""
+    session.execute(update(Asset).where(
+        Asset.id == asset_id, _newest(version_id, Asset.id),
+        or_(Asset.status != status, Asset.error.is_distinct_from(error)))
+        .values(status=status, error=error, updated_at=utcnow()))
+
+
+def refresh_status(session: Session, version_id: int, *, locked: Version | None = None,
+                   statuses: Mapping[str, str] | None = None) -> str:
+    """Store the version's status (and its asset's, when this is the asset's newest version).
+
+    ``locked`` and ``statuses`` (kind → status, read under that lock) spare a caller that holds them
+    (``advance``) a second lock and read."""
+    version = locked or lock_version(session, version_id)
+    if statuses is None:
+        statuses = {kind: status for kind, status in session.execute(
+            select(Step.kind, Step.status).where(Step.version_id == version_id))}
+    status = version_status(statuses)
+    failed = next((kind for kind, state in statuses.items() if state == "failed"), None)
+    error = None
+    if failed is not None:
+        reason = session.scalar(select(Step.error).where(Step.version_id == version_id, Step.kind == failed))
+        error = f"{failed}: {reason}"
     if version.status != status or version.error != error:
         version.status = status
         version.error = error
         if status == "ready" and version.ready_at is None:
             version.ready_at = utcnow()
-    newest = session.scalar(select(Version.id).where(Version.asset_id == version.asset_id)
-                            .order_by(Version.number.desc()).limit(1))
-    if newest == version.id:
-        session.execute(update(Asset).where(Asset.id == version.asset_id)
-                        .values(status=status, error=error, updated_at=utcnow()))
+    _mirror_on_asset(session, version.id, version.asset_id, status, error)
     return status
+
+
+def mark_processing(session: Session, version_id: int) -> None:
+    """A step of a queued version started: the version (and its asset, when newest) is ``processing``.
+
+    Conditional updates, no lock: only ``queued`` becomes ``processing``; every other change of status is
+    made by ``refresh_status`` under the version's lock."""
+    started = session.execute(update(Version).where(Version.id == version_id, Version.status == "queued")
+                              .values(status="processing").returning(Version.asset_id)).one_or_none()
+    if started is not None:
+        _mirror_on_asset(session, version_id, started.asset_id, "processing", None)
 
 
 def advance(session: Session, version_id: int) -> list[tuple[int, str]]:
@@ -148,19 +180,18 @@ def advance(session: Session, version_id: int) -> list[tuple[int, str]]:
 
     Call inside a transaction and send the returned messages only after it commits.
     """
-    lock_version(session, version_id)
-    steps = list(session.scalars(select(Step).where(Step.version_id == version_id)))
-    finished = {s.kind for s in steps if s.status in FINISHED}
+    version = lock_version(session, version_id)
+    statuses = {kind: (step_id, status) for step_id, kind, status in session.execute(
+        select(Step.id, Step.kind, Step.status).where(Step.version_id == version_id))}
+    finished = {kind for kind, (_, status) in statuses.items() if status in FINISHED}
+    due = [step_id for kind, (step_id, status) in statuses.items()
+           if status == "pending" and kind in WORKFLOW and set(WORKFLOW[kind].needs) <= finished]
     to_send: list[tuple[int, str]] = []
-    for step in steps:
-        kind = WORKFLOW.get(step.kind)
-        if step.status != "pending" or kind is None or not set(kind.needs) <= finished:
-            continue
-        claimed = session.execute(
-            update(Step).where(Step.id == step.id, Step.status == "pending")
-            .values(status="queued", enqueued_at=utcnow())
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            to_send.append((step.id, step.kind))
-    refresh_status(session, version_id)
-    return to_send
+    if due:  # one conditional update: a step another transaction queued first is not sent twice
+        to_send = [(step_id, kind) for step_id, kind in session.execute(
+            update(Step).where(Step.id.in_(due), Step.status == "pending")
+            .values(status="queued", enqueued_at=utcnow()).returning(Step.id, Step.kind))]
+    now_queued = {kind for _, kind in to_send}
+    refresh_status(session, version_id, locked=version, statuses={
+        kind: "queued" if kind in now_queued else status for kind, (_, status) in statuses.items()})
+    return sorted(to_send)
