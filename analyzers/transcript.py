@@ -236,10 +236,14 @@ def _check_language(whisper: WhisperModel, language: str | None, model_name: str
 # --- decoding and errors ------------------------------------------------------------------------------------
 
 
-def _decode_audio(path: Path) -> np.ndarray:
-    """The first audio stream of ``path`` as 16 kHz mono float32."""
+CHUNK_S = 300.0  # Whisper is given at most this much audio at once: its features for a whole hour take GBs
+CUT_WINDOW_S = 20.0  # a chunk ends at the quietest moment of its last CUT_WINDOW_S, between words
+QUIET_S = 0.2  # the length of the quiet moment looked for
+
+
+def _open_audio(path: Path) -> None:
+    """Say clearly why a file cannot be transcribed before decoding starts."""
     import av
-    from faster_whisper.audio import decode_audio
 
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
@@ -250,13 +254,64 @@ def _decode_audio(path: Path) -> np.ndarray:
         raise NotMediaError(f"cannot transcribe {path.name}: not a media file (no streams)")
     if not has_audio:
         raise MediaError(f"cannot transcribe {path.name}: it has no audio stream")
+
+
+def _samples(path: Path) -> Iterator[np.ndarray]:
+    """The first audio stream as 16 kHz mono float32, a decoded packet's worth at a time."""
+    import av
+    import numpy as np
+
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    with av.open(str(path), metadata_errors="ignore") as container:
+        for packet in container.demux(audio=0):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:  # a damaged packet: skip it, as faster-whisper does
+                continue
+            for frame in [*frames, *([None] if packet.size == 0 else [])]:  # the empty packet ends: flush
+                for out in resampler.resample(frame):
+                    yield out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
+
+
+def _chunks(path: Path, chunk_s: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+    """(start in seconds, samples) of at most about ``chunk_s`` each, each cut at a quiet moment: memory stays
+    that of one chunk however long the recording."""
+    import numpy as np
+
+    chunk_s = chunk_s or CHUNK_S
+    limit, window, quiet = (int(x * SAMPLE_RATE) for x in (chunk_s, min(CUT_WINDOW_S, chunk_s / 4), QUIET_S))
+    pending: list[np.ndarray] = []
+    held, start = 0, 0
     try:
-        audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        for block in _samples(path):
+            pending.append(block)
+            held += block.size
+            if held < limit:
+                continue
+            audio = np.concatenate(pending)
+            tail = audio[limit - window:limit]
+            energy = np.convolve(tail * tail, np.ones(quiet, dtype=np.float32), mode="valid")[::quiet // 4]
+            cut = limit - window + int(np.argmin(energy)) * (quiet // 4) + quiet // 2
+            yield start / SAMPLE_RATE, audio[:cut]
+            start += cut
+            pending, held = [audio[cut:]], audio.size - cut
+    except (OSError, ValueError) as exc:
         raise MediaError(f"cannot transcribe {path.name}: its audio cannot be decoded ({exc})") from exc
-    if audio.size == 0:
+    except Exception as exc:
+        if type(exc).__module__.startswith("av"):
+            raise MediaError(f"cannot transcribe {path.name}: its audio cannot be decoded ({exc})") from exc
+        raise
+    if held:
+        yield start / SAMPLE_RATE, np.concatenate(pending)
+    elif start == 0:
         raise MediaError(f"cannot transcribe {path.name}: its audio stream holds no decodable samples")
-    return audio
+
+
+def _duration_s(path: Path) -> float | None:
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as container:
+        return container.duration / 1_000_000 if container.duration else None
 
 
 @contextmanager
@@ -305,33 +360,41 @@ def transcribe(
     _raise_if_cancelled(cancel, path)
     whisper = _load_model(model_path, compute_type, cpu_threads)
     code = _check_language(whisper, language, model_name)
-    audio = _decode_audio(path)
+    _open_audio(path)
     _raise_if_cancelled(cancel, path)
+    total = _duration_s(path)
 
     started = time.monotonic()
-    with _whisper_errors(path):
-        raw_segments, info = whisper.transcribe(
-            audio, language=code, beam_size=beam_size, vad_filter=vad, word_timestamps=True
-        )
-    duration = float(info.duration)
     segments: list[Segment] = []
-    iterator = iter(raw_segments)  # lazy: each next() decodes one more stretch of audio
-    try:
-        while True:
-            with _whisper_errors(path):
-                raw = next(iterator, None)
-            if raw is None:
-                break
-            segments.append(_segment(len(segments), raw, duration))
-            if on_progress is not None and duration > 0:
-                on_progress(min(max(float(raw.end) / duration, 0.0), 1.0))
-            _raise_if_cancelled(cancel, path)
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
+    detected: Any = None
+    duration = 0.0
+    for offset, audio in _chunks(path):  # the language found in the first chunk holds for the rest
+        with _whisper_errors(path):
+            raw_segments, info = whisper.transcribe(
+                audio, language=code, beam_size=beam_size, vad_filter=vad, word_timestamps=True
+            )
+        if detected is None:
+            detected, code = info, str(info.language)
+        end = offset + float(info.duration)
+        duration = end
+        iterator = iter(raw_segments)  # lazy: each next() decodes one more stretch of audio
+        try:
+            while True:
+                with _whisper_errors(path):
+                    raw = next(iterator, None)
+                if raw is None:
+                    break
+                segments.append(_segment(len(segments), raw, offset, end))
+                if on_progress is not None and total:
+                    on_progress(min(max((offset + float(raw.end)) / total, 0.0), 1.0))
+                _raise_if_cancelled(cancel, path)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
     if on_progress is not None:
         on_progress(1.0)
+    info = detected
 
     transcript = Transcript(
         language=str(info.language),
@@ -352,12 +415,13 @@ def transcribe(
     return transcript
 
 
-def _segment(index: int, raw: Any, duration: float) -> Segment:
-    """Our frozen Segment from a faster-whisper one (whose numbers may be numpy scalars)."""
+def _segment(index: int, raw: Any, offset: float, end: float) -> Segment:
+    """Our frozen Segment from a faster-whisper one (whose numbers may be numpy scalars and count from the start
+    of its chunk, ``offset`` seconds into the recording; ``end`` is where the chunk ends)."""
     words = tuple(
         Word(
-            start_s=_clamp(float(w.start), 0.0, duration),
-            end_s=_clamp(float(w.end), 0.0, duration),
+            start_s=_clamp(offset + float(w.start), 0.0, end),
+            end_s=_clamp(offset + float(w.end), 0.0, end),
             text=w.word.strip(),
             probability=_clamp(float(w.probability), 0.0, 1.0),
         )
@@ -370,8 +434,8 @@ def _segment(index: int, raw: Any, duration: float) -> Segment:
         confidence = _clamp(math.exp(avg_logprob), 0.0, 1.0)
     return Segment(
         index=index,
-        start_s=_clamp(float(raw.start), 0.0, duration),
-        end_s=_clamp(float(raw.end), 0.0, duration),
+        start_s=_clamp(offset + float(raw.start), 0.0, end),
+        end_s=_clamp(offset + float(raw.end), 0.0, end),
         text=raw.text.strip(),
         avg_logprob=avg_logprob,
         no_speech_prob=float(raw.no_speech_prob),

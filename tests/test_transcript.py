@@ -335,3 +335,26 @@ def test_real_time_factor(threads: int) -> None:
     print(f"\njfk.flac, cpu_threads={threads}: RTF {rtf:.3f}")
     # measured ~0.07-0.12 on 2 cores; timings here swing 30-80 %, so only a gross slowdown fails
     assert rtf < 0.5
+
+
+def test_a_long_recording_is_transcribed_a_chunk_at_a_time_cut_between_words(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whisper gets at most CHUNK_S seconds at once (an hour's features at once took 4.5 GB); chunks end at a
+    quiet moment, so no word is cut, and every time counts from the start of the recording. Here the chunk is
+    shrunk to 8 s over the two recordings back to back (about 22 s): three chunks."""
+    both = tmp_path / "both.wav"
+    ffmpeg("-i", str(LIBRISPEECH), "-i", str(JFK), "-filter_complex",
+           "[0:a]aresample=16000,aformat=channel_layouts=mono[a];[1:a]aresample=16000,aformat=channel_layouts=mono[b];"
+           "[a][b]concat=n=2:v=0:a=1", "-c:a", "pcm_s16le", str(both))
+    monkeypatch.setattr(transcript_module, "CHUNK_S", 8.0)
+    chunks = [(start, samples.size / 16_000) for start, samples in transcript_module._chunks(both)]
+    assert len(chunks) >= 3 and all(size <= 8.0 for _, size in chunks[:-1])
+    assert [round(start, 3) for start, _ in chunks[1:]] == [round(s + n, 3) for s, n in chunks[:-1]]  # no gap
+    result = transcribe(both)
+    reference = REFERENCES[LIBRISPEECH] + " " + REFERENCES[JFK]
+    assert word_error_rate(reference, result.text) <= 0.12, result.text
+    starts = [w.start_s for s in result.segments for w in s.words]
+    assert starts == sorted(starts) and max(starts) > 18.0  # JFK's words, after LibriSpeech's, timed as such
+    americans = next(w for s in result.segments for w in s.words if "Americans" in w.text)
+    librispeech_s = sum(size for _, size in chunks) - 11.0  # JFK's recording is the last 11 s
+    assert abs(americans.start_s - librispeech_s - 1.8) < 0.5  # said 1.8 s into JFK's recording (as alone)
