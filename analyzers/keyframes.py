@@ -22,7 +22,7 @@ import math
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -99,8 +99,10 @@ def pick_keyframes(
     candidates: int = 5,
     width: int | None = None,
     cancel: threading.Event | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> tuple[Keyframe, ...]:
     """Write ``scene-0001.jpg``... into ``out_dir``, one per ``(start_s, end_s)`` scene, and describe them.
+    ``on_progress`` gets the share of scenes done after each one.
 
     ``width`` scales the JPEGs (the height follows the display aspect ratio); by default they have the
     video's display size. Raises :class:`NotMediaError` when the file has no video to read,
@@ -127,6 +129,8 @@ def pick_keyframes(
             out = folder / f"scene-{index + 1:04d}.jpg"
             _write_jpeg(frame, out, _output_size(frame, stream, width))
             picked.append(Keyframe(index, score.time_s, out, score.sharpness, score.mean_luma, score.black))
+            if on_progress is not None:
+                on_progress((index + 1) / len(scenes))
             logger.debug("%s scene %d: frame at %.3f s (sharpness %.1f, luma %.3f%s)", path.name, index,
                          score.time_s, score.sharpness, score.mean_luma, ", black" if score.black else "")
     logger.info("%s: %d keyframe(s) written to %s", path.name, len(picked), folder)

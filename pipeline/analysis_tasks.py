@@ -111,7 +111,7 @@ def run_keyframes(job: Job) -> Outcome:
         return Outcome(status="skipped", note="no scenes")
     workdir = Path(proxy.path).parent
     keyframes = pick_keyframes(proxy.path, [(s.start_s, s.end_s) for s in scenes], workdir / "keyframes",
-                               cancel=job.cancel)
+                               cancel=job.cancel, on_progress=lambda done: job.report(0.95 * done))
     contact_sheet(keyframes, workdir / "contact.jpg")
     chosen = {k.scene_index: k for k in keyframes}
     version_id = job.claim.version_id

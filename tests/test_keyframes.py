@@ -42,9 +42,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_one_jpeg_per_scene_with_times_inside_their_scenes(media: dict[str, Path], tmp_path: Path) -> None:
-    frames = pick_keyframes(media["three_scenes"], SCENES, tmp_path)
+    progress: list[float] = []
+    frames = pick_keyframes(media["three_scenes"], SCENES, tmp_path, on_progress=progress.append)
 
     assert [k.scene_index for k in frames] == [0, 1, 2]
+    assert progress == [1 / 3, 2 / 3, 1.0]  # a long programme's many shots show the step moving
     assert [k.path.name for k in frames] == ["scene-0001.jpg", "scene-0002.jpg", "scene-0003.jpg"]
     for keyframe, (start_s, end_s) in zip(frames, SCENES, strict=True):
         assert start_s + 0.1 * (end_s - start_s) <= keyframe.time_s <= end_s - 0.1 * (end_s - start_s)
