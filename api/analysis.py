@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import visible_asset
-from api.deps import DB, ReadDB, Reader, visible_version
+from api.deps import DB, PICTURE_CACHE, ReadDB, Reader, visible_version
 from api.events import audit
 from catalog.lookup import version_of
 from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, User, Version
@@ -115,19 +115,19 @@ def keyframe_route(version_id: int, index: int, session: ReadDB, user: Reader) -
     scene = session.scalar(select(Scene).where(Scene.version_id == version_id, Scene.index == index))
     if scene is None or not scene.keyframe_path or not Path(scene.keyframe_path).is_file():
         raise NotFound(f"version {version_id} has no keyframe for scene {index}")
-    return FileResponse(scene.keyframe_path, media_type="image/jpeg")
+    return FileResponse(scene.keyframe_path, media_type="image/jpeg", headers=PICTURE_CACHE)
 
 
 @router.get("/versions/{version_id}/contact-sheet", response_class=FileResponse)
 def contact_sheet_route(version_id: int, session: ReadDB, user: Reader) -> FileResponse:
     version = visible_version(session, user, version_id)
-    return FileResponse(_sidecar_file(version, "contact.jpg"), media_type="image/jpeg")
+    return FileResponse(_sidecar_file(version, "contact.jpg"), media_type="image/jpeg", headers=PICTURE_CACHE)
 
 
 @router.get("/versions/{version_id}/waveform", response_class=FileResponse)
 def waveform_route(version_id: int, session: ReadDB, user: Reader) -> FileResponse:
     version = visible_version(session, user, version_id)
-    return FileResponse(_sidecar_file(version, "waveform.png"), media_type="image/png")
+    return FileResponse(_sidecar_file(version, "waveform.png"), media_type="image/png", headers=PICTURE_CACHE)
 
 
 EXPORTS = {"edl": "text/plain", "otio": "application/json", "xml": "application/xml", "csv": "text/csv"}

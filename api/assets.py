@@ -12,7 +12,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from api.auth import visible_asset
-from api.deps import DB, CanDeliver, CanDownloadOriginal, CanEditMetadata, CanView, ReadDB, visible_version
+from api.deps import (
+    DB,
+    PICTURE_CACHE,
+    CanDeliver,
+    CanDownloadOriginal,
+    CanEditMetadata,
+    CanView,
+    ReadDB,
+    visible_version,
+)
 from api.events import audit, audit_now
 from catalog.collections import collections_of, put_in_collection, take_out_of_collection
 from catalog.models import Asset, AssetCollection, Collection, Proxy
@@ -137,7 +146,7 @@ def poster(version_id: int, session: ReadDB, user: CanView) -> FileResponse:
     row = session.get(Proxy, version_id)
     if row is None or not row.poster_path or not Path(row.poster_path).is_file():
         raise NotFound(f"version {version_id} has no poster (yet)")
-    return FileResponse(row.poster_path, media_type="image/jpeg")
+    return FileResponse(row.poster_path, media_type="image/jpeg", headers=PICTURE_CACHE)
 
 
 @router.get("/versions/{version_id}/original", tags=["media"], response_class=FileResponse,

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from api.auth import Denial, Denied, allowed, visible_asset
 from catalog.models import User, Version
 
-__all__ = ["DB", "ReadDB", "CanApprove", "CanComment", "CanDeliver", "CanDownloadOriginal", "CanDownloadRendition",
-           "CanEditMetadata", "CanManageUsers", "CanView", "Editor", "Reader", "visible_version"]
+__all__ = ["DB", "PICTURE_CACHE", "ReadDB", "CanApprove", "CanComment", "CanDeliver", "CanDownloadOriginal",
+           "CanDownloadRendition", "CanEditMetadata", "CanManageUsers", "CanView", "Editor", "Reader",
+           "visible_version"]
 
 
 def db(request: Request) -> Iterator[Session]:
@@ -29,6 +30,11 @@ def read_db(request: Request) -> Iterator[Session]:
     with request.app.state.farm.readers() as session, session.begin():
         yield session
 
+
+# a version's pictures (poster, keyframes, waveform, contact sheet) are made once by its steps: a browser may
+# keep them a few minutes (``private``: never a shared cache), so the library's refreshes and reloads do not
+# ask for every thumbnail again
+PICTURE_CACHE = {"Cache-Control": "private, max-age=300"}
 
 DB = Annotated[Session, Depends(db)]
 ReadDB = Annotated[Session, Depends(read_db)]
