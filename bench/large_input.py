@@ -194,18 +194,18 @@ def make_long(cache: Path, minutes: float, block_s: int) -> Source:
     total_s = minutes * 60
     block_s = int(min(block_s, total_s))
     shots = long_shots(block_s)
-    path = cache / f"long-{minutes:g}min-1080p25-h264-aac-speech-b{block_s}.mov"
+    path = cache / f"long-{minutes:g}min-1080p25-h264-10M-aac-speech-b{block_s}.mov"
     if path.exists():
         return Source("long", path, shots, total_s, None)
     print(f"making {path.name} ({len(shots)} shots in a {block_s} s block, repeated) ...", flush=True)
     started = time.monotonic()
-    block = cache / f"block-1080p25-h264-{block_s}s.mp4"
+    block = cache / f"block-1080p25-h264-cbr10M-{block_s}s.mp4"
     if not block.exists():
         part = block.with_name(f".{block.stem}.part.mp4")
         _ffmpeg("-filter_complex", _block_graph(shots, "yuv420p"), "-map", "[v]",
-                "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "high", "-x264-params", "cabac=1:8x8dct=1",
-                "-b:v", "10M", "-maxrate", "10M", "-bufsize", "20M", "-g", "50", "-pix_fmt", "yuv420p",
-                "-r", str(RATE), "-f", "mp4", str(part))
+                "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "high",
+                "-x264-params", "cabac=1:8x8dct=1:nal-hrd=cbr", "-b:v", "10M", "-minrate", "10M", "-maxrate", "10M",
+                "-bufsize", "20M", "-g", "50", "-pix_fmt", "yuv420p", "-r", str(RATE), "-f", "mp4", str(part))
         part.rename(block)
     _repeat(block, block_s, total_s, speech_loop(cache), ["-c:a", "aac", "-b:a", "192k"], path)
     made = time.monotonic() - started
@@ -239,7 +239,7 @@ def describe(path: Path) -> dict[str, Any]:
     with av.open(str(path)) as container:
         video = container.streams.video[0]
         audio = container.streams.audio[0] if container.streams.audio else None
-        v_duration = float(video.duration * video.time_base) if video.duration else None
+        v_duration = float(video.duration * video.time_base) if video.duration and video.time_base else None
         tc = video.metadata.get("timecode") or container.metadata.get("timecode")
         if tc is None:
             tc = next((s.metadata.get("timecode") for s in container.streams if s.metadata.get("timecode")), None)
@@ -423,7 +423,8 @@ def run_ingest(run: Run, data: Path, env: dict[str, str], sample_s: float, catal
         proc = subprocess.Popen([RUSHES, "--data", str(data), "ingest", str(run.source.path)],
                                 stdout=log, stderr=subprocess.STDOUT, env=env)
         run.root = proc.pid
-        next_catalog, last_steps, status = 0.0, [], None
+        next_catalog, status = 0.0, 0
+        last_steps: list[dict[str, Any]] = []
         while True:
             now = time.monotonic() - started
             sample(run, now, last_steps)
@@ -588,7 +589,7 @@ def step_durations(run: Run) -> list[tuple[str, str, float | None, float | None,
     """(kind, status, seconds, from, to) relative to the first step's start."""
     starts = [t for s in run.steps if (t := _when(s["started_at"]))]
     origin = min(starts) if starts else None
-    out = []
+    out: list[tuple[str, str, float | None, float | None, float | None]] = []
     for s in sorted(run.steps, key=lambda s: s["started_at"] or "~"):
         begin, end = _when(s["started_at"]), _when(s["finished_at"])
         if begin is None or end is None or origin is None:
@@ -639,8 +640,9 @@ def report(run: Run) -> list[str]:
             continue
         shown = sp.values if len(sp.values) <= 12 else [*sp.values[:6], "...", *sp.values[-5:]]
         text = " ".join(v if isinstance(v, str) else f"{v:.3f}" for v in shown)
-        lines.append(f"    {kind:<10} {len(sp.values):>4} values: {text}; longest still {sp.longest_still_s:.1f}s "
-                     f"at {sp.longest_still_at:.3f} (from +{sp.longest_still_from:.0f}s)")
+        still_text = (f"longest still {sp.longest_still_s:.1f}s at {sp.longest_still_at:.3f} "
+                      f"(from +{sp.longest_still_from:.0f}s)" if sp.longest_still_s else "moved at every reading")
+        lines.append(f"    {kind:<10} {len(sp.values):>4} values: {text}; {still_text}")
     lines.append("  steps (catalog started_at .. finished_at, from the first step's start):")
     for kind, status, seconds, begin, end in step_durations(run):
         if seconds is None:
@@ -656,10 +658,10 @@ def report(run: Run) -> list[str]:
     if run.label == "long":
         lines.append(f"  transcript: {run.segments} segments")
     if run.proxy:
-        p = run.proxy
-        lines.append(f"  proxy: {p['width']}x{p['height']} {p['video_codec']} {p['profile']} {p['pix_fmt']}, "
-                     f"{p['audio_codec']}, video {p['video_duration_s']:.3f}s (source "
-                     f"{src['video_duration_s']:.3f}s), {p['size'] / 1e6:.0f} MB, timecode {p['timecode']}")
+        px = run.proxy
+        lines.append(f"  proxy: {px['width']}x{px['height']} {px['video_codec']} {px['profile']} {px['pix_fmt']}, "
+                     f"{px['audio_codec']}, video {px['video_duration_s']:.3f}s (source "
+                     f"{src['video_duration_s']:.3f}s), {px['size'] / 1e6:.0f} MB, timecode {px['timecode']}")
     for p in run.procs.values():
         if p.peak >= LIMIT_BYTES:
             run.problems.append(f"pid {p.pid} ({p.what}) peaked at {mb(p.peak)} (limit < {mb(LIMIT_BYTES)})")
@@ -692,7 +694,7 @@ def log_excerpt(path: Path | None, limit: int = 30) -> list[str]:
 
 
 def summary(runs: list[Run]) -> list[str]:
-    head = (f"{'run':<7} {'source':<44} {'wall':>8} {'rushes':>9} {'largest child':>36} {'sum':>9} "
+    head = (f"{'run':<7} {'source':<50} {'wall':>8} {'rushes':>9} {'largest child':<36} {'sum':>9} "
             f"{'steps ok':>8} {'stillest':>9}  result")
     lines = [head, "-" * len(head)]
     for run in runs:
@@ -702,13 +704,24 @@ def summary(runs: list[Run]) -> list[str]:
         ok_steps = sum(1 for s in run.steps if s["status"] in ("done", "skipped"))
         _first, _per, (still, _f, what) = progress_report(run)
         child = f"{mb(big.peak)} {big.what}" if big else "-"
-        lines.append(f"{run.label:<7} {run.source.path.name[:44]:<44} {run.wall_s:7.0f}s "
-                     f"{mb(root.peak) if root else '-':>9} {child[:36]:>36} {mb(run.peak_sum):>9} "
+        lines.append(f"{run.label:<7} {run.source.path.name[:50]:<50} {run.wall_s:7.0f}s "
+                     f"{mb(root.peak) if root else '-':>9} {child[:36]:<36} {mb(run.peak_sum):>9} "
                      f"{ok_steps:>3}/{len(run.steps):<4} {still:8.1f}s  {'ok' if not run.problems else 'FAILED'}")
     return lines
 
 
 # --------------------------------------------------------------------------- main
+
+
+def code_under_test() -> str:
+    """The commit the rushes runs import (and whether the product's code differs from it)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(HERE.parent), *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("log", "-1", "--format=%h %ad", "--date=iso")
+    dirty = git("status", "--porcelain", "--", "rushes", "pipeline", "analyzers", "transcoders", "catalog")
+    return f"{commit or 'unknown commit'}{' + uncommitted changes' if dirty else ''}"
 
 
 def default_env() -> dict[str, str]:
@@ -739,7 +752,8 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}, "
           f"ffmpeg {ffmpeg_version()}, children via "
-          f"{'/proc/<pid>/task/*/children' if _CHILDREN_FILES else 'a scan of /proc/*/stat'}", flush=True)
+          f"{'/proc/<pid>/task/*/children' if _CHILDREN_FILES else 'a scan of /proc/*/stat'}; "
+          f"code {code_under_test()}", flush=True)
 
     runs: list[Run] = []
     for source, env in runs_to_do(args, cache):
