@@ -220,7 +220,7 @@ def audit_verify(ctx: click.Context) -> None:
 
     farm = open_farm(ctx)
     try:
-        with farm.sessions() as session:
+        with farm.readers() as session:  # on SQLite: no write lock held while it walks the trail
             result = verify(session)
     finally:
         farm.close()
@@ -254,7 +254,7 @@ def audit_export(ctx: click.Context, fmt: str, actor: str | None, action: str | 
     farm = open_farm(ctx)
     stream: TextIO = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
-        with farm.sessions() as session:
+        with farm.readers() as session:
             first = True
             if fmt == "json":
                 stream.write("[")
