@@ -38,6 +38,7 @@ class Workers:
         self.reconciler = Reconciler(farm, resend_all_queued_first=resend_all_queued_first)
         self.announcer = Announcer(farm, sorted(self.queues), threads or farm.settings.worker_threads,
                                    farm.settings.metrics_port)
+        self.warmed = threading.Event()  # set once the models of this worker's steps are loaded (or failed to)
 
     def start(self) -> None:
         if self.farm.settings.metrics_port:
@@ -56,6 +57,8 @@ class Workers:
             warm_up({kind for kind in planned if queue_of(kind) in self.queues}, settings)
         except Exception:  # a model that cannot load fails its step later, with the reason
             log.warning("warming up the models failed", exc_info=True)
+        finally:
+            self.warmed.set()
 
     def stop(self) -> None:
         self.reconciler.stop()

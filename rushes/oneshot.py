@@ -18,7 +18,7 @@ from rushes.settings import WatchFolder
 TERMINAL = ("ready", "failed")
 
 
-def _state(farm: Farm, version_id: int) -> tuple[str, str | None, float, str]:
+def version_state(farm: Farm, version_id: int) -> tuple[str, str | None, float, str]:
     """(status, error, overall progress 0..1, what runs now) of one version."""
     with farm.sessions() as session:
         version = session.get(Version, version_id)
@@ -60,7 +60,7 @@ def ingest_and_wait(farm: Farm, files: list[Path], folder_name: str, poll_s: flo
                     waiting[task] = (result.version_id, result)
             while waiting:
                 for task, (version_id, result) in list(waiting.items()):
-                    status, error, fraction, now = _state(farm, version_id)
+                    status, error, fraction, now = version_state(farm, version_id)
                     progress.update(task, completed=fraction, state=now)
                     if status in TERMINAL:
                         del waiting[task]
