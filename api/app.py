@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -29,12 +31,19 @@ from api.review import router as review_router
 from api.rights import router as rights_router
 from pipeline.farm import Farm
 from rushes.errors import RushesError, status_of
+from rushes.heap import freeze_heap
 
 log = logging.getLogger(__name__)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    freeze_heap()  # everything loaded so far lives as long as the server: out of the collector's way
+    yield
+
+
 def create_app(farm: Farm) -> FastAPI:
-    app = FastAPI(title="Rushes", version="0.1.0",
+    app = FastAPI(title="Rushes", version="0.1.0", lifespan=_lifespan,
                   description=("Media asset management ingest farm. Every /api/ route needs a Bearer token, or the "
                                "review pages' sign-in cookie (POST /api/v1/session) plus the X-CSRF-Token header "
                                "on changes."))

@@ -38,13 +38,18 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL + immediate transactions on SQLite, pre-ping on PostgreSQL."""
+    """An engine tuned for the backend: WAL + immediate transactions on SQLite, pre-ping on PostgreSQL.
+
+    PostgreSQL's JIT is off for the catalog's sessions: its compile step cost 0.6 s on an editor's search of a
+    million assets that runs in 90 ms without it (the permission filter's estimate crosses ``jit_above_cost``);
+    every statement here is short and indexed, which is what JIT cannot speed up."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         connect_args={"options": "-c jit=off"})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

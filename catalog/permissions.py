@@ -96,5 +96,7 @@ def visible_collections(user: User) -> ColumnElement[bool]:
 def in_collection(name: str) -> ColumnElement[bool]:
     """A WHERE clause on ``Asset``: the asset is in collection ``name`` (its own, or added to it)."""
     wanted = select(Collection.id).where(Collection.name == name).scalar_subquery()
+    # a correlated EXISTS (one index lookup an asset), not IN: with IN the planner guessed half of a million
+    # assets matched and hashed them all for a search's 5 000-match window (90 ms)
     return or_(Asset.collection_id == wanted,
-               Asset.id.in_(select(AssetCollection.asset_id).where(AssetCollection.collection_id == wanted)))
+               exists().where(AssetCollection.asset_id == Asset.id, AssetCollection.collection_id == wanted))

@@ -7,6 +7,7 @@ version, where (seconds), what kind of hit, and the matching text.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,10 +91,11 @@ def _filtered(query: Select[Any], filters: SearchFilters) -> Select[Any]:
     return query
 
 
-# SQLite ranks at most this many of a query's matches, the newest: bm25 has no shortcut, and a word in most
-# documents ("the": 1.7 M of 2.2 M) costs 2.5 s to rank in full and ~90 ms in a window. A query with fewer
+# A search ranks at most this many of its matches, the newest: ranking has no shortcut on either catalog (bm25
+# over FTS5, ts_rank_cd over a GIN match), so a word in most documents cost seconds to rank in full ("the" over
+# 1.7 M SQLite documents 2.5 s; "time" in 287 000 of 11 M PostgreSQL documents 0.9 s). A query with fewer
 # matches is ranked in full; a page the window cannot fill (a rare collection) is ranked in full too.
-RANK_WINDOW = 20_000
+RANK_WINDOW = {"sqlite": 20_000, "postgresql": 2_000}
 
 
 def search(session: Session, query: str, filters: SearchFilters = SearchFilters(), *, limit: int = 50,
@@ -102,15 +104,21 @@ def search(session: Session, query: str, filters: SearchFilters = SearchFilters(
 
     Without filters on the asset (an admin's plain search), the page is cut on the documents alone and only
     its rows are joined to their assets; filters on the asset (a collection, a caller's grants) apply before
-    the cut. On SQLite the ranking looks at the newest :data:`RANK_WINDOW` matches first."""
-    if session.get_bind().dialect.name != "sqlite":
-        return _rows(session, _postgres(query, filters, limit, offset))
-    expression = fts5_query(query)
-    if not expression:
-        return []
-    hits = _rows(session, _sqlite(expression, filters, limit, offset, RANK_WINDOW))
-    if len(hits) < limit and _matches_at_least(session, expression, RANK_WINDOW):
-        hits = _rows(session, _sqlite(expression, filters, limit, offset, None))
+    the cut. The ranking looks at the newest :data:`RANK_WINDOW` matches first."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        expression = fts5_query(query)
+        if not expression:
+            return []
+        ranked: Any = functools.partial(_sqlite, expression)
+        matches = select(FTS.c.rowid).select_from(FTS).where(_match(expression))
+    else:
+        ranked = functools.partial(_postgres, query)
+        matches = select(SearchDoc.id).where(_TSV.op("@@")(_tsquery(query)))
+    window = RANK_WINDOW["sqlite" if dialect == "sqlite" else "postgresql"]
+    hits = _rows(session, ranked(filters, limit, offset, window))
+    if len(hits) < limit and _at_least(session, matches, window):
+        hits = _rows(session, ranked(filters, limit, offset, None))
     return hits
 
 
@@ -128,8 +136,9 @@ def _match(expression: str) -> ColumnElement[bool]:
     return literal_column("search_fts").op("MATCH")(expression)
 
 
-def _matches_at_least(session: Session, expression: str, count: int) -> bool:
-    some = select(FTS.c.rowid).select_from(FTS).where(_match(expression)).limit(count).subquery()
+def _at_least(session: Session, matches: Select[Any], count: int) -> bool:
+    """Whether ``matches`` (a select of one column) has ``count`` rows or more."""
+    some = matches.limit(count).subquery()
     return (session.scalar(select(func.count()).select_from(some)) or 0) >= count
 
 
@@ -143,12 +152,25 @@ def _sqlite(expression: str, filters: SearchFilters, limit: int, offset: int, wi
     return _page(found, filters, limit, offset, descending=False)
 
 
-def _postgres(query: str, filters: SearchFilters, limit: int, offset: int) -> Select[Any]:
-    """ts_rank_cd over the matches, higher is better."""
-    tsquery = func.websearch_to_tsquery("english", query)
-    tsv: ColumnElement[Any] = literal_column("search_docs.tsv")
-    found = (select(SearchDoc.id.label("id"), func.ts_rank_cd(tsv, tsquery).label("rank"))
-             .where(tsv.op("@@")(tsquery)).subquery())
+_TSV: ColumnElement[Any] = literal_column("search_docs.tsv")
+
+
+def _tsquery(query: str) -> ColumnElement[Any]:
+    return func.websearch_to_tsquery("english", query)
+
+
+def _postgres(query: str, filters: SearchFilters, limit: int, offset: int, window: int | None) -> Select[Any]:
+    """ts_rank_cd over the matches (the newest ``window`` of them), higher is better. The window is found first
+    (newest first on the primary key, or a bitmap of the GIN index: the planner picks by how common the words
+    are) and only its rows are ranked."""
+    tsquery = _tsquery(query)
+    if window is None:
+        found = (select(SearchDoc.id.label("id"), func.ts_rank_cd(_TSV, tsquery).label("rank"))
+                 .where(_TSV.op("@@")(tsquery)).subquery())
+    else:
+        newest = (select(SearchDoc.id.label("id"), _TSV.label("tsv")).where(_TSV.op("@@")(tsquery))
+                  .order_by(SearchDoc.id.desc()).limit(window).subquery())
+        found = select(newest.c.id, func.ts_rank_cd(newest.c.tsv, tsquery).label("rank")).subquery()
     return _page(found, filters, limit, offset, descending=True)
 
 

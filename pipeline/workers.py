@@ -15,6 +15,7 @@ from pipeline.farm import Farm
 from pipeline.reconcile import Reconciler
 from pipeline.registry import Announcer
 from pipeline.workflow import queue_of, with_needs
+from rushes.heap import freeze_heap
 from transcoders.ffmpeg import kill_all
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Workers:
         except Exception:  # a model that cannot load fails its step later, with the reason
             log.warning("warming up the models failed", exc_info=True)
         finally:
+            freeze_heap()  # the code and models loaded so far live as long as the worker
             self.warmed.set()
 
     def stop(self) -> None:
