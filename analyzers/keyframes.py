@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +37,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from rushes.errors import Interrupted, MediaError, NotMediaError, OutputError
-from transcoders.ffmpeg import media_arg, run_ffmpeg
 from transcoders.outputs import atomic_output
 
 logger = logging.getLogger(__name__)
@@ -383,6 +383,9 @@ def _image_format(path: Path) -> str:
 # --------------------------------------------------------------------------- waveform
 
 
+WAVE_BLOCK_S = 0.01  # the waveform keeps one (min, max) pair per 10 ms: 1.4 MB an hour, whatever the rate
+
+
 def waveform_image(
     audio_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
@@ -392,23 +395,83 @@ def waveform_image(
     timeout: float | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
-    """A PNG of the first audio stream's waveform (all channels mixed to one), drawn by ffmpeg's ``showwavespic``.
+    """A PNG of the first audio stream's waveform (all channels mixed to one): each column spans the lowest
+    and highest sample of its stretch of time, on a transparent background.
 
-    Raises :class:`NotMediaError` when the file has no audio, :class:`FFmpegError` when ffmpeg fails
-    and :class:`OutputError` when the picture written is not a ``width`` x ``height`` PNG.
+    The sound is decoded as it streams and only a (min, max) pair per 10 ms is kept, so memory does not grow
+    with the length (ffmpeg's ``showwavespic`` held every sample: 238 MB for an hour, ~2 GB for nine).
+    Raises :class:`NotMediaError` when the file has no audio, :class:`MediaError` when its audio cannot be
+    decoded, :class:`Interrupted` once ``cancel`` is set or ``timeout`` seconds have passed, and
+    :class:`OutputError` when the picture written is not a ``width`` x ``height`` PNG.
     """
     if width < 1 or height < 1:
         raise ValueError(f"waveform size must be positive, got {width}x{height}")
     source = Path(audio_path)
     _require_audio(source)
+    lows, highs = _wave_blocks(source, timeout, cancel)
     out = Path(out_path)
-    graph = f"[0:a:0]aformat=channel_layouts=mono,showwavespic=s={width}x{height}:colors={_WAVE_COLOUR}[wave]"
     with atomic_output(out) as part:
-        args = ["-i", media_arg(source), "-filter_complex", graph, "-map", "[wave]", "-frames:v", "1",
-                "-update", "1", "-c:v", "png", media_arg(part)]
-        run_ffmpeg(args, timeout=timeout, cancel=cancel)
+        _draw_wave(lows, highs, width, height).save(part, format="PNG")
         _verify_png(part, out.name, (width, height))
     return out
+
+
+def _wave_blocks(source: Path, timeout: float | None, cancel: threading.Event | None,
+                 rate: int = 16_000) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest sample (-1..1) of each :data:`WAVE_BLOCK_S` of the first audio stream, mixed to
+    mono at ``rate``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    block = max(1, int(rate * WAVE_BLOCK_S))
+    lows: list[np.ndarray] = []
+    highs: list[np.ndarray] = []
+    carry: np.ndarray = np.zeros(0, dtype=np.int16)
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+    try:
+        with av.open("file:" + os.path.abspath(source), metadata_errors="ignore") as container:
+            for packet in container.demux(audio=0):
+                if (cancel is not None and cancel.is_set()) or (deadline is not None and time.monotonic() > deadline):
+                    raise Interrupted(f"waveform of {source.name} stopped")
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:  # a damaged packet: the picture has a gap, not an error
+                    continue
+                for frame in [*frames, *([None] if packet.size == 0 else [])]:  # the empty packet flushes
+                    for out in resampler.resample(frame):
+                        samples = np.concatenate((carry, out.to_ndarray().reshape(-1)))
+                        whole = samples.size - samples.size % block
+                        if whole:
+                            blocks = samples[:whole].reshape(-1, block)
+                            lows.append(blocks.min(axis=1))
+                            highs.append(blocks.max(axis=1))
+                        carry = samples[whole:]
+    except (av.error.FFmpegError, OSError) as exc:
+        raise MediaError(f"cannot draw the waveform of {source.name}: its audio cannot be decoded "
+                         f"({getattr(exc, 'strerror', None) or exc})") from exc
+    if carry.size:
+        lows.append(carry.min(keepdims=True))
+        highs.append(carry.max(keepdims=True))
+    if not lows:
+        raise MediaError(f"cannot draw the waveform of {source.name}: its audio stream holds no decodable samples")
+    return np.concatenate(lows) / 32768.0, np.concatenate(highs) / 32768.0
+
+
+def _draw_wave(lows: np.ndarray, highs: np.ndarray, width: int, height: int) -> Image.Image:
+    """Columns from each stretch's lowest to its highest sample, centred on silence (a one-pixel line)."""
+    edges = np.linspace(0, lows.size, width + 1).astype(int)
+    edges[1:] = np.maximum(edges[1:], edges[:-1] + 1)  # fewer blocks than columns: neighbours share a block
+    edges = np.minimum(edges, lows.size)
+    starts = np.minimum(edges[:-1], lows.size - 1)
+    low = np.minimum.reduceat(lows, starts)
+    high = np.maximum.reduceat(highs, starts)
+    middle = (height - 1) / 2
+    top = np.floor(middle - high * middle)
+    bottom = np.ceil(middle - low * middle)
+    rows = np.arange(height)[:, None]
+    drawn = (rows >= np.minimum(top, np.floor(middle))) & (rows <= np.maximum(bottom, np.ceil(middle)))
+    colour = tuple(int(_WAVE_COLOUR[i:i + 2], 16) for i in (2, 4, 6))
+    pixels = np.zeros((height, width, 4), dtype=np.uint8)
+    pixels[drawn] = (*colour, 255)
+    return Image.fromarray(pixels, "RGBA")
 
 
 def _require_audio(path: Path) -> None:

@@ -202,6 +202,33 @@ def test_waveform_default_size(media: dict[str, Path], tmp_path: Path) -> None:
         assert picture.size == (1800, 240)
 
 
+def test_waveform_columns_follow_the_sound_loud_then_silent_then_quiet(tmp_path: Path) -> None:
+    """4 s of a stereo tone peaking at 0.9, 4 s of digital silence, 4 s at 0.09 (lavfi's sine is 1/8 of full
+    scale: ×7.2 and ×0.72). Mixed to mono the usual way (−3 dB a channel: 0.64 and 0.064), the picture's thirds
+    are 64 % of its height, a one-pixel line, and 6 %."""
+    source = tmp_path / "loud-silent-quiet.wav"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=12",
+           "-af", "volume='if(lt(t,4),7.2,if(lt(t,8),0,0.72))':eval=frame", "-ac", "2", str(source))
+    out = waveform_image(source, tmp_path / "wave.png", width=300, height=100)
+
+    with Image.open(out) as picture:
+        alpha = picture.getchannel("A")
+        heights = [sum(1 for y in range(100) if alpha.getpixel((x, y))) for x in range(300)]
+    loud, silent, quiet = heights[10:90], heights[110:190], heights[210:290]
+    assert 61 <= min(loud) and max(loud) <= 67
+    assert set(silent) <= {1, 2}
+    assert 5 <= min(quiet) and max(quiet) <= 9
+
+
+def test_waveform_memory_does_not_grow_with_every_sample(tmp_path: Path) -> None:
+    """Ten minutes of 48 kHz stereo (57.6 M samples) keep one (min, max) pair per 10 ms: 60 000 pairs."""
+    source = tmp_path / "ten-minutes.flac"
+    ffmpeg("-f", "lavfi", "-i", "anoisesrc=sample_rate=48000:amplitude=0.3:duration=600", "-ac", "2", str(source))
+    lows, highs = keyframes._wave_blocks(source, None, None)
+    assert lows.size == highs.size and abs(lows.size - 60_000) <= 1
+    assert -0.35 <= lows.min() < -0.2 and 0.2 < highs.max() <= 0.35
+
+
 def test_waveform_of_a_silent_video_is_not_media(media: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(NotMediaError, match="no audio stream"):
         waveform_image(media["three_scenes"], tmp_path / "wave.png")
