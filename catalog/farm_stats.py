@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from catalog.models import Asset, Rendition, Step, Version, WorkerProcess, utcnow
+from catalog.models import Asset, Incoming, Rendition, Step, Version, WorkerProcess, utcnow
 
 # a rendition's render step counts as kind "render" (its label is "render:<id>")
 _KIND = case((Step.rendition_id.is_(None), Step.kind), else_="render")
@@ -67,6 +67,17 @@ def workers(session: Session, dead_after_s: float) -> list[dict[str, Any]]:
                        "started_at": row.started_at.isoformat(), "heartbeat_at": row.heartbeat_at.isoformat(),
                        "steps": held.get(row.name, [])})
     return sorted(report, key=lambda w: not w["alive"])
+
+
+def arriving(session: Session, stalled_after_s: float) -> list[dict[str, Any]]:
+    """Big files being copied in now, oldest first: name, folder, bytes copied of size, the process, and
+    whether the copy stalled (no word from its process for ``stalled_after_s``)."""
+    now = utcnow()
+    return [{"name": row.name, "folder": row.folder, "size": row.size, "copied": row.copied,
+             "process": row.process, "started_at": row.started_at.isoformat(),
+             "updated_at": row.updated_at.isoformat(),
+             "stalled": row.updated_at < now - timedelta(seconds=stalled_after_s)}
+            for row in session.scalars(select(Incoming).order_by(Incoming.started_at))]
 
 
 def throughput(session: Session, minutes: int = 60, bucket_minutes: int = 5) -> list[dict[str, Any]]:

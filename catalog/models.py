@@ -276,6 +276,23 @@ class WorkerProcess(Base):
     stopped_at: Mapped[datetime | None]
 
 
+class Incoming(Base):
+    """A big file being hash-copied into the library now (before it has an asset): what the farm shows meanwhile.
+
+    The row is made when the copy starts, its ``copied`` bytes updated every few seconds, and removed when the
+    copy ends (the file then has its asset and steps, or its quarantine reason)."""
+
+    __tablename__ = "incoming"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(1000))
+    folder: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    copied: Mapped[int] = mapped_column(BigInteger, default=0)
+    process: Mapped[str] = mapped_column(String(160))  # the ingesting process, as in ``workers.name``
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class Proxy(Base):
     __tablename__ = "proxies"
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True)

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from catalog.collections import collection_named
 from catalog.models import Asset, Duplicate, Version, utcnow
 from pipeline.farm import Farm
+from pipeline.incoming import Arrival
 from pipeline.workflow import advance, plan
 from rushes.errors import IngestError
 from rushes.settings import WatchFolder
@@ -43,8 +45,10 @@ class IngestResult:
     reason: str | None = None
 
 
-def copy_and_hash(source: Path, target: Path) -> tuple[str, int]:
-    """Copy ``source`` to ``target`` in one read, returning (sha256 hex, size)."""
+def copy_and_hash(source: Path, target: Path,
+                  on_progress: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """Copy ``source`` to ``target`` in one read, returning (sha256 hex, size); ``on_progress`` gets the bytes
+    copied so far after each chunk."""
     digest = hashlib.sha256()
     size = 0
     with source.open("rb") as src, target.open("wb") as dst:
@@ -52,6 +56,8 @@ def copy_and_hash(source: Path, target: Path) -> tuple[str, int]:
             digest.update(chunk)
             dst.write(chunk)
             size += len(chunk)
+            if on_progress is not None:
+                on_progress(size)
         dst.flush()
         os.fsync(dst.fileno())
     return digest.hexdigest(), size
@@ -93,11 +99,14 @@ class Ingester:
             if size == 0:
                 raise IngestError("empty file (0 bytes)")
             incoming = self.settings.incoming_dir / f"{uuid.uuid4().hex}.part"
+            arrival = Arrival(self.farm, name, folder.name, size)
             try:
-                content_hash, size = copy_and_hash(source, incoming)
+                content_hash, size = copy_and_hash(source, incoming, arrival.copied)
             except OSError as exc:
                 incoming.unlink(missing_ok=True)
                 raise IngestError(f"cannot read the file: {exc.strerror or exc}") from exc
+            finally:
+                arrival.done()
         except (IngestError, OSError) as exc:
             return self.quarantine(source, folder, name, str(exc), consume=consume)
         sidecar_path, sidecar = read_sidecar(source)

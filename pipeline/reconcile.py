@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from catalog.models import Step, Version, utcnow
 from pipeline.farm import Farm
+from pipeline.incoming import forget_stale
 from pipeline.renditions import deliver_due
 from pipeline.workflow import WORKFLOW, advance, refresh_status
 
@@ -67,6 +68,7 @@ def reconcile(farm: Farm, *, resend_all_queued: bool = False) -> int:
 
         if farm.take_turn("versions", settings.reconcile_interval_s):  # farm-wide scans: one process a turn
             messages.extend(_heal_versions(session))
+            forget_stale(session)
     farm.send(messages)
     if messages:
         log.info("reconciler re-enqueued %d step(s)", len(messages))

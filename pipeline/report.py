@@ -1,5 +1,5 @@
 """The farm at a glance, for `rushes status` and the Farm page: queues, steps, assets, renditions,
-workers with the steps they hold, the last hour's throughput and the latest failures."""
+workers with the steps they hold, big files being copied in, the last hour's throughput and the latest failures."""
 
 from __future__ import annotations
 
@@ -7,7 +7,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from catalog.farm_stats import asset_counts, recent_failures, rendition_counts, step_counts, throughput, workers
+from catalog.farm_stats import (
+    arriving,
+    asset_counts,
+    recent_failures,
+    rendition_counts,
+    step_counts,
+    throughput,
+    workers,
+)
+from pipeline.incoming import STALLED_AFTER_S
 from pipeline.workflow import by_queue
 
 
@@ -21,6 +30,7 @@ def farm_report(session: Session, dead_after_s: float) -> dict[str, Any]:
         "assets": asset_counts(session),
         "renditions": rendition_counts(session),
         "workers": workers(session, dead_after_s),
+        "arriving": arriving(session, STALLED_AFTER_S),
         "throughput": throughput(session),
         "failures": recent_failures(session),
     }

@@ -18,6 +18,7 @@ from typing import Any
 import av
 import httpx
 import pytest
+from sqlalchemy import delete
 
 from rushes.timecode import timecode_to_frames
 from tests.conftest import wait_for, wait_healthy
@@ -405,6 +406,21 @@ def test_the_farm_page_shows_workers_their_steps_and_failures_live(page: Any, se
     row.wait_for()
     assert "pid" in row.text_content() and "proxy" in row.text_content(), "the embedded worker takes every queue"
     assert page.locator("#queues tr[data-queue='proxy']").count() == 1
+    # a big camera file still being copied in shows under Arriving, before it has an asset; gone once copied
+    from catalog.models import Incoming
+    from pipeline.farm import Farm
+    from rushes.settings import load_settings
+
+    catalog = Farm(load_settings(data_dir=server.data))
+    with catalog.transaction() as session:
+        session.add(Incoming(name="A002C001_big.mxf", folder="default", size=80_000_000_000,
+                             copied=20_000_000_000, process="camera-cart/1/x"))
+    page.wait_for_selector("#arriving li:has-text('A002C001_big.mxf')", timeout=10_000)
+    assert "20.0 of 80.0 GB copied" in page.text_content("#arriving")
+    with catalog.transaction() as session:
+        session.execute(delete(Incoming))
+    page.wait_for_selector("#arriving-section", state="hidden", timeout=10_000)
+    catalog.close()
     # a file under way shows in its worker's row with its step and progress, without a reload
     clip = make_clip(server.tmp / "C003.mov", seconds=30, size="1280x720", timecode="13:00:00:00")
     shutil.copyfile(clip, server.data / "watch" / "default" / "C003.mov")

@@ -78,3 +78,55 @@ def test_an_empty_file_is_quarantined_with_its_reason_and_shown_failed(farm: Far
 def test_cli_style_ingest_leaves_the_original_in_place(farm: Farm, clips: dict[str, Path]) -> None:
     result = Ingester(farm).ingest(clips["other"], FOLDER, consume=False)
     assert result.kind == "new" and clips["other"].exists()
+
+
+def test_a_big_file_shows_as_arriving_while_it_is_copied_and_no_more_after(
+        farm: Farm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file from SHOWN_FROM_BYTES up has an ``incoming`` row while its bytes are copied (here 1 byte up, a
+    chunk of 64 KiB, every chunk written): the farm report lists it with growing bytes; it is gone afterwards."""
+    from pipeline import incoming, ingest
+    from pipeline.report import farm_report
+
+    monkeypatch.setattr(incoming, "SHOWN_FROM_BYTES", 1)
+    monkeypatch.setattr(incoming, "EVERY_S", 0.0)
+    monkeypatch.setattr(ingest, "CHUNK", 64 * 1024)
+    source = tmp_path / "A001C003_camera.mov"
+    source.write_bytes(bytes(range(256)) * 4096)  # 1 MiB: 16 chunks
+    seen: list[list[dict[str, object]]] = []
+    copied = incoming.Arrival.copied
+
+    def watch(self: incoming.Arrival, done: int) -> None:
+        copied(self, done)
+        with farm.sessions() as session:
+            seen.append(farm_report(session, 15)["arriving"])
+
+    monkeypatch.setattr(incoming.Arrival, "copied", watch)
+    result = Ingester(farm).ingest(source, WatchFolder(name="cam"), consume=False)
+    assert result.kind == "new"
+    assert len(seen) == 16 and all(len(rows) == 1 for rows in seen)
+    assert [rows[0]["copied"] for rows in seen] == [64 * 1024 * k for k in range(1, 17)]
+    first = seen[0][0]
+    assert (first["name"], first["folder"], first["size"], first["stalled"]) == (source.name, "cam", 1 << 20, False)
+    assert first["process"] == farm.name
+    with farm.sessions() as session:
+        assert farm_report(session, 15)["arriving"] == []
+
+
+def test_small_files_are_not_announced_and_stale_arrivals_are_forgotten(
+        farm: Farm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from catalog.models import Incoming, utcnow
+    from pipeline import incoming
+
+    source = tmp_path / "small.mov"
+    source.write_bytes(b"x" * 1000)
+    arrival = incoming.Arrival(farm, source.name, "cam", 1000)
+    assert arrival.row_id is None  # below SHOWN_FROM_BYTES: no catalog write at all
+    with farm.transaction() as session:
+        session.add(Incoming(name="dead.mov", folder="cam", size=10, copied=5, process="gone/1/x",
+                             updated_at=utcnow() - timedelta(seconds=incoming.FORGOTTEN_AFTER_S + 5)))
+        session.add(Incoming(name="live.mov", folder="cam", size=10, copied=5, process="here/1/x"))
+    with farm.transaction() as session:
+        assert incoming.forget_stale(session) == 1
+        assert [row.name for row in session.scalars(select(Incoming))] == ["live.mov"]

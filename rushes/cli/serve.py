@@ -135,6 +135,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         f"\n  {w['name']} ({', '.join(w['queues'])}; {w['threads']} thread(s))" + "".join(
             f"\n    step {s['step_id']} {s['kind']} {s['progress']:.0%} of asset {s['asset_id']} {s['asset']}"
             for s in w["steps"]) for w in alive))
+    for file in report["arriving"]:
+        click.echo(f"arriving:   {file['name']} ({file['folder']}) {file['copied'] / 1e9:.1f} of "
+                   f"{file['size'] / 1e9:.1f} GB copied" + (" - stalled" if file["stalled"] else ""))
     busy = {q: v for q, v in report["queues"].items() if v["queued"] or v["running"]}
     click.echo("queues:     " + (", ".join(f"{q} {v['queued']} queued / {v['running']} running"
                                            for q, v in sorted(busy.items())) or "idle"))

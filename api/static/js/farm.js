@@ -1,5 +1,5 @@
-// The Farm page (admins): workers alive with the steps they hold, queue depths, the last hour's throughput and
-// the latest failures with a retry button; polled every few seconds.
+// The Farm page (admins): workers alive with the steps they hold, big files arriving, queue depths, the last
+// hour's throughput and the latest failures with a retry button; polled every few seconds.
 "use strict";
 
 import { api, el, showError, when, whoAmI } from "./common.js";
@@ -21,6 +21,14 @@ function worker(w) {
     el("td", {}, el("span", { class: `status status-${w.alive ? "ready" : "failed"}` }, w.state),
       w.alive ? null : el("small", {}, ` last seen ${when(w.heartbeat_at)}`)),
     el("td", {}, steps));
+}
+
+function arriving(file) {
+  const gb = (bytes) => (bytes / 1e9).toFixed(1);
+  return el("li", { dataset: { stalled: String(file.stalled) } }, `${file.name} (${file.folder}) `,
+    el("progress", { max: String(file.size), value: String(file.copied), "aria-label": `${file.name}: copied` }),
+    ` ${gb(file.copied)} of ${gb(file.size)} GB copied`,
+    file.stalled ? el("span", { class: "error" }, ` · stalled since ${when(file.updated_at)}`) : null);
 }
 
 function throughput(buckets) {
@@ -61,6 +69,8 @@ async function refresh() {
   try {
     const farm = await api("/api/v1/farm");
     document.getElementById("workers").replaceChildren(...farm.workers.map(worker));
+    document.getElementById("arriving").replaceChildren(...farm.arriving.map(arriving));
+    document.getElementById("arriving-section").hidden = farm.arriving.length === 0;
     document.getElementById("queues").replaceChildren(...Object.entries(farm.queues).map(([name, q]) =>
       el("tr", { dataset: { queue: name } }, el("th", { scope: "row" }, name),
         el("td", {}, String(q.queued)), el("td", {}, String(q.running)))));
