@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import cast
 
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from catalog.models import Step, Version
 from pipeline.farm import Farm
@@ -18,15 +19,21 @@ from rushes.settings import WatchFolder
 TERMINAL = ("ready", "failed")
 
 
+_VERSIONS, _STEPS = (cast(Table, model.__table__) for model in (Version, Step))
+_VERSION_STATE = select(_VERSIONS.c.status, _VERSIONS.c.error).where(_VERSIONS.c.id == bindparam("version_id"))
+_STEP_STATES = (select(_STEPS.c.kind, _STEPS.c.status, _STEPS.c.progress)
+                .where(_STEPS.c.version_id == bindparam("version_id")))
+
+
 def version_state(farm: Farm, version_id: int) -> tuple[str, str | None, float, str]:
-    """(status, error, overall progress 0..1, what runs now) of one version."""
-    with farm.sessions() as session:
-        version = session.get(Version, version_id)
-        assert version is not None
-        steps = list(session.scalars(select(Step).where(Step.version_id == version_id)))
-        done = sum(1.0 if s.status in ("done", "skipped") else s.progress for s in steps)
-        running = ", ".join(s.kind for s in steps if s.status == "running") or version.status
-        return version.status, version.error, done / max(1, len(WORKFLOW)), running
+    """(status, error, overall progress 0..1, what runs now) of one version, in two plain reads: it is asked ten
+    times a second while ffmpeg works, and loading ORM objects for it cost a tenth of a core."""
+    with farm.readers() as session:
+        status, error = session.execute(_VERSION_STATE, {"version_id": version_id}).one()
+        steps = session.execute(_STEP_STATES, {"version_id": version_id}).all()
+    done = sum(1.0 if state in ("done", "skipped") else progress or 0.0 for _, state, progress in steps)
+    running = ", ".join(kind for kind, state, _ in steps if state == "running") or status
+    return status, error, done / max(1, len(WORKFLOW)), running
 
 
 def ingest_and_wait(farm: Farm, files: list[Path], folder_name: str, poll_s: float = 0.1,
