@@ -51,7 +51,8 @@ def bench_one(name: str, src: Path, facts: SourceFacts, folder: Path) -> tuple[f
     result = render(src, folder / ("hls" if preset.container == "hls" else "r") / f"out.{ext}", preset,
                     source=facts)
     report = check(result.path, preset, expected_duration_s=facts.duration_s,
-                   source_start_timecode=facts.start_timecode, source_frame_rate=facts.frame_rate)
+                   source_start_timecode=facts.start_timecode, source_frame_rate=facts.frame_rate,
+                   source_sound=result.sound)
     rushes = time.perf_counter() - start
     if not report.passed:
         print(f"  ! {name}: QC failed: {[c.name for c in report.failures]}")

@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["Check", "QCReport", "check"]
 
 TRUE_PEAK_MARGIN_DB = 0.1  # measurement slack over the ceiling
+SILENT_LUFS = -69.5  # at or below: nothing passed BS.1770's absolute gate (-70 LUFS), the sound is silence
+# check(source_sound=...): the renderer's word (RenditionResult.sound) for a source no loudness target can apply to
+SOURCE_SOUND = {"silent": "the source is silent", "none": "the source has no sound"}
 CBR_TOLERANCE = 0.05  # a constant bit rate within 5 %
 AUDIO_ONLY_DURATION_TOLERANCE_S = 0.05
 
@@ -106,17 +109,22 @@ def check(
     source_start_timecode: str | None,
     source_frame_rate: Fraction | None = None,
     source_drop_frame: bool = False,
+    source_sound: str | None = None,
 ) -> QCReport:
     """Measure ``path`` against ``preset``.
 
     ``expected_duration_s`` is the source's duration (cut here at the preset's ``max_duration_s``); the
     output must be within one frame of it. ``source_start_timecode`` (and the source's rate, needed when the
     rate changes and for WAV's sample-count time reference) gives the timecode the output must carry.
+    ``source_sound`` ("silent" or "none", see :data:`SOURCE_SOUND`): the loudness target does not apply, and the
+    rendition's sound must be silence instead (the tracks are still checked for layout, rate and length).
     """
+    if source_sound is not None and source_sound not in SOURCE_SOUND:
+        raise ValueError(f"source_sound must be one of {sorted(SOURCE_SOUND)} or None, not {source_sound!r}")
     file = Path(path)
     durations = [d for d in (expected_duration_s, preset.max_duration_s) if d]
     expected = min(durations) if durations else None
-    ctx = _Context(preset, expected, source_start_timecode, source_frame_rate, source_drop_frame)
+    ctx = _Context(preset, expected, source_start_timecode, source_frame_rate, source_drop_frame, source_sound)
     checks = _check_hls(file, ctx) if preset.container == "hls" else _check_file(file, ctx)
     report = QCReport(str(file), preset.name, all(c.passed for c in checks), tuple(checks))
     for failed in report.failures:
@@ -133,6 +141,7 @@ class _Context:
     start_timecode: str | None
     source_rate: Fraction | None
     drop_frame: bool
+    source_sound: str | None = None
 
     @property
     def out_rate(self) -> Fraction | None:
@@ -170,7 +179,7 @@ def _check_file(file: Path, ctx: _Context) -> list[Check]:
         checks.append(_ok("video stream", "none", info.video[0].codec))
     if preset.audio is not None:
         checks += _audio_checks("", info, preset, ctx)
-        checks += _loudness_checks("", file, info, preset)
+        checks += _loudness_checks("", file, info, preset, ctx)
     checks.append(_duration_check("", info, ctx))
     checks += _timecode_checks(info, ctx)
     return checks
@@ -358,7 +367,7 @@ def _audio_checks(prefix: str, info: MediaInfo, preset: Preset, ctx: _Context) -
     return checks
 
 
-def _loudness_checks(prefix: str, file: Path, info: MediaInfo, preset: Preset) -> list[Check]:
+def _loudness_checks(prefix: str, file: Path, info: MediaInfo, preset: Preset, ctx: _Context) -> list[Check]:
     target = preset.loudness
     if target is None or not info.audio:
         return []
@@ -367,6 +376,16 @@ def _loudness_checks(prefix: str, file: Path, info: MediaInfo, preset: Preset) -
     else:
         qc = measure(file, info=info, picture=False)
         integrated, true_peak = qc.integrated_lufs, qc.true_peak_dbtp
+    if ctx.source_sound is not None:  # no gain brings silence to a target: the rendition must be silent too
+        why = SOURCE_SOUND[ctx.source_sound]
+        silent = integrated is None or integrated <= SILENT_LUFS
+        return [Check(
+            f"{prefix}integrated loudness",
+            f"{target.integrated:g} ±{target.tolerance:g} LUFS, or silence when {why}",
+            f"loudness not applicable: {why}; the rendition is silent" if silent
+            else f"{integrated:.1f} LUFS although {why}: the rendition's sound does not come from the source",
+            silent,
+        )]
     ceiling = target.true_peak + TRUE_PEAK_MARGIN_DB
     return [
         Check(
@@ -501,7 +520,7 @@ def _check_hls(master: Path, ctx: _Context) -> list[Check]:
         checks += _video_checks(name, info, rung, ctx, playlist)
         checks.append(_duration_check(name, info, ctx))
         if preset.audio is not None and not media and info.audio:  # audio muxed into each variant
-            checks += _audio_checks(name, info, preset, ctx) + _loudness_checks(name, playlist, info, preset)
+            checks += _audio_checks(name, info, preset, ctx) + _loudness_checks(name, playlist, info, preset, ctx)
     if preset.audio is not None and media:
         for rendition in media:
             name = f"{rendition.uri}: "
@@ -511,7 +530,7 @@ def _check_hls(master: Path, ctx: _Context) -> list[Check]:
             if info is None:
                 checks.append(Check(f"{name}readable", "media", "unreadable", False))
                 continue
-            checks += _audio_checks(name, info, preset, ctx) + _loudness_checks(name, playlist, info, preset)
+            checks += _audio_checks(name, info, preset, ctx) + _loudness_checks(name, playlist, info, preset, ctx)
             checks.append(_duration_check(name, info, ctx, audio_only=True))
     elif preset.audio is not None and not any(c.name.endswith("audio codec") for c in checks):
         checks.append(Check("audio rendition", preset.audio.codec, "none", False))

@@ -86,7 +86,7 @@ def run_render(job: Job) -> Outcome:
                         timeout=job.settings.ffmpeg_timeout_s, cancel=job.cancel)
         report = check(result.path, preset, expected_duration_s=facts.duration_s,
                        source_start_timecode=facts.start_timecode, source_frame_rate=facts.frame_rate,
-                       source_drop_frame=facts.drop_frame)
+                       source_drop_frame=facts.drop_frame, source_sound=result.sound)
     except (MediaError, OutputError) as exc:
         return _finished(rendition_id, "failed", error=str(exc))
     published = result.path.parent if preset.container == "hls" else result.path

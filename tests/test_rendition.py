@@ -326,6 +326,30 @@ def test_burnt_in_captions_use_the_subtitles_filter(source: Path, subtitles: Pat
 
 
 @pytest.mark.slow
+def test_a_clip_without_speech_is_delivered_without_captions(source: Path, tmp_path: Path) -> None:
+    """Issue 12: a clip with no speech has an empty transcript.srt; the captioned vertical preset used to fail
+    with ffmpeg's "Invalid data found when processing input". It renders without captions and passes QC."""
+    empty = tmp_path / "transcript.srt"
+    empty.write_text("", encoding="utf-8")
+    short = preset("crop").model_copy(update={"max_duration_s": 2.0})
+    assert short.captions.burn_in
+
+    result = render(source, tmp_path / "no-speech.mp4", short, source=SOURCE, subtitles=empty)
+
+    assert "subtitles=" not in " ".join(result.argv)
+    report = qc(result.path, short)
+    assert report.passed, report.failures
+
+
+def test_has_cues_tells_an_srt_with_cues_from_an_empty_or_missing_one(subtitles: Path, tmp_path: Path) -> None:
+    from transcoders.rendition.run import has_cues
+
+    (tmp_path / "blank.srt").write_text("\n\n", encoding="utf-8")
+    assert has_cues(subtitles)
+    assert not has_cues(tmp_path / "blank.srt") and not has_cues(tmp_path / "missing.srt")
+
+
+@pytest.mark.slow
 def test_max_duration_cuts_the_rendition(source: Path, out_dir: Path) -> None:
     short = preset("crop").model_copy(update={"max_duration_s": 2.0, "captions": preset("wav").captions})
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from transcoders.ffmpeg import media_arg
 from transcoders.rendition.codecs import _audio_codec_args, _container_args, _gop, _specified, _video_codec_args
 from transcoders.rendition.geometry import _timecode_args, output_timecode, plan_geometry
-from transcoders.rendition.graphs import _audio_graph, _out_rate, _picture_chain, _rate, mono_tracks
+from transcoders.rendition.graphs import _audio_graph, _out_rate, _picture_chain, _rate, mono_tracks, silence_input
 from transcoders.rendition.specs import (
     HLS_SEGMENT_S,
     AudioSpecLike,
@@ -57,20 +57,24 @@ def render_args(
     """The pass-2 ffmpeg arguments (without the runner's prefix). For HLS ``dst`` is the master playlist."""
     burn = Path(subtitles) if subtitles is not None and preset.captions.burn_in else None
     duration = expected_duration(source, preset)
-    audio = preset.audio if source.has_audio else None
-    if preset.audio is not None and not source.has_audio:
-        logger.warning("%s: the source has no audio; the rendition has none either", preset.name)
+    audio = preset.audio
+    silence = audio is not None and not source.has_audio
+    if silence:
+        assert audio is not None
+        logger.info("%s: the source has no sound; the rendition carries silent tracks in the preset's layout",
+                    preset.name)
     if preset.container == "hls":
-        graphs, maps, codec_args, extra = _hls_parts(dst, preset, source, audio, measured)
+        graphs, maps, codec_args, extra = _hls_parts(dst, preset, source, audio, measured, silence)
     else:
-        graphs, maps, codec_args, extra = _file_parts(dst, preset, source, audio, measured, burn)
+        graphs, maps, codec_args, extra = _file_parts(dst, preset, source, audio, measured, burn, silence)
     return [
-        "-i", media_arg(src),
+        "-i", media_arg(src), *(silence_input(audio, duration) if silence and audio is not None else []),
         "-filter_complex", ";".join(graphs), *maps,
         *(["-vn"] if preset.video is None else []), *(["-an"] if audio is None else []), "-sn", "-dn",
         "-map_metadata", "-1", "-map_chapters", "-1",
         *codec_args,
         *(["-t", f"{duration:.6f}"] if preset.max_duration_s and duration else []),
+        *(["-shortest"] if silence and not duration else []),
         "-threads", "0",
         *extra,
     ]  # fmt: skip
@@ -86,6 +90,7 @@ def _file_parts(
     audio: AudioSpecLike | None,
     measured: LoudnessMeasurement | None,
     burn: Path | None,
+    silence: bool = False,
 ) -> _Parts:
     graphs: list[str] = []
     maps: list[str] = []
@@ -96,7 +101,7 @@ def _file_parts(
         codec_args += _video_codec_args(preset.video, _out_rate(preset.video, source), preset.container)
     if audio is not None:
         tracks = mono_tracks(preset)
-        graphs.append(_audio_graph(source, preset, measured, ["aout"], mono_tracks=tracks))
+        graphs.append(_audio_graph(source, preset, measured, ["aout"], mono_tracks=tracks, silence=silence))
         labels = [f"aout{k}" for k in range(audio.channels)] if tracks else ["aout"]
         for label in labels:
             maps += ["-map", f"[{label}]"]
@@ -117,6 +122,7 @@ def _hls_parts(
     source: SourceFacts,
     audio: AudioSpecLike | None,
     measured: LoudnessMeasurement | None,
+    silence: bool = False,
 ) -> _Parts:
     """Every rung from one decode (``split``), keyframes aligned across rungs, one shared audio rendition."""
     assert preset.video is not None
@@ -143,7 +149,7 @@ def _hls_parts(
         codec_args += _specified(video_args, f"v:{i}")
         stream_map.append(f"v:{i}{group},name:{rung_name(source, rung)}")
     if audio is not None:
-        graphs.append(_audio_graph(source, preset, measured, ["aout"]))
+        graphs.append(_audio_graph(source, preset, measured, ["aout"], silence=silence))
         maps += ["-map", "[aout]"]
         codec_args += _audio_codec_args(audio)
         stream_map.append("a:0,agroup:audio,name:audio")

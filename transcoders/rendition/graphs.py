@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -63,17 +64,22 @@ def _audio_graph(
     outputs: Sequence[str],
     *,
     mono_tracks: bool = False,
+    silence: bool = False,
 ) -> str:
     """Filter graph from ``[0:a:0]`` to ``outputs``: mix, loudness, resample, then the preset's channel layout.
 
     ``mono_tracks`` (MXF) gives one mono output per channel, each labelled ``{outputs[0]}{k}``; otherwise
-    every label in ``outputs`` gets a copy of the whole layout (HLS rungs).
+    every label in ``outputs`` gets a copy of the whole layout (HLS rungs). ``silence``: the source has no sound
+    and the graph starts from ``[1:a:0]``, the silent input of :func:`silence_input` in the preset's layout. A
+    silent source (see ``LoudnessMeasurement.silent``) gets no loudness gain.
     """
     audio = preset.audio
     assert audio is not None
+    if silence:
+        source = replace(source, has_audio=True, audio_channels=audio.channels)
     programme = _programme_channels(source, audio)
     steps = _audio_mix(source, audio)
-    if preset.loudness is not None and measured is not None:
+    if preset.loudness is not None and measured is not None and not measured.silent:
         lra = min(50.0, max(DEFAULT_LRA, math.ceil(measured.lra_lu + 1)))  # a plain gain whenever TP allows
         steps.append(
             f"loudnorm=I={preset.loudness.integrated:g}:TP={_tp_target(preset):g}:LRA={lra:g}:"
@@ -81,7 +87,7 @@ def _audio_graph(
         )
     steps.append(f"aresample={audio.sample_rate}:resampler=soxr:precision=28")
     steps.append(f"aformat=sample_rates={audio.sample_rate}:channel_layouts={_layout(programme)}")
-    chain = "[0:a:0]" + ",".join(steps)
+    chain = ("[1:a:0]" if silence else "[0:a:0]") + ",".join(steps)
     if mono_tracks and audio.channels > 1:
         labels = [f"{outputs[0]}{k}" for k in range(audio.channels)]
         split = f"{chain},asplit={audio.channels}" + "".join(f"[{lab}_in]" for lab in labels)
@@ -94,6 +100,13 @@ def _audio_graph(
     if len(outputs) == 1:
         return f"{chain}[{outputs[0]}]"
     return f"{chain},asplit={len(outputs)}" + "".join(f"[{lab}]" for lab in outputs)
+
+
+def silence_input(audio: AudioSpecLike, duration_s: float | None) -> list[str]:
+    """A second ffmpeg input of digital silence in the preset's layout and rate, as long as the output."""
+    length = ["-t", f"{duration_s:.6f}"] if duration_s else []
+    return ["-f", "lavfi", *length, "-i",
+            f"anullsrc=channel_layout={_layout(audio.channels)}:sample_rate={audio.sample_rate}"]
 
 
 def mono_tracks(preset: PresetLike) -> bool:

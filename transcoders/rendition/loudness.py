@@ -11,7 +11,7 @@ from pathlib import Path
 from rushes.errors import MediaError
 from transcoders.ffmpeg import ProgressCallback, media_arg, run_ffmpeg
 from transcoders.rendition.graphs import _audio_mix
-from transcoders.rendition.specs import LoudnessMeasurement, PathLike, PresetLike, SourceFacts
+from transcoders.rendition.specs import SILENCE_LUFS, LoudnessMeasurement, PathLike, PresetLike, SourceFacts
 
 # "[Parsed_ebur128_0 @ 0x…] [info] Summary:" -> "Summary:"
 _TAGS = re.compile(r"^(?:\[[^\]]*\] ?)*")
@@ -23,7 +23,6 @@ _SUMMARY = {
     "true_peak_dbtp": re.compile(rf"^\s*Peak:\s*{_NUMBER}\s*dB"),
 }
 _NORMALIZATION = re.compile(r"Normalization Type:\s*(\w+)")
-SILENCE_LUFS = -70.0  # what BS.1770 reports for digital silence
 
 
 def measure_loudness(

@@ -23,6 +23,8 @@ from transcoders.rendition.specs import (
     _DECODED_AUDIO,
     _TIMECODE_CONTAINERS,
     MEASURE_FRACTION,
+    SOURCE_SILENT,
+    SOURCE_WITHOUT_SOUND,
     LoudnessMeasurement,
     PathLike,
     PresetLike,
@@ -31,6 +33,16 @@ from transcoders.rendition.specs import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+def has_cues(subtitles: PathLike) -> bool:
+    """Whether an SRT file holds at least one cue: a clip without speech has an empty transcript.srt, which
+    ffmpeg's subtitles filter refuses ("Invalid data found when processing input")."""
+    try:
+        with open(subtitles, encoding="utf-8", errors="replace") as lines:
+            return any("-->" in line for line in lines)
+    except OSError:
+        return False
 
 
 def render(
@@ -67,6 +79,9 @@ def render(
             cancel=cancel,
         )
         logger.info("%s: measured %.2f LUFS, %.2f dBTP", preset.name, measured.integrated_lufs, measured.true_peak_dbtp)
+    if preset.captions.burn_in and subtitles is not None and not has_cues(subtitles):
+        logger.info("%s: the subtitles hold no cue (no speech); rendering without captions", preset.name)
+        subtitles = None
     if preset.captions.burn_in and subtitles is None:
         logger.info("%s: burnt-in captions asked but no subtitles given; rendering without", preset.name)
     pass2 = _scaled(on_progress, split, 1.0)
@@ -84,7 +99,7 @@ def render(
             )
             variants = [folder / f"{rung_name(source, r)}.m3u8" for r in _rungs(preset)]
             durations = [_verify(v, preset, source, duration, audio=False).duration_s or 0.0 for v in variants]
-            if preset.audio is not None and source.has_audio:
+            if preset.audio is not None:
                 variants.append(folder / "audio.m3u8")
                 durations.append(_verify(variants[-1], preset, source, duration, video=False).duration_s or 0.0)
             if not part.is_file():
@@ -102,6 +117,7 @@ def render(
             None,
             tuple(run.argv),
             tuple(final.parent / v.name for v in variants),
+            _sound(preset, source, measured),
         )
     final = Path(dst)
     with atomic_output(final) as part:
@@ -137,7 +153,17 @@ def render(
         _normalization(run.stderr_tail),
         timecode,
         tuple(run.argv),
+        sound=_sound(preset, source, measured),
     )
+
+
+def _sound(preset: PresetLike, source: SourceFacts, measured: LoudnessMeasurement | None) -> str | None:
+    """Why no loudness target applied to the rendition's sound, if none did (see ``RenditionResult.sound``)."""
+    if preset.audio is None:
+        return None
+    if not source.has_audio:
+        return SOURCE_WITHOUT_SOUND
+    return SOURCE_SILENT if measured is not None and measured.silent else None
 
 
 def _normalization(stderr: str) -> str | None:
@@ -156,7 +182,7 @@ def _verify(
 ) -> VerifiedMedia:
     """PyAV's look at an output (or one HLS playlist): streams, codecs, first-track channels, duration."""
     vspec = preset.video if video else None
-    aspec = preset.audio if audio and source.has_audio else None
+    aspec = preset.audio if audio else None  # a source without sound gets the preset's tracks, silent
     rate = _out_rate(preset.video, source) if preset.video is not None else None
     tolerance = max(0.5, float(2 / rate)) if rate else 0.5
     channels = (1 if mono_tracks(preset) else aspec.channels) if aspec is not None else None

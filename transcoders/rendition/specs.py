@@ -139,6 +139,10 @@ class SourceFacts:
         return self.field_order in ("tff", "bff")
 
 
+SILENCE_LUFS = -70.0  # what BS.1770 reports when no block passes the absolute gate (digital silence)
+SOURCE_SILENT, SOURCE_WITHOUT_SOUND = "silent", "none"  # RenditionResult.sound
+
+
 @dataclass(frozen=True)
 class LoudnessMeasurement:
     """Pass 1: BS.1770 figures of the delivered stretch, after the output's channel mix."""
@@ -147,6 +151,11 @@ class LoudnessMeasurement:
     true_peak_dbtp: float
     lra_lu: float
     threshold_lufs: float  # the relative gate of the integrated measurement
+
+    @property
+    def silent(self) -> bool:
+        """Nothing above BS.1770's absolute gate (-70 LUFS): no gain can bring silence to a loudness target."""
+        return self.integrated_lufs <= SILENCE_LUFS
 
     def loudnorm_args(self) -> str:
         """loudnorm's ``measured_*`` options (``offset`` only matters in its dynamic mode).
@@ -174,3 +183,6 @@ class RenditionResult:
     timecode: str | None  # the start timecode written, if any
     argv: tuple[str, ...]
     variants: tuple[Path, ...] = ()
+    # the source's sound when no loudness target applied: SOURCE_SILENT (below the absolute gate) or
+    # SOURCE_WITHOUT_SOUND (no audio stream: the preset's tracks carry silence); None when normalised as usual
+    sound: str | None = None
