@@ -185,3 +185,24 @@ def test_changing_the_preset_renders_again(setup, running_farm: Farm, monkeypatc
     assert new and second != first
     third, again = renditions.request_rendition(running_farm, version_id, AUDIO, "test")
     assert (third, again) == (second, False)
+
+
+def test_a_clip_without_sound_or_speech_is_delivered_by_the_farm(running_farm: Farm, tmp_path: Path) -> None:
+    """Issue 12, end to end: a camera clip without a microphone track is ingested by the running farm and rendered
+    to web/h264-720p and the captioned social/vertical-9x16: both ready, QC passed with the loudness note."""
+    clip = make_clip(tmp_path / "C0099 no microphone.mp4", size="1280x720", seconds=3, audio=False,
+                     timecode="10:00:00:00")
+    result = Ingester(running_farm).ingest(clip, WatchFolder(name="default"), consume=False)
+    assert result.version_id is not None
+    wait_version(running_farm, result.version_id)
+    with running_farm.transaction() as session:
+        editor = {"Authorization": f"Bearer {create_token(session, person(session, 'ed', 'editor'))}"}
+    with TestClient(create_app(running_farm)) as client:
+        for preset in (WEB, "social/vertical-9x16"):
+            asked = client.post(f"/api/v1/assets/{result.asset_id}/renditions", json={"preset": preset},
+                                headers=editor)
+            assert asked.status_code == 202, asked.text
+            done = _ready(client, editor, asked.json()["id"])
+            assert done["status"] == "ready", (preset, done.get("error"))
+            loudness = next(c for c in done["qc"]["checks"] if c["name"] == "integrated loudness")
+            assert loudness["passed"] and loudness["actual"].startswith("loudness not applicable: the source has no")
