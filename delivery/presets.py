@@ -41,7 +41,10 @@ class VideoSpec(_Strict):
     max_bitrate: str | None = None
     gop: int | None = Field(None, ge=1)  # frames between keyframes
     gop_s: float | None = Field(None, gt=0, le=60)  # or seconds between keyframes: for a rate kept from the source
-    reframe: Literal["none", "crop", "blur-pad"] = "none"  # social: fill the frame by cropping or a blurred backdrop
+    # how a source of another shape fills a fixed frame: "none" keeps the fitted size (the frame follows the
+    # source where width or height is left open), "pad" letterboxes/pillarboxes it in black (broadcast: the frame
+    # is the format), "crop" and "blur-pad" fill it (social); never stretched
+    reframe: Literal["none", "pad", "crop", "blur-pad"] = "none"
 
     @field_validator("frame_rate", mode="before")
     @classmethod

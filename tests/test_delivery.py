@@ -127,12 +127,26 @@ def test_a_push_target_receives_whole_files_and_manifests(setup, tmp_path: Path)
     assert manifest_path.name == media.name + ".json" and media.name.startswith("interview_v1_")
 
 
-def test_a_rendition_that_fails_qc_is_never_published(setup, running_farm: Farm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_rendition_that_fails_qc_is_never_published(setup, running_farm: Farm, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A house copy of the XDCAM preset that keeps a 4:3 source's shape instead of pillarboxing it (``reframe:
+    none``) renders 1440x1080: QC rejects the width, and the rendition never reaches the target."""
+    from delivery import presets
+    from pipeline import delivery_tasks, renditions
+
     client, tokens, _ = setup
     four_three = make_clip(tmp_path / "archive-4x3.mov", seconds=2, size="640x480")
     result = Ingester(running_farm).ingest(four_three, WatchFolder(name="default"), consume=False)
     assert wait_version(running_farm, result.version_id, timeout=120).status == "ready"
     preset = "broadcast/xdcam-hd422-1080i25"
+    xdcam = presets.load_preset(preset)
+    unpadded = xdcam.model_copy(update={"video": xdcam.video.model_copy(update={"reframe": "none"})})
+
+    def house(name: str) -> presets.Preset:  # the requester and the embedded workers read the same copy
+        return unpadded if name == preset else presets.load_preset(name)
+
+    monkeypatch.setattr(renditions, "load_preset", house)
+    monkeypatch.setattr(delivery_tasks, "load_preset", house)
     made = client.post("/api/v1/targets", json={"name": "playout", "kind": "pull", "presets": [preset]},
                        headers=tokens["admin"]).json()
     client.post(f"/api/v1/assets/{result.asset_id}/versions/1/approve", headers=tokens["editor"])

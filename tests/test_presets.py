@@ -272,7 +272,7 @@ def test_good_frame_rates_are_normalised(tmp_path: Path, rate: object, stored: s
     ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
     ({"video__bogus": 1}, "video.bogus: Extra inputs are not permitted"),
     ({"video__scan": "interlaced"}, "'progressive', 'tff' or 'bff'"),
-    ({"video__reframe": "stretch"}, "'none', 'crop' or 'blur-pad'"),
+    ({"video__reframe": "stretch"}, "'none', 'pad', 'crop' or 'blur-pad'"),
     ({"video__crf": 99}, "video.crf"),
     ({"video__width": 8}, "video.width"),
     ({"video__gop": 48, "video__gop_s": 2}, "not both"),

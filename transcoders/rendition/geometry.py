@@ -14,11 +14,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Geometry:
-    """Output frame ``width``x``height``; the picture is scaled to ``fit_*`` (fit/blur-pad) or ``fill_*`` (crop)."""
+    """Output frame ``width``x``height``; the picture is scaled to ``fit_*`` (fit/pad/blur-pad) or ``fill_*`` (crop)."""
 
     width: int
     height: int
-    mode: str  # "none" | "crop" | "blur-pad"
+    mode: str  # "none" | "pad" | "crop" | "blur-pad"
     fit_width: int
     fit_height: int
     fill_width: int
@@ -53,11 +53,16 @@ def plan_geometry(source: SourceFacts, video: VideoSpecLike) -> Geometry:
         box_h = _even(disp_h * box_w / disp_w)
     fit = min(Fraction(box_w) / disp_w, Fraction(box_h) / disp_h)
     fill = max(Fraction(box_w) / disp_w, Fraction(box_h) / disp_h)
-    fit_w, fit_h = _snap(_even(disp_w * fit), box_w), _snap(_even(disp_h * fit), box_h)
+    fit_w, fit_h = min(_snap(_even(disp_w * fit), box_w), box_w), min(_snap(_even(disp_h * fit), box_h), box_h)
     fill_w, fill_h = max(_even(disp_w * fill), box_w), max(_even(disp_h * fill), box_h)
     if video.reframe == "none":
         return Geometry(fit_w, fit_h, "none", fit_w, fit_h, fill_w, fill_h)
     return Geometry(box_w, box_h, video.reframe, fit_w, fit_h, fill_w, fill_h)
+
+
+def pad_offsets(geo: Geometry) -> tuple[int, int]:
+    """Where the fitted picture sits in a padded frame: centred, on even pixels (chroma and, interlaced, fields)."""
+    return 2 * ((geo.width - geo.fit_width) // 4), 2 * ((geo.height - geo.fit_height) // 4)
 
 
 def _snap(size: int, box: int) -> int:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-from transcoders.rendition.geometry import _even, plan_geometry
+from transcoders.rendition.geometry import _even, pad_offsets, plan_geometry
 from transcoders.rendition.specs import (
     _LAYOUTS,
     _LOSSY_AUDIO,
@@ -174,6 +174,10 @@ def _picture_chain(source: SourceFacts, video: VideoSpecLike, subtitles: Path | 
         )
     if geo.mode == "crop":
         scale = f"scale={geo.fill_width}:{geo.fill_height}{scale_opts},crop={geo.width}:{geo.height}"
+    elif geo.mode == "pad":  # letterbox / pillarbox in black
+        x, y = pad_offsets(geo)
+        scale = (f"scale={geo.fit_width}:{geo.fit_height}{scale_opts},"
+                 f"pad={geo.width}:{geo.height}:{x}:{y}:color=black")
     else:
         scale = f"scale={geo.width}:{geo.height}{scale_opts}"
     return ",".join(p for p in (head, scale, "setsar=1", tail) if p)
