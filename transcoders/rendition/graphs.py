@@ -174,7 +174,7 @@ def _picture_chain(source: SourceFacts, video: VideoSpecLike, subtitles: Path | 
         )
     if geo.mode == "crop":
         scale = f"scale={geo.fill_width}:{geo.fill_height}{scale_opts},crop={geo.width}:{geo.height}"
-    elif geo.mode == "pad":  # letterbox / pillarbox in black
+    elif geo.mode == "pad" and (geo.fit_width, geo.fit_height) != (geo.width, geo.height):  # letterbox/pillarbox
         x, y = pad_offsets(geo)
         scale = (f"scale={geo.fit_width}:{geo.fit_height}{scale_opts},"
                  f"pad={geo.width}:{geo.height}:{x}:{y}:color=black")
