@@ -36,6 +36,7 @@ import av.error
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
+from analyzers.sound import mono_samples
 from rushes.errors import Interrupted, MediaError, NotMediaError, OutputError
 from transcoders.outputs import atomic_output
 
@@ -425,25 +426,17 @@ def _wave_blocks(source: Path, timeout: float | None, cancel: threading.Event | 
     lows: list[np.ndarray] = []
     highs: list[np.ndarray] = []
     carry: np.ndarray = np.zeros(0, dtype=np.int16)
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
     try:
-        with av.open("file:" + os.path.abspath(source), metadata_errors="ignore") as container:
-            for packet in container.demux(audio=0):
-                if (cancel is not None and cancel.is_set()) or (deadline is not None and time.monotonic() > deadline):
-                    raise Interrupted(f"waveform of {source.name} stopped")
-                try:
-                    frames = packet.decode()
-                except av.error.InvalidDataError:  # a damaged packet: the picture has a gap, not an error
-                    continue
-                for frame in [*frames, *([None] if packet.size == 0 else [])]:  # the empty packet flushes
-                    for out in resampler.resample(frame):
-                        samples = np.concatenate((carry, out.to_ndarray().reshape(-1)))
-                        whole = samples.size - samples.size % block
-                        if whole:
-                            blocks = samples[:whole].reshape(-1, block)
-                            lows.append(blocks.min(axis=1))
-                            highs.append(blocks.max(axis=1))
-                        carry = samples[whole:]
+        for decoded in mono_samples(source, rate):  # a damaged packet leaves a gap in the picture, not an error
+            if (cancel is not None and cancel.is_set()) or (deadline is not None and time.monotonic() > deadline):
+                raise Interrupted(f"waveform of {source.name} stopped")
+            samples = np.concatenate((carry, decoded))
+            whole = samples.size - samples.size % block
+            if whole:
+                blocks = samples[:whole].reshape(-1, block)
+                lows.append(blocks.min(axis=1))
+                highs.append(blocks.max(axis=1))
+            carry = samples[whole:]
     except (av.error.FFmpegError, OSError) as exc:
         raise MediaError(f"cannot draw the waveform of {source.name}: its audio cannot be decoded "
                          f"({getattr(exc, 'strerror', None) or exc})") from exc

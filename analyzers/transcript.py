@@ -258,19 +258,12 @@ def _open_audio(path: Path) -> None:
 
 def _samples(path: Path) -> Iterator[np.ndarray]:
     """The first audio stream as 16 kHz mono float32, a decoded packet's worth at a time."""
-    import av
     import numpy as np
 
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-    with av.open(str(path), metadata_errors="ignore") as container:
-        for packet in container.demux(audio=0):
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:  # a damaged packet: skip it, as faster-whisper does
-                continue
-            for frame in [*frames, *([None] if packet.size == 0 else [])]:  # the empty packet ends: flush
-                for out in resampler.resample(frame):
-                    yield out.to_ndarray().reshape(-1).astype(np.float32) / 32768.0
+    from analyzers.sound import mono_samples
+
+    for block in mono_samples(path, SAMPLE_RATE):
+        yield block.astype(np.float32) / 32768.0
 
 
 def _chunks(path: Path, chunk_s: float | None = None) -> Iterator[tuple[float, np.ndarray]]:

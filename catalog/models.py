@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -62,6 +63,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core statements built once (the hot paths: a step's transitions, progress polls)."""
+    return model.__table__  # type: ignore[return-value]
 
 
 class User(Base):

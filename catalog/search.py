@@ -114,10 +114,11 @@ def search(session: Session, query: str, filters: SearchFilters = SearchFilters(
             return []
         ranked: Any = functools.partial(_sqlite, expression)
         matches = select(FTS.c.rowid).select_from(FTS).where(_match(expression))
+        window = RANK_WINDOW["sqlite"]
     else:
         ranked = functools.partial(_postgres, query)
         matches = select(SearchDoc.id).where(_TSV.op("@@")(_tsquery(query)))
-    window = RANK_WINDOW["sqlite" if dialect == "sqlite" else "postgresql"]
+        window = RANK_WINDOW["postgresql"]
     hits = _rows(session, ranked(filters, limit, offset, window))
     if len(hits) < limit and _at_least(session, matches, window):
         hits = _rows(session, ranked(filters, limit, offset, None))

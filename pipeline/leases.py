@@ -11,12 +11,11 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
-from catalog.models import Step, utcnow
+from catalog.models import Step, table_of, utcnow
 from pipeline.workflow import WORKFLOW, mark_processing, refresh_status
 
 
@@ -41,7 +40,7 @@ def new_owner(worker: str | None = None) -> str:
 
 
 # Each transition is one UPDATE built once on the table (Core): see pipeline.workflow for why.
-_STEPS = cast(Table, Step.__table__)
+_STEPS = table_of(Step)
 _NOW = bindparam("now", type_=_STEPS.c.started_at.type)
 _LEASE = bindparam("lease", type_=_STEPS.c.lease_expires_at.type)
 _CLAIM = (update(_STEPS).where(_STEPS.c.id == bindparam("step_id"), _STEPS.c.status == "queued")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from catalog.models import Asset, Step, Version, utcnow
+from catalog.models import Asset, Step, Version, table_of, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ def version_status(steps: list[Step] | Mapping[str, str]) -> str:
 # The statements of a step's every transition, built once with bound parameters on the tables themselves
 # (Core, not the ORM's bulk UPDATE): building and evaluating them per call cost ~0.5 ms each, half of a
 # worker's CPU per step (bench/farm_throughput.py --profile).
-_STEPS, _VERSIONS, _ASSETS = (cast(Table, model.__table__) for model in (Step, Version, Asset))
+_STEPS, _VERSIONS, _ASSETS = table_of(Step), table_of(Version), table_of(Asset)
 _LOCK_VERSION = (select(_VERSIONS.c.id, _VERSIONS.c.asset_id, _VERSIONS.c.status, _VERSIONS.c.error,
                         _VERSIONS.c.ready_at)
                  .where(_VERSIONS.c.id == bindparam("version_id")).with_for_update())

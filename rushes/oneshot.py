@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import cast
 
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 
-from catalog.models import Step, Version
+from catalog.models import Step, Version, table_of
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester, IngestResult
 from pipeline.workers import Workers
@@ -19,7 +18,7 @@ from rushes.settings import WatchFolder
 TERMINAL = ("ready", "failed")
 
 
-_VERSIONS, _STEPS = (cast(Table, model.__table__) for model in (Version, Step))
+_VERSIONS, _STEPS = table_of(Version), table_of(Step)
 _VERSION_STATE = select(_VERSIONS.c.status, _VERSIONS.c.error).where(_VERSIONS.c.id == bindparam("version_id"))
 _STEP_STATES = (select(_STEPS.c.kind, _STEPS.c.status, _STEPS.c.progress)
                 .where(_STEPS.c.version_id == bindparam("version_id")))

@@ -60,7 +60,6 @@ def render_args(
     audio = preset.audio
     silence = audio is not None and not source.has_audio
     if silence:
-        assert audio is not None
         logger.info("%s: the source has no sound; the rendition carries silent tracks in the preset's layout",
                     preset.name)
     if preset.container == "hls":

@@ -53,7 +53,7 @@ def plan_geometry(source: SourceFacts, video: VideoSpecLike) -> Geometry:
         box_h = _even(disp_h * box_w / disp_w)
     fit = min(Fraction(box_w) / disp_w, Fraction(box_h) / disp_h)
     fill = max(Fraction(box_w) / disp_w, Fraction(box_h) / disp_h)
-    fit_w, fit_h = min(_snap(_even(disp_w * fit), box_w), box_w), min(_snap(_even(disp_h * fit), box_h), box_h)
+    fit_w, fit_h = _snap(_even(disp_w * fit), box_w), _snap(_even(disp_h * fit), box_h)
     fill_w, fill_h = max(_even(disp_w * fill), box_w), max(_even(disp_h * fill), box_h)
     if video.reframe == "none":
         return Geometry(fit_w, fit_h, "none", fit_w, fit_h, fill_w, fill_h)

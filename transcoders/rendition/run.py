@@ -79,11 +79,10 @@ def render(
             cancel=cancel,
         )
         logger.info("%s: measured %.2f LUFS, %.2f dBTP", preset.name, measured.integrated_lufs, measured.true_peak_dbtp)
-    if preset.captions.burn_in and subtitles is not None and not has_cues(subtitles):
-        logger.info("%s: the subtitles hold no cue (no speech); rendering without captions", preset.name)
+    if preset.captions.burn_in and (subtitles is None or not has_cues(subtitles)):
+        logger.info("%s: burnt-in captions asked but no subtitles with a cue (no transcript, or no speech); "
+                    "rendering without", preset.name)
         subtitles = None
-    if preset.captions.burn_in and subtitles is None:
-        logger.info("%s: burnt-in captions asked but no subtitles given; rendering without", preset.name)
     pass2 = _scaled(on_progress, split, 1.0)
     if preset.container == "hls":
         with _atomic_folder(Path(dst).parent) as folder:
