@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from delivery.presets import load_preset, load_presets  # noqa: E402
-from delivery.qc import check  # noqa: E402
+from pipeline.delivery_tasks import check_rendition  # noqa: E402
 from transcoders.ffmpeg import ffmpeg_exe, ffmpeg_version  # noqa: E402
-from transcoders.rendition import SourceFacts, measure_loudness, render  # noqa: E402
+from transcoders.rendition import SourceFacts, calibrate_limiter, measure_loudness, render  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SPEECH = HERE.parent / "tests" / "media" / "speech" / "jfk.flac"
@@ -50,9 +50,7 @@ def bench_one(name: str, src: Path, facts: SourceFacts, folder: Path) -> tuple[f
     start = time.perf_counter()
     result = render(src, folder / ("hls" if preset.container == "hls" else "r") / f"out.{ext}", preset,
                     source=facts)
-    report = check(result.path, preset, expected_duration_s=facts.duration_s,
-                   source_start_timecode=facts.start_timecode, source_frame_rate=facts.frame_rate,
-                   source_sound=result.sound)
+    report = check_rendition(result, preset, facts)
     rushes = time.perf_counter() - start
     if not report.passed:
         print(f"  ! {name}: QC failed: {[c.name for c in report.failures]}")
@@ -65,6 +63,8 @@ def bench_one(name: str, src: Path, facts: SourceFacts, folder: Path) -> tuple[f
     start = time.perf_counter()
     if preset.audio is not None and preset.loudness is not None:
         measure_loudness(src, preset, facts, duration_s=facts.duration_s)
+        if result.leveling is not None and result.leveling.limit_dbtp is not None:  # the same calibration pass
+            calibrate_limiter(src, preset, facts, result.leveling, duration_s=facts.duration_s)
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the runner's argv
     bare = time.perf_counter() - start
     return rushes, bare

@@ -21,7 +21,7 @@ import re
 import struct
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from analyzers.loudness import measure
 from analyzers.probe import MediaInfo, VideoStream, probe
 from delivery.expect import one_track_per_channel, start_timecode, time_reference
 from delivery.presets import Preset, VideoSpec
+from delivery.qc_advice import advice_for
 from rushes.errors import NotMediaError
 from transcoders.ffmpeg import media_arg, run_ffmpeg
 
@@ -67,9 +68,16 @@ class Check:
     expected: str
     actual: str
     passed: bool
+    advice: str = ""  # a failed check: what to do about it (delivery.qc_advice)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "expected": self.expected, "actual": self.actual, "passed": self.passed}
+        found = {"name": self.name, "expected": self.expected, "actual": self.actual, "passed": self.passed}
+        return {**found, "advice": self.advice} if self.advice else found
+
+    def sentence(self) -> str:
+        """``name: expected X, got Y`` and, failed, what to do."""
+        said = f"{self.name}: expected {self.expected}, got {self.actual}"
+        return f"{said} - {self.advice}" if self.advice else said
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,7 @@ def check(
     source_frame_rate: Fraction | None = None,
     source_drop_frame: bool = False,
     source_sound: str | None = None,
+    loudness_method: str | None = None,
 ) -> QCReport:
     """Measure ``path`` against ``preset``.
 
@@ -118,14 +127,17 @@ def check(
     rate changes and for WAV's sample-count time reference) gives the timecode the output must carry.
     ``source_sound`` ("silent" or "none", see :data:`SOURCE_SOUND`): the loudness target does not apply, and the
     rendition's sound must be silence instead (the tracks are still checked for layout, rate and length).
+    ``loudness_method``: how the renderer met the target (``Leveling.describe()``), told beside the loudness.
     """
     if source_sound is not None and source_sound not in SOURCE_SOUND:
         raise ValueError(f"source_sound must be one of {sorted(SOURCE_SOUND)} or None, not {source_sound!r}")
     file = Path(path)
     durations = [d for d in (expected_duration_s, preset.max_duration_s) if d]
     expected = min(durations) if durations else None
-    ctx = _Context(preset, expected, source_start_timecode, source_frame_rate, source_drop_frame, source_sound)
+    ctx = _Context(preset, expected, source_start_timecode, source_frame_rate, source_drop_frame, source_sound,
+                   loudness_method)
     checks = _check_hls(file, ctx) if preset.container == "hls" else _check_file(file, ctx)
+    checks = [c if c.passed else replace(c, advice=advice_for(c.name)) for c in checks]
     report = QCReport(str(file), preset.name, all(c.passed for c in checks), tuple(checks))
     for failed in report.failures:
         logger.info(
@@ -142,6 +154,7 @@ class _Context:
     source_rate: Fraction | None
     drop_frame: bool
     source_sound: str | None = None
+    loudness_method: str | None = None
 
     @property
     def out_rate(self) -> Fraction | None:
@@ -181,6 +194,8 @@ def _check_file(file: Path, ctx: _Context) -> list[Check]:
         checks += _audio_checks("", info, preset, ctx)
         checks += _loudness_checks("", file, info, preset, ctx)
     checks.append(_duration_check("", info, ctx))
+    if preset.video is not None and preset.audio is not None:
+        checks += _sound_length_checks(info, ctx)
     checks += _timecode_checks(info, ctx)
     return checks
 
@@ -391,7 +406,8 @@ def _loudness_checks(prefix: str, file: Path, info: MediaInfo, preset: Preset, c
         Check(
             f"{prefix}integrated loudness",
             f"{target.integrated:g} ±{target.tolerance:g} LUFS",
-            f"{integrated:.1f} LUFS" if integrated is not None else "none",
+            (f"{integrated:.1f} LUFS" + (f" ({ctx.loudness_method})" if ctx.loudness_method else ""))
+            if integrated is not None else "none",
             integrated is not None and abs(integrated - target.integrated) <= target.tolerance + 1e-9,
         ),
         Check(
@@ -440,6 +456,22 @@ def _duration_check(prefix: str, info: MediaInfo, ctx: _Context, *, audio_only: 
         f"{actual:.3f} s" if actual is not None else "none",
         actual is not None and abs(actual - ctx.duration_s) <= tolerance + 1e-6,
     )
+
+
+def _sound_length_checks(info: MediaInfo, ctx: _Context) -> list[Check]:
+    """Sound as long as the source (within a frame, or an audio packet): not cut short, not running on."""
+    if ctx.duration_s is None or not info.audio:
+        return []
+    rate = ctx.out_rate
+    tolerance = max(float(1 / rate) if rate else 0.0, AUDIO_ONLY_DURATION_TOLERANCE_S)
+    lengths = [a.duration_s for a in info.audio]
+    worst = max(lengths, key=lambda d: abs(d - ctx.duration_s) if d is not None else float("inf"))  # type: ignore[operator]
+    return [Check(
+        "sound length",
+        f"{ctx.duration_s:.3f} s ±{tolerance:.3f}",
+        f"{worst:.3f} s" if worst is not None else "unknown",
+        worst is not None and abs(worst - ctx.duration_s) <= tolerance + 1e-6,
+    )]
 
 
 def _timecode_checks(info: MediaInfo, ctx: _Context) -> list[Check]:

@@ -41,8 +41,9 @@ MEDIA_NS = "http://search.yahoo.com/mrss/"
 
 
 def create_target(session: Session, name: str, kind: str, presets: Sequence[str], folder: str | None = None,
-                  *, channel: str | None = None, territory: str | None = None) -> tuple[Target, str | None]:
-    """A new target; a pull target gets a machine user and a token (returned once).
+                  *, channel: str | None = None, territory: str | None = None,
+                  with_token: bool = True) -> tuple[Target, str | None]:
+    """A new target; a pull target gets a machine user and (``with_token``) a token, returned once.
 
     ``channel`` (broadcast, web, social) is what its deliveries count as for the rights (default: each preset's
     category); ``territory`` the ISO 3166-1 alpha-2 country it publishes in (default: worldwide).
@@ -66,7 +67,7 @@ def create_target(session: Session, name: str, kind: str, presets: Sequence[str]
     if kind == "pull":
         user = ensure_user(session, f"target:{name}", "target")
         target.user_id = user.id
-        token = create_token(session, user, label=f"target {name}")
+        token = create_token(session, user, label=f"target {name}") if with_token else None
     session.add(target)
     session.flush()
     return target, token

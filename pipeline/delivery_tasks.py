@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from analyzers.probe import MediaInfo
 from catalog.models import Rendition, utcnow
-from delivery.presets import load_preset
-from delivery.qc import check
+from delivery.presets import Preset, load_preset
+from delivery.qc import QCReport, check
 from pipeline.jobs import Job, Outcome
 from pipeline.renditions import deliver_due
 from rushes.errors import MediaError, OutputError
 from transcoders.outputs import clean_stale_parts
-from transcoders.rendition import SourceFacts, render
+from transcoders.rendition import RenditionResult, SourceFacts, render
 
 if TYPE_CHECKING:
     from pipeline.farm import Farm
@@ -43,6 +43,15 @@ def source_facts(info: MediaInfo) -> SourceFacts:
         duration_s=info.duration_s, start_timecode=info.start_timecode,
         drop_frame=info.drop_frame, audio_channels=audio.channels if audio else None,
     )
+
+
+def check_rendition(result: RenditionResult, preset: Preset, facts: SourceFacts) -> QCReport:
+    """QC of what :func:`render` wrote, against the source it came from (its length, timecode and rate); the
+    renderer's word on the sound (silent or absent) and on how the loudness target was met goes with it."""
+    return check(result.path, preset, expected_duration_s=facts.duration_s,
+                 source_start_timecode=facts.start_timecode, source_frame_rate=facts.frame_rate,
+                 source_drop_frame=facts.drop_frame, source_sound=result.sound,
+                 loudness_method=result.leveling.describe() if result.leveling is not None else None)
 
 
 def sha256_of(path: Path) -> str:
@@ -84,16 +93,14 @@ def run_render(job: Job) -> Outcome:
         result = render(version.stored_path or "", target, preset, source=facts,
                         subtitles=subtitles if subtitles.is_file() else None, on_progress=job.report,
                         timeout=job.settings.ffmpeg_timeout_s, cancel=job.cancel)
-        report = check(result.path, preset, expected_duration_s=facts.duration_s,
-                       source_start_timecode=facts.start_timecode, source_frame_rate=facts.frame_rate,
-                       source_drop_frame=facts.drop_frame, source_sound=result.sound)
+        report = check_rendition(result, preset, facts)
     except (MediaError, OutputError) as exc:
         return _finished(rendition_id, "failed", error=str(exc))
     published = result.path.parent if preset.container == "hls" else result.path
     return _finished(rendition_id, "ready" if report.passed else "rejected", path=published,
                      qc=report.to_dict(), deliver=report.passed,
                      error=None if report.passed else "QC failed: " + "; ".join(
-                         f"{c.name}: expected {c.expected}, got {c.actual}" for c in report.failures))
+                         c.sentence() for c in report.failures))
 
 
 def _finished(rendition_id: int, status: str, *, path: Path | None = None, qc: dict[str, Any] | None = None,

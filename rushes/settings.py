@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     whisper_threads: int = Field(0, ge=0)  # 0: as many as the machine has
     taggers: list[str] | None = None  # keyframe taggers to run; default: every available one
     steps: list[str] | None = None  # workflow steps to run (with what they need); default: all
+    targets_file: Path | None = None  # distribution targets declared in YAML; default: presets/targets.yaml
 
     # the approval rule: a version is approved when nobody's latest decision is "changes", every required
     # reviewer's latest is "approve", and at least approval_min_approvals reviewers' latest is "approve"

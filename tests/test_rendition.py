@@ -395,7 +395,11 @@ def test_qc_fails_a_720p_file_against_the_1080p_preset(rendered) -> None:
 
     assert not report.passed
     assert [c.name for c in report.failures] == ["height"]
-    assert report.check("height").to_dict() == {"name": "height", "expected": "1080", "actual": "720", "passed": False}
+    height = report.check("height").to_dict()
+    assert {k: height[k] for k in ("name", "expected", "actual", "passed")} == {
+        "name": "height", "expected": "1080", "actual": "720", "passed": False}
+    assert "reframe" in height["advice"]  # what to do about it, for the editor
+    assert report.check("video codec").to_dict().get("advice") is None  # a check that passed needs none
     assert report.to_dict()["passed"] is False
 
 
@@ -523,12 +527,9 @@ def test_qc_rejects_the_timecode_of_a_renderer_bug_it_does_not_share(
 
     report = qc(result.path, prores)
 
-    assert report.check("timecode").to_dict() == {  # ...and QC, asking no one, turns it away
-        "name": "timecode",
-        "expected": START_TC,
-        "actual": broken_renderer,
-        "passed": False,
-    }
+    timecode = report.check("timecode")  # ...and QC, asking no one, turns it away
+    assert (timecode.expected, timecode.actual, timecode.passed) == (START_TC, broken_renderer, False)
+    assert "timecode" in timecode.advice
     assert [c.name for c in report.failures] == ["timecode"]
     assert qc(source, preset("prores")).check("timecode").passed  # a file that does start at 10:00:00:00 passes
 
@@ -556,6 +557,17 @@ def test_geometry_keeps_aspect_unless_reframed() -> None:
     assert (crop.width, crop.height, crop.fill_width, crop.fill_height) == (1080, 1080, 1920, 1080)
     pad = plan_geometry(SOURCE, blur)
     assert (pad.width, pad.height, pad.fit_width, pad.fit_height) == (1080, 1920, 1080, 608)
+
+
+def test_a_source_smaller_than_dnxhr_allows_is_enlarged_with_its_shape() -> None:
+    dnxhr = load_preset("broadcast/dnxhr-hq").video  # ffmpeg: "input must be at least 256x120"
+    small = plan_geometry(SourceFacts(width=190, height=240), dnxhr)
+    wide = plan_geometry(SourceFacts(width=640, height=90), dnxhr)
+    same = plan_geometry(SourceFacts(width=1280, height=720), dnxhr)
+
+    assert (small.width, small.height) == (256, 324)  # 190x240 at 256/190, rounded up to even
+    assert (wide.width, wide.height) == (854, 120)
+    assert (same.width, same.height) == (1280, 720)
 
 
 SHIPPED_KEYS = {preset(key).name: key for key in ("xdcam", "prores", "dnxhr", "h264-720p", "h264-1080p", "crop",

@@ -12,8 +12,7 @@ import pytest
 
 from analyzers.probe import probe
 from delivery.presets import load_preset
-from delivery.qc import check
-from pipeline.delivery_tasks import source_facts
+from pipeline.delivery_tasks import check_rendition, source_facts
 from transcoders.ffmpeg import ffmpeg_exe
 from transcoders.rendition import render
 
@@ -54,8 +53,7 @@ def test_xdcam_frames_other_shapes_in_black_at_1920x1080(tmp_path: Path, shape: 
     facts = source_facts(probe(src))
 
     result = render(src, tmp_path / "out.mxf", preset, source=facts)
-    report = check(result.path, preset, expected_duration_s=facts.duration_s,
-                   source_start_timecode=facts.start_timecode, source_frame_rate=facts.frame_rate)
+    report = check_rendition(result, preset, facts)
 
     assert report.passed, (shape, report.failures)
     with av.open(str(result.path)) as container:

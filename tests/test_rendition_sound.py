@@ -7,14 +7,16 @@ import subprocess
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from analyzers.probe import probe
 from delivery.presets import Preset, load_preset
 from delivery.qc import QCReport, check
-from pipeline.delivery_tasks import source_facts
+from pipeline.delivery_tasks import check_rendition, source_facts
 from transcoders.ffmpeg import ffmpeg_exe
 from transcoders.rendition import render
+from tests.media_fixtures import BIG_BUCK_BUNNY
 from transcoders.rendition.specs import RenditionResult
 
 pytestmark = pytest.mark.slow
@@ -46,9 +48,7 @@ def _render(src: Path, name: str, folder: Path) -> tuple[Preset, RenditionResult
     preset = load_preset(name)
     facts = source_facts(probe(src))
     result = render(src, folder / f"{name.replace('/', '-')}.{preset.extension}", preset, source=facts)
-    report = check(result.path, preset, expected_duration_s=facts.duration_s,
-                   source_start_timecode=facts.start_timecode, source_frame_rate=facts.frame_rate,
-                   source_sound=result.sound)
+    report = check_rendition(result, preset, facts)
     return preset, result, report
 
 
@@ -86,3 +86,58 @@ def test_qc_rejects_sound_that_cannot_come_from_a_silent_source(sources: dict[st
     assert "does not come from the source" in failed["integrated loudness"].actual
     with pytest.raises(ValueError, match="source_sound"):
         check(result.path, preset, expected_duration_s=SECONDS, source_start_timecode=None, source_sound="quiet")
+
+
+# --------------------------------------------------------------------------- loudness on real programme
+
+
+def test_sound_a_plain_gain_cannot_lift_goes_through_a_true_peak_limiter_and_meets_the_target(tmp_path: Path) -> None:
+    """Big Buck Bunny's 5.1 mix (-34 LUFS, peaks 20 dB over its loudness) to -14 LUFS for social: a plain gain
+    would peak at +6.6 dBTP; the limiter holds -1 dBTP and the target is met, and QC says which way."""
+    preset, result, report = _render(BIG_BUCK_BUNNY, "social/square-1x1", tmp_path)
+
+    assert report.passed, [c.sentence() for c in report.failures]
+    assert result.normalization == "limited" and result.leveling is not None
+    assert result.leveling.unlimited_peak_dbtp is not None and result.leveling.unlimited_peak_dbtp > 0
+    loudness = report.check("integrated loudness")
+    assert "through a true-peak limiter" in loudness.actual, loudness.actual
+    assert abs(float(loudness.actual.split()[0]) - -14.0) <= 0.5  # well inside the ±1 LU tolerance
+    assert float(report.check("true peak").actual.split()[0]) <= -1.0
+
+
+def test_sound_a_plain_gain_can_lift_is_only_gained(sources: dict[str, Path], tmp_path: Path) -> None:
+    _, result, report = _render(sources["tone"], "audio/bwf-wav", tmp_path)
+    assert report.passed and result.normalization == "linear"
+    assert report.check("integrated loudness").actual.endswith("(linear gain " + f"{result.leveling.gain_db:+.1f} dB)")
+
+
+def test_the_limiter_keeps_the_sound_in_time(tmp_path: Path) -> None:
+    """A quiet take with a loud clap at exactly 1.000 s: limited to -23 LUFS, the clap is still at 1.000 s."""
+    src = tmp_path / "clap.wav"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
+                    "aevalsrc='0.03*sin(2*PI*300*t)+if(between(t,1,1.004),0.95,0)':s=48000:d=3",
+                    "-ac", "2", "-c:a", "pcm_s24le", str(src)], check=True, timeout=60)
+    preset, result, report = _render(src, "audio/bwf-wav", tmp_path)
+    assert result.normalization == "limited", result.leveling
+    with av.open(str(result.path)) as container:
+        left = [f.to_ndarray()[0] if f.format.is_planar else f.to_ndarray()[0][::len(f.layout.channels)]
+                for f in container.decode(audio=0)]  # packed PCM interleaves the channels
+    samples = np.concatenate(left)
+    onset = int(np.argmax(np.abs(samples) > 0.5 * np.abs(samples).max()))
+    assert abs(onset / 48000 - 1.0) < 0.001, onset / 48000
+
+
+def test_qc_rejects_sound_that_ends_before_the_picture(tmp_path: Path) -> None:
+    """A file muxed by hand with 3 s of picture and 1.5 s of sound: QC names the sound's length and what to do."""
+    short = tmp_path / "short.mp4"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+                    "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=3",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1.5,volume=3",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+                    "-c:a", "aac", "-ac", "2", str(short)], check=True, timeout=60)
+
+    report = check(short, load_preset("web/h264-720p"), expected_duration_s=3.0, source_start_timecode=None)
+
+    length = report.check("sound length")
+    assert not length.passed and length.actual.startswith("1.5"), length
+    assert "plays to its end" in length.advice

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from rushes.cli.base import main, open_farm, version_of_asset
+from rushes.cli.base import cli_actor, main, open_farm, version_of_asset
 from rushes.errors import ConfigError, NotReady
+from rushes.settings import load_settings
 
 
 @main.group()
@@ -118,3 +119,31 @@ def targets_add(ctx: click.Context, name: str, kind: str, folder: str | None, pr
         _target, token = create_target(session, name, "push" if folder else "pull", preset_names, folder,
                                        channel=channel, territory=territory)
     click.echo(token if token else f"push target {name} -> {folder}")
+
+
+@targets.command("validate")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.pass_context
+def targets_validate(ctx: click.Context, path: Path | None) -> None:
+    """Check a targets file (default: the farm's, presets/targets.yaml or RUSHES_TARGETS_FILE)."""
+    from delivery.target_files import load_targets_file, targets_file_of
+
+    path = path or targets_file_of(load_settings(data_dir=ctx.obj.get("data")))
+    declared = load_targets_file(path)  # a ConfigError names the file, the target and the field
+    click.echo(f"{path}: {len(declared)} target(s) valid" if path.is_file() else f"{path}: no such file (no targets)")
+
+
+@targets.command("sync")
+@click.pass_context
+def targets_sync(ctx: click.Context) -> None:
+    """Apply the targets file now; a pull target created here gets its token printed once."""
+    from delivery.target_files import apply_targets_file
+
+    changes, tokens = apply_targets_file(open_farm(ctx), actor=cli_actor(), with_tokens=True)
+    for said in changes:
+        click.echo(said)
+    for name, token in tokens.items():
+        click.echo(f"token of pull target {name}: {token}")
+    if not changes:
+        click.echo("targets already match the file")
+

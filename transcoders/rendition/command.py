@@ -10,11 +10,20 @@ from pathlib import Path
 from transcoders.ffmpeg import media_arg
 from transcoders.rendition.codecs import _audio_codec_args, _container_args, _gop, _specified, _video_codec_args
 from transcoders.rendition.geometry import _timecode_args, output_timecode, plan_geometry
-from transcoders.rendition.graphs import _audio_graph, _out_rate, _picture_chain, _rate, mono_tracks, silence_input
+from transcoders.rendition.graphs import (
+    HOLD_LAST_FRAME,
+    _audio_graph,
+    _out_rate,
+    _picture_chain,
+    _rate,
+    cut,
+    mono_tracks,
+    silence_input,
+)
 from transcoders.rendition.specs import (
     HLS_SEGMENT_S,
     AudioSpecLike,
-    LoudnessMeasurement,
+    Leveling,
     PathLike,
     PresetLike,
     SourceFacts,
@@ -51,10 +60,15 @@ def render_args(
     preset: PresetLike,
     *,
     source: SourceFacts,
-    measured: LoudnessMeasurement | None = None,
+    leveling: Leveling | None = None,
     subtitles: PathLike | None = None,
 ) -> list[str]:
-    """The pass-2 ffmpeg arguments (without the runner's prefix). For HLS ``dst`` is the master playlist."""
+    """The pass-2 ffmpeg arguments (without the runner's prefix). For HLS ``dst`` is the master playlist.
+
+    When the source's length is known, picture and sound are both held to it in the filter graph (the last
+    frame repeated, silence after the sound, then trimmed): the rendition lasts exactly as long as the source
+    whatever its streams do (sound shorter than picture, a VFR clip's long last frame, a rate conversion).
+    """
     burn = Path(subtitles) if subtitles is not None and preset.captions.burn_in else None
     duration = expected_duration(source, preset)
     audio = preset.audio
@@ -63,16 +77,15 @@ def render_args(
         logger.info("%s: the source has no sound; the rendition carries silent tracks in the preset's layout",
                     preset.name)
     if preset.container == "hls":
-        graphs, maps, codec_args, extra = _hls_parts(dst, preset, source, audio, measured, silence)
+        graphs, maps, codec_args, extra = _hls_parts(dst, preset, source, audio, leveling, silence, duration)
     else:
-        graphs, maps, codec_args, extra = _file_parts(dst, preset, source, audio, measured, burn, silence)
+        graphs, maps, codec_args, extra = _file_parts(dst, preset, source, audio, leveling, burn, silence, duration)
     return [
         "-i", media_arg(src), *(silence_input(audio, duration) if silence and audio is not None else []),
         "-filter_complex", ";".join(graphs), *maps,
         *(["-vn"] if preset.video is None else []), *(["-an"] if audio is None else []), "-sn", "-dn",
         "-map_metadata", "-1", "-map_chapters", "-1",
         *codec_args,
-        *(["-t", f"{duration:.6f}"] if preset.max_duration_s and duration else []),
         *(["-shortest"] if silence and not duration else []),
         "-threads", "0",
         *extra,
@@ -87,20 +100,22 @@ def _file_parts(
     preset: PresetLike,
     source: SourceFacts,
     audio: AudioSpecLike | None,
-    measured: LoudnessMeasurement | None,
+    leveling: Leveling | None,
     burn: Path | None,
     silence: bool = False,
+    duration: float | None = None,
 ) -> _Parts:
     graphs: list[str] = []
     maps: list[str] = []
     codec_args: list[str] = []
     if preset.video is not None:
-        graphs.append(f"[0:v:0]{_picture_chain(source, preset.video, burn)}[vout]")
+        graphs.append(f"[0:v:0]{_picture_chain(source, preset.video, burn, length_s=duration)}[vout]")
         maps += ["-map", "[vout]"]
         codec_args += _video_codec_args(preset.video, _out_rate(preset.video, source), preset.container)
     if audio is not None:
         tracks = mono_tracks(preset)
-        graphs.append(_audio_graph(source, preset, measured, ["aout"], mono_tracks=tracks, silence=silence))
+        graphs.append(_audio_graph(source, preset, leveling, ["aout"], mono_tracks=tracks, silence=silence,
+                                   length_s=duration))
         labels = [f"aout{k}" for k in range(audio.channels)] if tracks else ["aout"]
         for label in labels:
             maps += ["-map", f"[{label}]"]
@@ -120,14 +135,15 @@ def _hls_parts(
     preset: PresetLike,
     source: SourceFacts,
     audio: AudioSpecLike | None,
-    measured: LoudnessMeasurement | None,
+    leveling: Leveling | None,
     silence: bool = False,
+    duration: float | None = None,
 ) -> _Parts:
     """Every rung from one decode (``split``), keyframes aligned across rungs, one shared audio rendition."""
     assert preset.video is not None
     rungs = _rungs(preset)
     rate = _out_rate(preset.video, source)
-    base = _rungs_base(source, preset.video)
+    base = _rungs_base(source, preset.video, length_s=duration)
     graphs = [f"[0:v:0]{base + ',' if base else ''}split={len(rungs)}" + "".join(f"[hv{i}]" for i in range(len(rungs)))]
     maps: list[str] = []
     codec_args: list[str] = []
@@ -148,7 +164,7 @@ def _hls_parts(
         codec_args += _specified(video_args, f"v:{i}")
         stream_map.append(f"v:{i}{group},name:{rung_name(source, rung)}")
     if audio is not None:
-        graphs.append(_audio_graph(source, preset, measured, ["aout"], silence=silence))
+        graphs.append(_audio_graph(source, preset, leveling, ["aout"], silence=silence, length_s=duration))
         maps += ["-map", "[aout]"]
         codec_args += _audio_codec_args(audio)
         stream_map.append("a:0,agroup:audio,name:audio")
@@ -175,14 +191,17 @@ def _hls_parts(
     return graphs, maps, codec_args, extra
 
 
-def _rungs_base(source: SourceFacts, top: VideoSpecLike) -> str:
-    """What every HLS rung shares before the split: deinterlacing and the frame rate of the top rung."""
-    steps = []
+def _rungs_base(source: SourceFacts, top: VideoSpecLike, *, length_s: float | None = None) -> str:
+    """What every HLS rung shares before the split: deinterlacing, the top rung's rate, and the length (the
+    last frame held, then cut)."""
+    steps = [HOLD_LAST_FRAME] if length_s else []
     if source.interlaced:
         steps.append("bwdif=mode=send_frame:parity=auto:deint=all")
     rate = _rate(top.frame_rate)
     if rate and rate != source.frame_rate:
         steps.append(f"fps={rate}")
+    if length_s:
+        steps.append(cut(length_s))
     return ",".join(steps)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 from rushes.timecode import is_drop_frame_rate, nominal_rate, parse_timecode, timecode_to_frames
-from transcoders.rendition.specs import _TIMECODE_CONTAINERS, PresetLike, SourceFacts, VideoSpecLike
+from transcoders.rendition.specs import _MIN_FRAME, _TIMECODE_CONTAINERS, PresetLike, SourceFacts, VideoSpecLike
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,11 @@ def _even(value: Fraction | float) -> int:
     return max(2, 2 * round(Fraction(value) / 2))
 
 
+def _even_up(value: Fraction) -> int:
+    """The even number at or above ``value`` (after rounding away float-sized noise)."""
+    return max(2, 2 * math.ceil(round(Fraction(value), 6) / 2))
+
+
 def display_size(width: int, height: int, sar: Fraction, rotation: int) -> tuple[Fraction, Fraction]:
     """The upright, square-pixel size of the picture."""
     aspect = Fraction(sar) if sar and sar > 0 else Fraction(1)
@@ -40,12 +46,16 @@ def plan_geometry(source: SourceFacts, video: VideoSpecLike) -> Geometry:
     """Where the picture goes. Without ``reframe`` the aspect is kept and the frame is the fitted picture.
 
     A missing preset width or height follows from the source's aspect; a fitted size within 2 pixels of the
-    preset's box (rounding) snaps to the box, so a 16:9 source fills a 1920x1080 preset exactly.
+    preset's box (rounding) snaps to the box, so a 16:9 source fills a 1920x1080 preset exactly. A source
+    smaller than its codec allows (DNxHR's 256x120) is enlarged, shape kept, to the smallest size that fits.
     """
     disp_w, disp_h = display_size(source.width, source.height, source.sar, source.rotation)
     box_w, box_h = video.width, video.height
     if box_w is None and box_h is None:
-        box_w, box_h = _even(disp_w), _even(disp_h)
+        min_w, min_h = _MIN_FRAME.get(video.codec, (0, 0))
+        enlarge = max(Fraction(1), Fraction(min_w) / disp_w, Fraction(min_h) / disp_h)
+        size = _even_up if enlarge > 1 else _even
+        box_w, box_h = size(disp_w * enlarge), size(disp_h * enlarge)
     elif box_w is None:
         assert box_h is not None
         box_w = _even(disp_w * box_h / disp_h)

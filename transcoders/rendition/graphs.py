@@ -3,7 +3,6 @@ interlacing, reframing, captions)."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,9 +14,11 @@ from transcoders.rendition.specs import (
     _LAYOUTS,
     _LOSSY_AUDIO,
     BLUR_SCALE,
-    DEFAULT_LRA,
+    LIMITER_MARGIN_DB,
+    LIMITER_OVERSAMPLE_HZ,
     LOSSY_TP_HEADROOM_DB,
     AudioSpecLike,
+    Leveling,
     LoudnessMeasurement,
     PresetLike,
     SourceFacts,
@@ -31,12 +32,13 @@ def _layout(channels: int) -> str:
 
 def _programme_channels(source: SourceFacts, audio: AudioSpecLike) -> int:
     """Channels the loudness is measured and normalised on: the source's, mixed down to the preset's when
-    it has more; a mono source becomes dual mono; channels the preset has beyond these stay silent (mapped,
-    never up-mixed: 8-track XDCAM carries the stereo programme on tracks 1/2)."""
+    it has more; a mono source becomes dual mono, and a source with fewer channels than the preset but more than
+    two (5.1 into 8-track XDCAM) is mixed down to stereo: tracks 1/2 carry the stereo programme, which is what
+    QC and a broadcaster's ingest measure; the preset's other channels stay silent (never up-mixed)."""
     src, out = source.audio_channels, audio.channels
     if src is None or src >= out:
         return out
-    return min(2, out) if src == 1 else src
+    return min(2, out)
 
 
 def _tp_target(preset: PresetLike) -> float:
@@ -45,33 +47,67 @@ def _tp_target(preset: PresetLike) -> float:
     return max(-9.0, preset.loudness.true_peak - (LOSSY_TP_HEADROOM_DB if lossy else 0.0))
 
 
+def plan_leveling(measured: LoudnessMeasurement, preset: PresetLike) -> Leveling | None:
+    """The gain to the target, and whether it breaks the true-peak ceiling (then a limiter, calibrated by
+    :func:`transcoders.rendition.loudness.calibrate_limiter`). None for a silent source: no gain lifts silence."""
+    if preset.loudness is None or measured.silent:
+        return None
+    gain = preset.loudness.integrated - measured.integrated_lufs
+    ceiling = _tp_target(preset)
+    peak = measured.true_peak_dbtp + gain
+    if peak <= ceiling:
+        return Leveling(gain)
+    return Leveling(gain, ceiling - LIMITER_MARGIN_DB, peak)
+
+
+def leveling_steps(leveling: Leveling | None) -> list[str]:
+    """The gain, then (limited) a look-ahead limiter at 4x the rate so it holds true peaks, its delay compensated."""
+    if leveling is None:
+        return []
+    steps = [f"volume={leveling.gain_db:.2f}dB"]
+    if leveling.limit_dbtp is not None:
+        limit = 10 ** (leveling.limit_dbtp / 20)
+        steps += [f"aresample={LIMITER_OVERSAMPLE_HZ}:resampler=soxr",
+                  f"alimiter=limit={limit:.5f}:attack=5:release=100:level=false:latency=true"]
+    return steps
+
+
+# Sound on the source's timeline: a gap in the timestamps (a phone dropping audio packets) is filled with silence
+# and a late first sample is preceded by it, so the sound stays in sync with the picture after the gap.
+ON_TIMELINE = "aresample=async=1:first_pts=0"
+
+
 def _audio_mix(source: SourceFacts, audio: AudioSpecLike) -> list[str]:
-    """The explicit channel mix to the programme layout (before loudness, so pass 1 measures what ships)."""
+    """The sound on its timeline, then the explicit channel mix to the programme layout (before loudness, so
+    pass 1 measures what ships)."""
     src, programme = source.audio_channels, _programme_channels(source, audio)
     layout = _layout(programme)
     if src == programme:
-        return [f"aformat=channel_layouts={layout}"] if src in _LAYOUTS else []
+        return [ON_TIMELINE, *([f"aformat=channel_layouts={layout}"] if src in _LAYOUTS else [])]
     if src == 1:  # dual mono: the signal on both programme channels at full level
-        return [f"pan={layout}|" + "|".join(f"c{i}=c0" for i in range(programme))]
+        return [ON_TIMELINE, f"pan={layout}|" + "|".join(f"c{i}=c0" for i in range(programme))]
     # downmix: swresample's ITU-R BS.775 matrix (centre and surrounds at -3 dB, LFE dropped)
-    return [f"aresample=out_chlayout={layout}"]
+    return [f"{ON_TIMELINE}:out_chlayout={layout}"]
 
 
 def _audio_graph(
     source: SourceFacts,
     preset: PresetLike,
-    measured: LoudnessMeasurement | None,
+    leveling: Leveling | None,
     outputs: Sequence[str],
     *,
     mono_tracks: bool = False,
     silence: bool = False,
+    length_s: float | None = None,
 ) -> str:
-    """Filter graph from ``[0:a:0]`` to ``outputs``: mix, loudness, resample, then the preset's channel layout.
+    """Filter graph from ``[0:a:0]`` to ``outputs``: mix, loudness, resample, then the preset's channel layout,
+    with ``length_s``, padded with silence and cut to that length: sound shorter than the picture still lasts as
+    long, and sound longer than it ends with it.
 
     ``mono_tracks`` (MXF) gives one mono output per channel, each labelled ``{outputs[0]}{k}``; otherwise
     every label in ``outputs`` gets a copy of the whole layout (HLS rungs). ``silence``: the source has no sound
-    and the graph starts from ``[1:a:0]``, the silent input of :func:`silence_input` in the preset's layout. A
-    silent source (see ``LoudnessMeasurement.silent``) gets no loudness gain.
+    and the graph starts from ``[1:a:0]``, the silent input of :func:`silence_input` in the preset's layout.
+    ``leveling`` (see :func:`plan_leveling`): the gain, and the limiter if any; None: no loudness target applies.
     """
     audio = preset.audio
     assert audio is not None
@@ -79,14 +115,11 @@ def _audio_graph(
         source = replace(source, has_audio=True, audio_channels=audio.channels)
     programme = _programme_channels(source, audio)
     steps = _audio_mix(source, audio)
-    if preset.loudness is not None and measured is not None and not measured.silent:
-        lra = min(50.0, max(DEFAULT_LRA, math.ceil(measured.lra_lu + 1)))  # a plain gain whenever TP allows
-        steps.append(
-            f"loudnorm=I={preset.loudness.integrated:g}:TP={_tp_target(preset):g}:LRA={lra:g}:"
-            f"{measured.loudnorm_args()}:linear=true:print_format=summary"
-        )
+    steps += leveling_steps(leveling)
     steps.append(f"aresample={audio.sample_rate}:resampler=soxr:precision=28")
     steps.append(f"aformat=sample_rates={audio.sample_rate}:channel_layouts={_layout(programme)}")
+    if length_s:
+        steps += ["apad", f"atrim=duration={length_s:.6f}"]
     chain = ("[1:a:0]" if silence else "[0:a:0]") + ",".join(steps)
     if mono_tracks and audio.channels > 1:
         labels = [f"{outputs[0]}{k}" for k in range(audio.channels)]
@@ -122,15 +155,27 @@ def _out_rate(video: VideoSpecLike, source: SourceFacts) -> Fraction | None:
     return _rate(video.frame_rate) or source.frame_rate
 
 
-def _picture_chain(source: SourceFacts, video: VideoSpecLike, subtitles: Path | None) -> str:
+HOLD_LAST_FRAME = "tpad=stop=-1:stop_mode=clone"
+
+
+def cut(length_s: float) -> str:
+    """The end of a held picture: exactly ``length_s`` from its first frame (not the output's ``-t``, which
+    counts from the input's earliest timestamp and so ends early when a stream starts before the other)."""
+    return f"trim=duration={length_s:.6f}"
+
+
+def _picture_chain(source: SourceFacts, video: VideoSpecLike, subtitles: Path | None, *,
+                   length_s: float | None = None) -> str:
     """Deinterlace/interlace, rate, scale/reframe, captions and pixel format for one output picture.
 
+    ``length_s``: the last picture is held and the picture cut to that length, so a picture that ends before the
+    sound or the container (a VFR clip's last long frame, a frame-rate conversion's lost tail) lasts as long.
     The result starts from a single input pad and may contain ``;``-separated sub-graphs (blur-pad).
     """
     out_rate = _out_rate(video, source)
     out_interlaced = video.scan in ("tff", "bff")
     geo = plan_geometry(source, video)
-    pre: list[str] = []
+    pre: list[str] = [HOLD_LAST_FRAME] if length_s else []
     post: list[str] = []
     scale_opts = ":out_color_matrix=bt709:out_range=tv"
     same_rate = out_rate is None or source.frame_rate == out_rate
@@ -159,6 +204,8 @@ def _picture_chain(source: SourceFacts, video: VideoSpecLike, subtitles: Path | 
         style = "FontName=DejaVu Sans,FontSize=16,Outline=1,Shadow=0,MarginV=24"
         post.insert(0, f"subtitles=filename={_filter_value(str(subtitles))}:force_style={_filter_value(style)}")
     post.append(f"format={video.pix_fmt}")
+    if length_s:
+        post.append(cut(length_s))
     head = ",".join(pre)
     tail = ",".join(post)
     if geo.mode == "blur-pad":

@@ -17,8 +17,8 @@ from transcoders.ffmpeg import ProgressCallback, run_ffmpeg
 from transcoders.outputs import VerifiedMedia, atomic_output, verify_media
 from transcoders.rendition.command import _rungs, expected_duration, render_args, rung_name
 from transcoders.rendition.geometry import output_timecode
-from transcoders.rendition.graphs import _out_rate, mono_tracks
-from transcoders.rendition.loudness import _NORMALIZATION, measure_loudness
+from transcoders.rendition.graphs import _out_rate, mono_tracks, plan_leveling
+from transcoders.rendition.loudness import calibrate_limiter, measure_loudness
 from transcoders.rendition.specs import (
     _DECODED_AUDIO,
     _TIMECODE_CONTAINERS,
@@ -59,7 +59,9 @@ def render(
 ) -> RenditionResult:
     """Render ``src`` to ``preset`` at ``dst``; ``dst`` appears only once the output verified.
 
-    ``measured`` skips pass 1 (a caller that already measured the same stretch with the same mix);
+    ``measured`` skips pass 1 (a caller that already measured the same stretch with the same mix). When a plain
+    gain to the loudness target would break the true-peak ceiling, a limiter holds it (calibrated in one more
+    audio-only pass, :func:`~transcoders.rendition.loudness.calibrate_limiter`);
     ``subtitles`` (an SRT file) is burnt in when the preset asks for burnt-in captions. ``timeout`` bounds
     both passes together. Raises :class:`~rushes.errors.FFmpegError` or :class:`~rushes.errors.OutputError`.
     """
@@ -79,6 +81,12 @@ def render(
             cancel=cancel,
         )
         logger.info("%s: measured %.2f LUFS, %.2f dBTP", preset.name, measured.integrated_lufs, measured.true_peak_dbtp)
+    leveling = plan_leveling(measured, preset) if wants_loudness and measured is not None else None
+    if leveling is not None and leveling.limit_dbtp is not None:
+        leveling = calibrate_limiter(src, preset, source, leveling, duration_s=duration,
+                                     timeout=_remaining(deadline), cancel=cancel)
+    if leveling is not None:
+        logger.info("%s: %s", preset.name, leveling.describe())
     if preset.captions.burn_in and (subtitles is None or not has_cues(subtitles)):
         logger.info("%s: burnt-in captions asked but no subtitles with a cue (no transcript, or no speech); "
                     "rendering without", preset.name)
@@ -87,7 +95,7 @@ def render(
     if preset.container == "hls":
         with _atomic_folder(Path(dst).parent) as folder:
             part = folder / Path(dst).name
-            args = render_args(src, part, preset, source=source, measured=measured, subtitles=subtitles)
+            args = render_args(src, part, preset, source=source, leveling=leveling, subtitles=subtitles)
             run = run_ffmpeg(
                 args,
                 duration_s=duration,
@@ -112,7 +120,7 @@ def render(
             size,
             time.monotonic() - started,
             measured,
-            _normalization(run.stderr_tail),
+            leveling,
             None,
             tuple(run.argv),
             tuple(final.parent / v.name for v in variants),
@@ -120,7 +128,7 @@ def render(
         )
     final = Path(dst)
     with atomic_output(final) as part:
-        args = render_args(src, part, preset, source=source, measured=measured, subtitles=subtitles)
+        args = render_args(src, part, preset, source=source, leveling=leveling, subtitles=subtitles)
         run = run_ffmpeg(
             args, duration_s=duration, on_progress=pass2, timeout=_remaining(deadline), cancel=cancel, stderr_lines=None
         )
@@ -149,7 +157,7 @@ def render(
         media.size,
         elapsed,
         measured,
-        _normalization(run.stderr_tail),
+        leveling,
         timecode,
         tuple(run.argv),
         sound=_sound(preset, source, measured),
@@ -163,11 +171,6 @@ def _sound(preset: PresetLike, source: SourceFacts, measured: LoudnessMeasuremen
     if not source.has_audio:
         return SOURCE_WITHOUT_SOUND
     return SOURCE_SILENT if measured is not None and measured.silent else None
-
-
-def _normalization(stderr: str) -> str | None:
-    found = _NORMALIZATION.findall(stderr)
-    return found[-1].lower() if found else None
 
 
 def _verify(

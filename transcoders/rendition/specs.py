@@ -18,7 +18,9 @@ VP9_CPU_USED = 4  # libvpx "good" deadline speed: 4 is the usual VOD trade-off
 HLS_SEGMENT_S = 6  # Apple's HLS authoring spec: 6 s segments
 LOSSY_TP_HEADROOM_DB = 1.0  # lossy decoders overshoot the encoded true peak: aim this far under the ceiling
 MEASURE_FRACTION = 0.1  # share of the progress bar spent on the loudness measurement
-DEFAULT_LRA = 7.0  # loudnorm's LRA target, raised above the measured LRA so a plain gain is allowed
+LIMITER_MARGIN_DB = 0.3  # the true-peak limiter's ceiling sits this far under the preset's (resampling, encoding)
+LIMITER_OVERSAMPLE_HZ = 192000  # the limiter runs at 4x 48 kHz, so it holds true (inter-sample) peaks, not samples
+LIMITER_PROBE_STEP_DB = 2.0  # the limited chain is measured at the plain gain and this much above, then interpolated
 BLUR_SCALE = 8  # the blur-pad backdrop is blurred at 1/8 size: same look, a fraction of the work
 
 _TIMECODE_CONTAINERS = ("mxf", "mov", "mp4")
@@ -34,6 +36,7 @@ _AUDIO_ENCODERS = {
 # audio codec names as PyAV's decoders report them (for verify_media; None: not checked). Video decoders
 # report the encoder family's own name (h264, hevc, mpeg2video, prores, dnxhd, vp9).
 _DECODED_AUDIO = {"aac": "aac", "pcm_s24le": "pcm_s24le", "pcm_s16le": "pcm_s16le", "opus": "opus", "mp3": None}
+_MIN_FRAME = {"dnxhd": (256, 120)}  # the smallest picture an encoder takes (ffmpeg's dnxhd: DNxHR's 256x120)
 _PRORES_PROFILES = {"proxy": 0, "lt": 1, "standard": 2, "422": 2, "hq": 3, "4444": 4, "4444xq": 5}
 _MUXERS = {"mxf": "mxf", "mov": "mov", "mp4": "mp4", "webm": "webm", "wav": "wav", "mp3": "mp3", "hls": "hls"}
 
@@ -157,16 +160,26 @@ class LoudnessMeasurement:
         """Nothing above BS.1770's absolute gate (-70 LUFS): no gain can bring silence to a loudness target."""
         return self.integrated_lufs <= SILENCE_LUFS
 
-    def loudnorm_args(self) -> str:
-        """loudnorm's ``measured_*`` options (``offset`` only matters in its dynamic mode).
 
-        A clip shorter than ebur128's 3 s LRA window measures LRA 0, which loudnorm reads as "not measured"
-        and answers with its dynamic mode (2 LU off on a 2 s clip): 0 is sent as 0.1.
-        """
-        return (
-            f"measured_I={self.integrated_lufs:.2f}:measured_TP={self.true_peak_dbtp:.2f}"
-            f":measured_LRA={max(self.lra_lu, 0.1):.2f}:measured_thresh={self.threshold_lufs:.2f}:offset=0"
-        )
+@dataclass(frozen=True)
+class Leveling:
+    """How the programme reaches its loudness target: a gain, and a true-peak limiter when the gain alone would
+    push the peaks over the preset's ceiling (speech, effects and music with a high crest factor)."""
+
+    gain_db: float
+    limit_dbtp: float | None = None  # the limiter's ceiling; None: a plain (linear) gain
+    unlimited_peak_dbtp: float | None = None  # where the true peak would have gone with the gain alone
+
+    @property
+    def method(self) -> str:
+        return "linear" if self.limit_dbtp is None else "limited"
+
+    def describe(self) -> str:
+        """For the QC report: which way the target was met."""
+        if self.limit_dbtp is None:
+            return f"linear gain {self.gain_db:+.1f} dB"
+        return (f"gain {self.gain_db:+.1f} dB through a true-peak limiter at {self.limit_dbtp:.1f} dBTP; a plain gain "
+                f"would have peaked at {self.unlimited_peak_dbtp:+.1f} dBTP")
 
 
 @dataclass(frozen=True)
@@ -179,10 +192,15 @@ class RenditionResult:
     size: int
     elapsed_s: float
     measured: LoudnessMeasurement | None
-    normalization: str | None  # loudnorm's verdict: "linear" (a plain gain) or "dynamic" (true-peak limited)
+    leveling: Leveling | None  # how the loudness target was met; None when none applied
     timecode: str | None  # the start timecode written, if any
     argv: tuple[str, ...]
     variants: tuple[Path, ...] = ()
     # the source's sound when no loudness target applied: SOURCE_SILENT (below the absolute gate) or
     # SOURCE_WITHOUT_SOUND (no audio stream: the preset's tracks carry silence); None when normalised as usual
     sound: str | None = None
+
+    @property
+    def normalization(self) -> str | None:
+        """"linear" (a plain gain) or "limited" (gain and a true-peak limiter); None when no target applied."""
+        return self.leveling.method if self.leveling is not None else None

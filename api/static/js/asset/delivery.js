@@ -13,7 +13,8 @@ function qcTable(qc) {
   return el("details", { class: "qc" }, el("summary", {}, `QC ${qc.passed ? "passed" : "failed"} (${qc.checks.filter((c) => c.passed).length}/${qc.checks.length} checks)`),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "check"), el("th", {}, "expected"), el("th", {}, "measured"), el("th", {}, ""))),
       el("tbody", {}, qc.checks.map((c) => el("tr", { class: c.passed ? "" : "fail" },
-        el("td", {}, c.name), el("td", {}, c.expected), el("td", {}, c.actual), el("td", {}, c.passed ? "✓" : "✗ failed"))))));
+        el("td", {}, c.name), el("td", {}, c.expected), el("td", {}, c.actual), el("td", {}, c.passed ? "✓" : "✗ failed",
+          c.advice ? el("p", { class: "advice" }, `What to do: ${c.advice}`) : null))))));
 }
 
 function renditionItem(r, approved) {
