@@ -96,6 +96,17 @@ def time_reference(label: str, rate: Fraction, sample_rate: int) -> int | None:
     return round(seconds * sample_rate)
 
 
+SPEED_UP_LIMIT = Fraction(1, 20)  # a preset's "speed-up" applies to rates within 5 % of its own
+
+
+def speed_factor(rate_change: str, out_rate: Fraction | None, source_rate: Fraction | None) -> Fraction | None:
+    """How much faster a "speed-up" preset plays the source (25 / 23.976 = 1.0427), or None: same speed."""
+    if rate_change != "speed-up" or not out_rate or not source_rate or out_rate == source_rate:
+        return None
+    factor = Fraction(out_rate) / Fraction(source_rate)
+    return factor if abs(factor - 1) <= SPEED_UP_LIMIT else None
+
+
 def one_track_per_channel(preset: _PresetLike) -> bool:
     """MXF (SMPTE RDD 9 / XDCAM, Avid) delivers one mono track per channel; every other container one stream."""
     return preset.container == "mxf" and preset.audio is not None and preset.audio.channels > 1

@@ -45,6 +45,10 @@ class VideoSpec(_Strict):
     # source where width or height is left open), "pad" letterboxes/pillarboxes it in black (broadcast: the frame
     # is the format), "crop" and "blur-pad" fill it (social); never stretched
     reframe: Literal["none", "pad", "crop", "blur-pad"] = "none"
+    # how a source at another rate reaches frame_rate: "convert" (frames blended/dropped/repeated, same length)
+    # or "speed-up" (every frame kept, played faster or slower, sound time-stretched with its pitch kept: film
+    # 23.976/24 to PAL 25, 4 % shorter); speed-up applies within 5 % of the rate, else the rate is converted
+    rate_change: Literal["convert", "speed-up"] = "convert"
 
     @field_validator("frame_rate", mode="before")
     @classmethod
@@ -69,6 +73,8 @@ class VideoSpec(_Strict):
     def _one_gop(self) -> VideoSpec:
         if self.gop is not None and self.gop_s is not None:
             raise ValueError("give gop (frames) or gop_s (seconds), not both")
+        if self.rate_change == "speed-up" and self.frame_rate is None:
+            raise ValueError("rate_change speed-up needs a frame_rate to speed up to")
         return self
 
 

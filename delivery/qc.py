@@ -31,7 +31,7 @@ import pymediainfo
 
 from analyzers.loudness import measure
 from analyzers.probe import MediaInfo, VideoStream, probe
-from delivery.expect import one_track_per_channel, start_timecode, time_reference
+from delivery.expect import one_track_per_channel, speed_factor, start_timecode, time_reference
 from delivery.presets import Preset, VideoSpec
 from delivery.qc_advice import advice_for
 from rushes.errors import NotMediaError
@@ -132,6 +132,9 @@ def check(
     if source_sound is not None and source_sound not in SOURCE_SOUND:
         raise ValueError(f"source_sound must be one of {sorted(SOURCE_SOUND)} or None, not {source_sound!r}")
     file = Path(path)
+    speed = _speed(preset, source_frame_rate)
+    if expected_duration_s and speed:  # a speed-up plays the source faster: the rendition is shorter
+        expected_duration_s = float(Fraction(expected_duration_s) / speed)
     durations = [d for d in (expected_duration_s, preset.max_duration_s) if d]
     expected = min(durations) if durations else None
     ctx = _Context(preset, expected, source_start_timecode, source_frame_rate, source_drop_frame, source_sound,
@@ -262,9 +265,21 @@ def _video_checks(
         _ok(f"{prefix}pix_fmt", spec.pix_fmt, video.pix_fmt),
     ]
     if ctx.out_rate is not None:
-        checks.append(_ok(f"{prefix}frame rate", Fraction(ctx.out_rate), Fraction(video.frame_rate)))
+        rate = _ok(f"{prefix}frame rate", Fraction(ctx.out_rate), Fraction(video.frame_rate))
+        speed = _speed(ctx.preset, ctx.source_rate)
+        if speed:
+            rate = replace(rate, expected=f"{rate.expected} (speed-up from {_text(ctx.source_rate)} fps: every frame "
+                                          f"kept, {float(speed - 1):+.1%} faster, sound time-stretched)")
+        checks.append(rate)
     checks += _bitrate_checks(prefix, spec, video, file, info)
     return checks
+
+
+def _speed(preset: Preset, source_rate: Fraction | None) -> Fraction | None:
+    video = preset.video
+    if video is None or not video.frame_rate:
+        return None
+    return speed_factor(video.rate_change, Fraction(video.frame_rate), source_rate)
 
 
 def _norm(text: str | None) -> str:

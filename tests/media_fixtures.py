@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 
@@ -145,3 +146,15 @@ def make_programme(folder: Path, speech: Path) -> Path:
         "-c:a", "aac", "-ac", "2", "-t", "11", "-timecode", "01:00:00:00", str(out),
     )  # fmt: skip
     return out
+
+
+def first_channel(path: Path) -> tuple[Any, int]:
+    """The first channel of the first audio track as one float array, and its sample rate (planar or packed)."""
+    import av
+    import numpy as np
+
+    with av.open(str(path)) as container:
+        rate = container.streams.audio[0].codec_context.sample_rate
+        parts = [f.to_ndarray()[0] if f.format.is_planar else f.to_ndarray()[0][:: len(f.layout.channels)]
+                 for f in container.decode(audio=0)]  # packed PCM interleaves the channels
+    return np.concatenate(parts).astype(np.float64), rate

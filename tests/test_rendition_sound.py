@@ -14,9 +14,9 @@ from analyzers.probe import probe
 from delivery.presets import Preset, load_preset
 from delivery.qc import QCReport, check
 from pipeline.delivery_tasks import check_rendition, source_facts
+from tests.media_fixtures import BIG_BUCK_BUNNY, first_channel
 from transcoders.ffmpeg import ffmpeg_exe
 from transcoders.rendition import render
-from tests.media_fixtures import BIG_BUCK_BUNNY
 from transcoders.rendition.specs import RenditionResult
 
 pytestmark = pytest.mark.slow
@@ -119,10 +119,7 @@ def test_the_limiter_keeps_the_sound_in_time(tmp_path: Path) -> None:
                     "-ac", "2", "-c:a", "pcm_s24le", str(src)], check=True, timeout=60)
     preset, result, report = _render(src, "audio/bwf-wav", tmp_path)
     assert result.normalization == "limited", result.leveling
-    with av.open(str(result.path)) as container:
-        left = [f.to_ndarray()[0] if f.format.is_planar else f.to_ndarray()[0][::len(f.layout.channels)]
-                for f in container.decode(audio=0)]  # packed PCM interleaves the channels
-    samples = np.concatenate(left)
+    samples, _ = first_channel(result.path)
     onset = int(np.argmax(np.abs(samples) > 0.5 * np.abs(samples).max()))
     assert abs(onset / 48000 - 1.0) < 0.001, onset / 48000
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 from transcoders.ffmpeg import media_arg
@@ -19,6 +20,7 @@ from transcoders.rendition.graphs import (
     cut,
     mono_tracks,
     silence_input,
+    speed_factor,
 )
 from transcoders.rendition.specs import (
     HLS_SEGMENT_S,
@@ -49,8 +51,10 @@ def rung_name(source: SourceFacts, rung: VideoSpecLike) -> str:
 
 
 def expected_duration(source: SourceFacts, preset: PresetLike) -> float | None:
-    """The output's length: the source's, cut at the preset's ``max_duration_s``."""
-    durations = [d for d in (source.duration_s, preset.max_duration_s) if d]
+    """The output's length: the source's (shorter or longer by a speed-up), cut at the preset's ``max_duration_s``."""
+    speed = speed_factor(source, preset.video) if preset.video is not None else None
+    length = float(Fraction(source.duration_s) / speed) if source.duration_s and speed else source.duration_s
+    durations = [d for d in (length, preset.max_duration_s) if d]
     return min(durations) if durations else None
 
 
@@ -198,7 +202,10 @@ def _rungs_base(source: SourceFacts, top: VideoSpecLike, *, length_s: float | No
     if source.interlaced:
         steps.append("bwdif=mode=send_frame:parity=auto:deint=all")
     rate = _rate(top.frame_rate)
-    if rate and rate != source.frame_rate:
+    speed = speed_factor(source, top)
+    if speed:
+        steps += [f"setpts=PTS*{1 / speed}", f"fps={rate}"]
+    elif rate and rate != source.frame_rate:
         steps.append(f"fps={rate}")
     if length_s:
         steps.append(cut(length_s))
@@ -222,6 +229,7 @@ class _RungView:
     gop: int | None
     gop_s: float | None
     reframe: str
+    rate_change: str
 
 
 def _progressive(rung: VideoSpecLike) -> VideoSpecLike:
@@ -240,4 +248,5 @@ def _progressive(rung: VideoSpecLike) -> VideoSpecLike:
         rung.gop,
         rung.gop_s,
         rung.reframe,
+        rung.rate_change,
     )

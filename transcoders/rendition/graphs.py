@@ -17,6 +17,7 @@ from transcoders.rendition.specs import (
     LIMITER_MARGIN_DB,
     LIMITER_OVERSAMPLE_HZ,
     LOSSY_TP_HEADROOM_DB,
+    SPEED_UP_LIMIT,
     AudioSpecLike,
     Leveling,
     LoudnessMeasurement,
@@ -90,6 +91,25 @@ def _audio_mix(source: SourceFacts, audio: AudioSpecLike) -> list[str]:
     return [f"{ON_TIMELINE}:out_chlayout={layout}"]
 
 
+def speed_factor(source: SourceFacts, video: VideoSpecLike) -> Fraction | None:
+    """How much faster a ``rate_change: speed-up`` preset plays the source (25 / 23.976 = 1.0427): every frame
+    kept at the new rate, the sound time-stretched to match with its pitch kept. None: the rate is converted (or
+    kept). A source rate more than ``SPEED_UP_LIMIT`` away (29.97 to 25) is converted, not sped up."""
+    out = _rate(video.frame_rate)
+    if video.rate_change != "speed-up" or not out or not source.frame_rate or out == source.frame_rate:
+        return None
+    factor = out / Fraction(source.frame_rate)
+    return factor if abs(factor - 1) <= SPEED_UP_LIMIT else None
+
+
+def programme_chain(source: SourceFacts, preset: PresetLike) -> list[str]:
+    """The source's sound as the rendition carries it, before loudness: mixed, and time-stretched (pitch kept,
+    ``atempo``) when the preset speeds the picture up."""
+    assert preset.audio is not None
+    speed = speed_factor(source, preset.video) if preset.video is not None else None
+    return [*_audio_mix(source, preset.audio), *([f"atempo={float(speed):.8f}"] if speed else [])]
+
+
 def _audio_graph(
     source: SourceFacts,
     preset: PresetLike,
@@ -114,7 +134,7 @@ def _audio_graph(
     if silence:
         source = replace(source, has_audio=True, audio_channels=audio.channels)
     programme = _programme_channels(source, audio)
-    steps = _audio_mix(source, audio)
+    steps = programme_chain(source, preset)
     steps += leveling_steps(leveling)
     steps.append(f"aresample={audio.sample_rate}:resampler=soxr:precision=28")
     steps.append(f"aformat=sample_rates={audio.sample_rate}:channel_layouts={_layout(programme)}")
@@ -178,7 +198,10 @@ def _picture_chain(source: SourceFacts, video: VideoSpecLike, subtitles: Path | 
     pre: list[str] = [HOLD_LAST_FRAME] if length_s else []
     post: list[str] = []
     scale_opts = ":out_color_matrix=bt709:out_range=tv"
-    same_rate = out_rate is None or source.frame_rate == out_rate
+    speed = speed_factor(source, video)
+    if speed:  # every frame kept, re-timed to the new rate (fps then only labels the stream with it)
+        pre += [f"setpts=PTS*{1 / speed}", f"fps={out_rate}"]
+    same_rate = out_rate is None or source.frame_rate == out_rate or speed is not None
     if out_interlaced:
         field = video.scan
         if source.interlaced and same_rate:

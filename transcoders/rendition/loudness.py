@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rushes.errors import MediaError
 from transcoders.ffmpeg import ProgressCallback, media_arg, run_ffmpeg
-from transcoders.rendition.graphs import _audio_mix, leveling_steps
+from transcoders.rendition.graphs import leveling_steps, programme_chain
 from transcoders.rendition.specs import (
     LIMITER_PROBE_STEP_DB,
     SILENCE_LUFS,
@@ -51,7 +51,7 @@ def measure_loudness(
     """
     if preset.audio is None:
         raise ValueError(f"preset {preset.name} has no audio")
-    chain = ",".join([*_audio_mix(source, preset.audio), *_length(duration_s), _EBUR128])
+    chain = ",".join([*programme_chain(source, preset), *_length(duration_s), _EBUR128])
     args = [
         "-i",
         media_arg(src),
@@ -107,7 +107,7 @@ def calibrate_limiter(
     high = Leveling(planned.gain_db + step, planned.limit_dbtp, planned.unlimited_peak_dbtp)
     tail = f"aresample={preset.audio.sample_rate}:resampler=soxr,{_EBUR128}"
     graph = ";".join([
-        f"[0:a:0]{','.join([*_audio_mix(source, preset.audio), *_length(duration_s), 'asplit=2'])}[low][high]",
+        f"[0:a:0]{','.join([*programme_chain(source, preset), *_length(duration_s), 'asplit=2'])}[low][high]",
         f"[low]{','.join(leveling_steps(planned))},{tail}[m0]",
         f"[high]{','.join(leveling_steps(high))},{tail}[m1]",
     ])

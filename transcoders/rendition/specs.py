@@ -21,6 +21,7 @@ MEASURE_FRACTION = 0.1  # share of the progress bar spent on the loudness measur
 LIMITER_MARGIN_DB = 0.3  # the true-peak limiter's ceiling sits this far under the preset's (resampling, encoding)
 LIMITER_OVERSAMPLE_HZ = 192000  # the limiter runs at 4x 48 kHz, so it holds true (inter-sample) peaks, not samples
 LIMITER_PROBE_STEP_DB = 2.0  # the limited chain is measured at the plain gain and this much above, then interpolated
+SPEED_UP_LIMIT = 0.05  # rate_change "speed-up" applies to a source rate within 5 % of the preset's (film to PAL)
 BLUR_SCALE = 8  # the blur-pad backdrop is blurred at 1/8 size: same look, a fraction of the work
 
 _TIMECODE_CONTAINERS = ("mxf", "mov", "mp4")
@@ -73,6 +74,8 @@ class VideoSpecLike(Protocol):
     def gop_s(self) -> float | None: ...
     @property
     def reframe(self) -> str: ...
+    @property
+    def rate_change(self) -> str: ...
 
 
 class AudioSpecLike(Protocol):
