@@ -1,10 +1,11 @@
 """The footage teams really get, built with ffmpeg: silent and soundless clips, other shapes, rotated phones,
-anamorphic and interlaced PAL, odd sizes and codecs, VFR, NTSC-family rates, sound shorter than picture, a
-late start time. Used by ``tests/test_preset_matrix.py`` and ``bench/preset_matrix.py``.
+anamorphic and interlaced PAL, odd sizes and codecs, VFR, NTSC-family rates, sound shorter or longer than the
+picture, a late start time. Used by ``tests/test_preset_matrix.py`` and ``bench/preset_matrix.py``.
 
 Each picture is a mid-grey field (so the active area is measurable: black bars read as luma < 40) with a
 white disc in the middle (a stretched picture turns it into an ellipse), over a stretch of real speech
-(JFK, public domain: a high crest factor, the case where a plain gain cannot reach -14 LUFS).
+(JFK, public domain). The real clips add what cannot be built: a phone recording that needs a +34 dB lift
+through the limiter, a 5.1 film mix, 4K HEVC VFR, NTSC 29.97i with non-square pixels.
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ def build(folder: Path) -> list[Awkward]:
 
     ffmpeg(*_picture("1280x720", "25"), *_speech(1.5), *_H264, "-c:a", "aac", "-ac", "2", out("short-sound.mp4"))
     made.append(Awkward("sound shorter than picture", folder / "short-sound.mp4", Fraction(16, 9), SECONDS))
+
+    ffmpeg(*_picture("1280x720", "25", SECONDS - 1), *_speech(), *_H264, "-c:a", "aac", "-ac", "2",
+           out("long-sound.mp4"))
+    made.append(Awkward("sound longer than picture", folder / "long-sound.mp4", Fraction(16, 9), SECONDS))
 
     ffmpeg(*_picture("1280x720", "25"), *_speech(), "-c:v", "mpeg2video", "-q:v", "3", "-c:a", "mp2", "-ac", "2",
            "-shortest", "-output_ts_offset", "10", out("late-start.ts"))

@@ -1,9 +1,10 @@
 """Issue 12: every preset delivers the footage teams really have. Each awkward source (built in
 ``tests/awkward_media.py``: silent and soundless, 4:3, 2.39:1, a rotated phone, anamorphic interlaced PAL,
-190x240 MPEG-4 Part 2, VFR, 29.97, 23.976, sound shorter than picture, a TS starting at 10 s, VP8/Vorbis) and
-the repository's real clips go to a web, a broadcast and a social preset; every shipped preset takes the 2.39:1
-take and the rotated phone. Each rendition must end QC-passed, last as long as its source, and show the
-picture's true shape: the disc in the middle stays round, bars are black where the preset pads."""
+190x240 MPEG-4 Part 2, VFR, 29.97, 23.976, sound shorter or longer than picture, a TS starting at 10 s,
+VP8/Vorbis) and the repository's real clips go to a web, a broadcast and a social preset; every shipped preset
+takes the 2.39:1 take, the built phone clip and the real one (rotated 180°, 10.5 fps, a gap in its sound). Each
+rendition must end QC-passed, last as long as its source, and show the picture's true shape: the disc in the
+middle stays round, bars are black where the preset pads."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def awkward(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Awkward]:
 _NAMES = [
     "silent track", "no sound", "4:3", "2.39:1 with timecode", "phone 9:16, rotation metadata",
     "anamorphic PAL interlaced, SAR 16:11", "190x240 MPEG-4 Part 2", "VFR", "29.97 fps", "23.976 fps",
-    "sound shorter than picture", "MPEG-TS starting at 10 s", "VP8/Vorbis WebM",
+    "sound shorter than picture", "sound longer than picture", "MPEG-TS starting at 10 s", "VP8/Vorbis WebM",
     "phone clip rotated 180, odd rate (fire2)", "Big Buck Bunny 5.1", "4K HEVC VFR", "NTSC 29.97i",
 ]
 
@@ -104,7 +105,8 @@ def test_every_kind_of_footage_is_delivered_to_web_broadcast_and_social(
 
 
 @pytest.mark.parametrize("name", sorted(load_presets()))
-@pytest.mark.parametrize("kind", ["2.39:1 with timecode", "phone 9:16, rotation metadata"])
-def test_every_shipped_preset_takes_a_scope_take_and_a_phone_clip(
+@pytest.mark.parametrize("kind", ["2.39:1 with timecode", "phone 9:16, rotation metadata",
+                                  "phone clip rotated 180, odd rate (fire2)"])
+def test_every_shipped_preset_takes_a_scope_take_and_phone_clips(
         awkward: dict[str, Awkward], tmp_path: Path, kind: str, name: str) -> None:
     _deliver(awkward[kind], name, tmp_path)
