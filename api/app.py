@@ -29,7 +29,7 @@ from api.pages import api as session_router
 from api.pages import router as pages_router
 from api.review import router as review_router
 from api.rights import router as rights_router
-from delivery.target_files import apply_targets_file
+from delivery.target_files import apply_targets_file, targets_file_of
 from pipeline.farm import Farm
 from rushes.errors import RushesError, status_of
 from rushes.heap import freeze_heap
@@ -49,7 +49,8 @@ def create_app(farm: Farm) -> FastAPI:
                                "review pages' sign-in cookie (POST /api/v1/session) plus the X-CSRF-Token header "
                                "on changes."))
     app.state.farm = farm
-    apply_targets_file(farm)  # targets declared in YAML (presets/targets.yaml): a bad file stops the start, named
+    # targets declared in YAML (presets/targets.yaml): applied now; a bad file stops the start, named
+    apply_targets_file(farm.transaction, targets_file_of(farm.settings))
     _error_handlers(app)
     app.middleware("http")(time_requests)
     app.include_router(metrics_router)

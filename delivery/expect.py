@@ -30,6 +30,8 @@ from rushes.timecode import (
     Timecode,
     frames_to_timecode,
     is_drop_frame_rate,
+    is_standard_rate,
+    nearest_standard_rate,
     nominal_rate,
     parse_timecode,
     timecode_to_frames,
@@ -37,7 +39,7 @@ from rushes.timecode import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["one_track_per_channel", "start_timecode", "time_reference"]
+__all__ = ["one_track_per_channel", "output_rate", "speed_factor", "start_timecode", "time_reference"]
 
 
 class _AudioLike(Protocol):
@@ -105,6 +107,15 @@ def speed_factor(rate_change: str, out_rate: Fraction | None, source_rate: Fract
         return None
     factor = Fraction(out_rate) / Fraction(source_rate)
     return factor if abs(factor - 1) <= SPEED_UP_LIMIT else None
+
+
+def output_rate(codec: str, preset_rate: Fraction | None, source_rate: Fraction | None) -> Fraction | None:
+    """The rate the rendition must have: the preset's, else the source's; MPEG-2 and DNxHR take only the standard
+    rates, so a source at another gets the nearest one."""
+    rate = preset_rate or source_rate
+    if rate and codec in ("mpeg2video", "dnxhd") and not is_standard_rate(rate):
+        return nearest_standard_rate(rate)
+    return rate
 
 
 def one_track_per_channel(preset: _PresetLike) -> bool:

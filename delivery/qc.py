@@ -31,10 +31,11 @@ import pymediainfo
 
 from analyzers.loudness import measure
 from analyzers.probe import MediaInfo, VideoStream, probe
-from delivery.expect import one_track_per_channel, speed_factor, start_timecode, time_reference
+from delivery.expect import one_track_per_channel, output_rate, speed_factor, start_timecode, time_reference
 from delivery.presets import Preset, VideoSpec
 from delivery.qc_advice import advice_for
 from rushes.errors import NotMediaError
+from rushes.timecode import is_standard_rate
 from transcoders.ffmpeg import media_arg, run_ffmpeg
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ TRUE_PEAK_MARGIN_DB = 0.1  # measurement slack over the ceiling
 SILENT_LUFS = -69.5  # at or below: nothing passed BS.1770's absolute gate (-70 LUFS), the sound is silence
 # check(source_sound=...): the renderer's word (RenditionResult.sound) for a source no loudness target can apply to
 SOURCE_SOUND = {"silent": "the source is silent", "none": "the source has no sound"}
+ODD_RATE_TOLERANCE = 0.005  # a non-standard source rate kept: containers write it rounded (standard rates: exact)
 CBR_TOLERANCE = 0.05  # a constant bit rate within 5 %
 AUDIO_ONLY_DURATION_TOLERANCE_S = 0.05
 
@@ -162,9 +164,9 @@ class _Context:
     @property
     def out_rate(self) -> Fraction | None:
         video = self.preset.video
-        if video is not None and video.frame_rate:
-            return Fraction(video.frame_rate)
-        return self.source_rate
+        if video is None:
+            return self.source_rate
+        return output_rate(video.codec, Fraction(video.frame_rate) if video.frame_rate else None, self.source_rate)
 
 
 def _ok(name: str, expected: object, actual: object, passed: bool | None = None) -> Check:
@@ -265,7 +267,11 @@ def _video_checks(
         _ok(f"{prefix}pix_fmt", spec.pix_fmt, video.pix_fmt),
     ]
     if ctx.out_rate is not None:
-        rate = _ok(f"{prefix}frame rate", Fraction(ctx.out_rate), Fraction(video.frame_rate))
+        want, have = Fraction(ctx.out_rate), Fraction(video.frame_rate)
+        # a standard rate exactly; another (a phone's average) as near as the container can write it (MPEG-TS's
+        # 90 kHz clock, WebM's milliseconds: 21/2 for 10.505 fps)
+        close = want == have or not is_standard_rate(want) and abs(have / want - 1) <= ODD_RATE_TOLERANCE
+        rate = _ok(f"{prefix}frame rate", want, have, close)
         speed = _speed(ctx.preset, ctx.source_rate)
         if speed:
             rate = replace(rate, expected=f"{rate.expected} (speed-up from {_text(ctx.source_rate)} fps: every frame "

@@ -18,6 +18,8 @@ file, by name, each change audited. Targets made through the API or CLI and not 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +36,6 @@ from delivery.targets import create_target
 from rushes.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pipeline.farm import Farm
     from rushes.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -171,14 +172,14 @@ def targets_file_of(settings: Settings) -> Path:
     return settings.targets_file or TARGETS_FILE
 
 
-def apply_targets_file(farm: Farm, *, actor: str = "system",
+def apply_targets_file(begin: Callable[[], AbstractContextManager[Session]], path: Path, *, actor: str = "system",
                        with_tokens: bool = False) -> tuple[list[str], dict[str, str]]:
-    """Load the farm's targets file and apply it in one transaction (see :func:`sync_targets`)."""
-    path = targets_file_of(farm.settings)
+    """Load the targets file at ``path`` and apply it in one transaction opened by ``begin`` (e.g.
+    ``farm.transaction``); see :func:`sync_targets`."""
     declared = load_targets_file(path)
     if not declared:
         return [], {}
-    with farm.transaction() as session:
+    with begin() as session:
         changes, tokens = sync_targets(session, declared, actor=actor, source=path, with_tokens=with_tokens)
     for said in changes:
         log.info("%s", said)

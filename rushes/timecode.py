@@ -18,6 +18,8 @@ __all__ = [
     "Timecode",
     "frames_to_timecode",
     "is_drop_frame_rate",
+    "is_standard_rate",
+    "nearest_standard_rate",
     "nominal_rate",
     "parse_timecode",
     "seconds_to_timecode",
@@ -25,6 +27,19 @@ __all__ = [
 ]
 
 Rate = Fraction | int
+
+# the picture rates of broadcast and editing formats (MPEG-2's frame_rate_code table, SMPTE ST 2019 / DNxHR)
+STANDARD_RATES = tuple(Fraction(r) for r in ("24000/1001", "24", "25", "30000/1001", "30", "48", "50", "60000/1001",
+                                             "60"))
+
+
+def is_standard_rate(rate: Rate) -> bool:
+    return Fraction(rate) in STANDARD_RATES
+
+
+def nearest_standard_rate(rate: Rate) -> Fraction:
+    """The standard rate closest to ``rate`` by ratio (a 10.5 fps phone clip: 23.976; 24.5 VFR average: 24)."""
+    return min(STANDARD_RATES, key=lambda r: max(r / Fraction(rate), Fraction(rate) / r))
 
 _TIMECODE_RE = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})([:;.,])(\d{2,3})\s*$")
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from catalog.models import AuditEntry, Target
-from delivery.target_files import TARGETS_FILE, apply_targets_file, load_targets_file
+from delivery.target_files import TARGETS_FILE, apply_targets_file, load_targets_file, targets_file_of
 from pipeline.farm import Farm
 from rushes.errors import ConfigError
 from tests.conftest import bearer
@@ -28,6 +28,10 @@ def _write(path: Path, text: str) -> Path:
 def _farm_with(farm: Farm, path: Path) -> Farm:
     farm.settings = farm.settings.model_copy(update={"targets_file": path})
     return farm
+
+
+def _apply(farm: Farm, *, with_tokens: bool = False) -> tuple[list[str], dict[str, str]]:
+    return apply_targets_file(farm.transaction, targets_file_of(farm.settings), with_tokens=with_tokens)
 
 
 def test_the_shipped_targets_file_is_valid_and_declares_none() -> None:
@@ -70,7 +74,7 @@ targets:
   - name: cms
     presets: [{WEB}]
 """)
-    changes, tokens = apply_targets_file(_farm_with(farm, path), with_tokens=True)
+    changes, tokens = _apply(_farm_with(farm, path), with_tokens=True)
     assert changes == ["added push target rte from targets.yaml", "added pull target cms from targets.yaml"]
     assert list(tokens) == ["cms"]  # a pull target's token, shown once
     with farm.sessions() as session:
@@ -78,10 +82,10 @@ targets:
                 for t in session.scalars(select(Target))}
     assert made == {"rte": ("push", [XDCAM], str(drop), "broadcast", "IE"), "cms": ("pull", [WEB], None, None, None)}
 
-    assert apply_targets_file(farm) == ([], {})  # the same file again changes nothing
+    assert _apply(farm) == ([], {})  # the same file again changes nothing
 
     _write(path, f"targets:\n  - name: cms\n    presets: [{WEB}, web/hls-ladder]\n    territory: GB\n")
-    changes, _ = apply_targets_file(farm)
+    changes, _ = _apply(farm)
     assert changes == ["changed target cms from targets.yaml: presets ['web/h264-720p'] -> ['web/h264-720p', "
                        "'web/hls-ladder'], territory None -> GB"]
     with farm.sessions() as session:
@@ -94,7 +98,7 @@ targets:
 
     _write(path, f"targets:\n  - name: rte\n    presets: [{XDCAM}]\n")  # push -> pull under the same name
     with pytest.raises(ConfigError, match="target rte is a push target in the catalog"):
-        apply_targets_file(farm)
+        _apply(farm)
 
 
 def test_the_api_applies_the_file_when_it_starts_and_refuses_to_start_on_a_bad_one(farm: Farm, tmp_path: Path) -> None:

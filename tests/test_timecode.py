@@ -143,3 +143,12 @@ def test_seconds_to_timecode_offsets_from_a_start(
     seconds: float | Fraction, rate: Fraction | int, start: str | None, drop: bool, expected: str
 ) -> None:
     assert seconds_to_timecode(seconds, rate, start, drop_frame=drop) == expected
+
+
+def test_the_nearest_standard_rate_of_an_odd_one() -> None:
+    from rushes.timecode import is_standard_rate, nearest_standard_rate
+
+    assert nearest_standard_rate(Fraction(750000, 71393)) == Fraction(24000, 1001)  # a phone clip's 10.505 fps
+    assert nearest_standard_rate(Fraction(59)) == Fraction(60000, 1001)
+    assert nearest_standard_rate(Fraction(2950, 100)) == Fraction(30000, 1001)
+    assert is_standard_rate(Fraction(30000, 1001)) and is_standard_rate(25) and not is_standard_rate(Fraction(2997, 100))

@@ -137,9 +137,11 @@ def targets_validate(ctx: click.Context, path: Path | None) -> None:
 @click.pass_context
 def targets_sync(ctx: click.Context) -> None:
     """Apply the targets file now; a pull target created here gets its token printed once."""
-    from delivery.target_files import apply_targets_file
+    from delivery.target_files import apply_targets_file, targets_file_of
 
-    changes, tokens = apply_targets_file(open_farm(ctx), actor=cli_actor(), with_tokens=True)
+    farm = open_farm(ctx)
+    changes, tokens = apply_targets_file(farm.transaction, targets_file_of(farm.settings), actor=cli_actor(),
+                                         with_tokens=True)
     for said in changes:
         click.echo(said)
     for name, token in tokens.items():

@@ -9,10 +9,12 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
+from rushes.timecode import is_standard_rate, nearest_standard_rate
 from transcoders.rendition.geometry import _even, pad_offsets, plan_geometry
 from transcoders.rendition.specs import (
     _LAYOUTS,
     _LOSSY_AUDIO,
+    _STANDARD_RATE_CODECS,
     BLUR_SCALE,
     LIMITER_MARGIN_DB,
     LIMITER_OVERSAMPLE_HZ,
@@ -172,7 +174,12 @@ def _rate(value: str | None) -> Fraction | None:
 
 
 def _out_rate(video: VideoSpecLike, source: SourceFacts) -> Fraction | None:
-    return _rate(video.frame_rate) or source.frame_rate
+    """The preset's rate, else the source's; a codec that only takes the standard rates (MPEG-2, DNxHR) gets the
+    nearest one for a source at another (a phone clip averaging 10.5 fps)."""
+    rate = _rate(video.frame_rate) or source.frame_rate
+    if rate and video.codec in _STANDARD_RATE_CODECS and not is_standard_rate(rate):
+        return nearest_standard_rate(rate)
+    return rate
 
 
 HOLD_LAST_FRAME = "tpad=stop=-1:stop_mode=clone"

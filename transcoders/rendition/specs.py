@@ -37,6 +37,7 @@ _AUDIO_ENCODERS = {
 # audio codec names as PyAV's decoders report them (for verify_media; None: not checked). Video decoders
 # report the encoder family's own name (h264, hevc, mpeg2video, prores, dnxhd, vp9).
 _DECODED_AUDIO = {"aac": "aac", "pcm_s24le": "pcm_s24le", "pcm_s16le": "pcm_s16le", "opus": "opus", "mp3": None}
+_STANDARD_RATE_CODECS = ("mpeg2video", "dnxhd")  # encoders that refuse a rate outside the standard ones
 _MIN_FRAME = {"dnxhd": (256, 120)}  # the smallest picture an encoder takes (ffmpeg's dnxhd: DNxHR's 256x120)
 _PRORES_PROFILES = {"proxy": 0, "lt": 1, "standard": 2, "422": 2, "hq": 3, "4444": 4, "4444xq": 5}
 _MUXERS = {"mxf": "mxf", "mov": "mov", "mp4": "mp4", "webm": "webm", "wav": "wav", "mp3": "mp3", "hls": "hls"}
