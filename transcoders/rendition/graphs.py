@@ -123,8 +123,8 @@ def _audio_graph(
     length_s: float | None = None,
 ) -> str:
     """Filter graph from ``[0:a:0]`` to ``outputs``: mix, loudness, resample, then the preset's channel layout,
-    with ``length_s``, padded with silence and cut to that length: sound shorter than the picture still lasts as
-    long, and sound longer than it ends with it.
+    with ``length_s``, padded with silence and cut to that length (the source's): sound shorter than the picture
+    lasts as long as it, and the picture is held under sound that runs longer.
 
     ``mono_tracks`` (MXF) gives one mono output per channel, each labelled ``{outputs[0]}{k}``; otherwise
     every label in ``outputs`` gets a copy of the whole layout (HLS rungs). ``silence``: the source has no sound
