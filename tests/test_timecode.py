@@ -151,4 +151,5 @@ def test_the_nearest_standard_rate_of_an_odd_one() -> None:
     assert nearest_standard_rate(Fraction(750000, 71393)) == Fraction(24000, 1001)  # a phone clip's 10.505 fps
     assert nearest_standard_rate(Fraction(59)) == Fraction(60000, 1001)
     assert nearest_standard_rate(Fraction(2950, 100)) == Fraction(30000, 1001)
-    assert is_standard_rate(Fraction(30000, 1001)) and is_standard_rate(25) and not is_standard_rate(Fraction(2997, 100))
+    assert is_standard_rate(Fraction(30000, 1001)) and is_standard_rate(25)
+    assert not is_standard_rate(Fraction(2997, 100))  # 29.97 written as a decimal is not the NTSC rate
