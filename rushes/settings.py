@@ -63,7 +63,8 @@ class Settings(BaseSettings):
 
     scene_threshold: float = Field(10.0, gt=0, le=100)  # ffmpeg scdet score for a cut; lower finds more
     scene_min_s: float = Field(0.5, ge=0)  # cuts closer than this are merged
-    whisper_model: str | None = None  # a local CTranslate2 Whisper model folder; default: tiny.en from a package
+    # a local CTranslate2 Whisper model folder, or "base" (the bundled multilingual model); default: tiny.en
+    whisper_model: str | None = None
     whisper_threads: int = Field(0, ge=0)  # 0: as many as the machine has
     taggers: list[str] | None = None  # keyframe taggers to run; default: every available one
     steps: list[str] | None = None  # workflow steps to run (with what they need); default: all
@@ -120,6 +121,11 @@ class Settings(BaseSettings):
     @property
     def library_dir(self) -> Path:
         return self.data / "library"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Models assembled from packages on first use (the multilingual Whisper base model)."""
+        return self.data / "models"
 
     @property
     def quarantine_dir(self) -> Path:
