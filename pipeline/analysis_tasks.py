@@ -248,8 +248,11 @@ def warm_up(kinds: set[str], settings: Settings) -> None:
 def _warm_up(kinds: set[str], settings: Settings) -> None:
     if "transcript" in kinds:
         from analyzers.transcript import load_model
+        from analyzers.whisper_models import BASE
 
         load_model(settings.whisper_model, cpu_threads=settings.whisper_threads, cache_dir=settings.model_cache_dir)
+        if settings.whisper_model is None:  # the default also detects languages and transcribes them with base
+            load_model(BASE, cpu_threads=settings.whisper_threads, cache_dir=settings.model_cache_dir)
     if "tags" in kinds:
         from analyzers.tags import warm_up as warm_up_taggers
 

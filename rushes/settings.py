@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     scene_min_s: float = Field(0.5, ge=0)  # cuts closer than this are merged
     # a local CTranslate2 Whisper model folder, or "base" (the bundled multilingual model); default: tiny.en
     whisper_model: str | None = None
+    model_cache: Path | None = None  # where bundled models are assembled on first use; default: <data_dir>/models
     whisper_threads: int = Field(0, ge=0)  # 0: as many as the machine has
     taggers: list[str] | None = None  # keyframe taggers to run; default: every available one
     steps: list[str] | None = None  # workflow steps to run (with what they need); default: all
@@ -125,7 +126,7 @@ class Settings(BaseSettings):
     @property
     def model_cache_dir(self) -> Path:
         """Models assembled from packages on first use (the multilingual Whisper base model)."""
-        return self.data / "models"
+        return (self.model_cache or self.data / "models").resolve()
 
     @property
     def quarantine_dir(self) -> Path:

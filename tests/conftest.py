@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -94,11 +95,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 FARM_STEPS = ["probe", "proxy"]
 
 
+# the multilingual Whisper model is joined once for the whole run, not once per test's data folder (145 MB each)
+SHARED_MODEL_CACHE = Path(tempfile.gettempdir()) / f"rushes-test-models-{os.getuid()}"
+
+
 def farm_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a farm under test: quick polls, short leases, and only the probe and the proxy planned
     unless the test needs the analysis (pass ``steps=None`` for all of it, or the steps it needs)."""
     values: dict[str, Any] = dict(data_dir=data_dir, settle_s=0.3, poll_interval_s=0.1, lease_s=4,
-                                  reconcile_interval_s=0.5, worker_threads=2, steps=FARM_STEPS)
+                                  reconcile_interval_s=0.5, worker_threads=2, steps=FARM_STEPS,
+                                  model_cache=SHARED_MODEL_CACHE)
     values.update(overrides)
     return load_settings(**values)
 

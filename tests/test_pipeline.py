@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import av
 import pytest
 from sqlalchemy import select
 
+from analyzers.transcript import resolve_model
 from catalog.models import Asset, MediaInfoRow, Proxy, Version
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.retry import retry_asset
-from rushes.settings import WatchFolder
+from pipeline.workers import Workers
+from rushes.settings import Settings, WatchFolder
 from tests.conftest import wait_version
 from tests.media_fixtures import ffmpeg, make_clip
 
@@ -148,15 +152,38 @@ def test_a_clip_without_sound_is_ready_and_its_sound_steps_are_skipped(running_f
 
 
 @pytest.mark.analysis
-def test_a_language_the_speech_model_cannot_do_fails_the_transcript_with_the_reason(
+def test_footage_in_another_language_is_transcribed_by_the_multilingual_model(
         running_farm: Farm, tmp_path: Path, media: Path) -> None:
     speech = tmp_path / "entretien.flac"
     shutil.copyfile(media / "speech" / "jfk.flac", speech)
-    speech.with_name("entretien.flac.json").write_text('{"language": "fr"}')
+    speech.with_name("entretien.flac.json").write_text('{"language": "fr"}')  # the sidecar says French
     result = Ingester(running_farm).ingest(speech, FOLDER)
-    version = wait_version(running_farm, result.version_id)
-    assert version.status == "failed" and version.error.startswith("transcript:")
-    assert "English-only" in version.error
+    assert wait_version(running_farm, result.version_id).status == "ready"
     with running_farm.sessions() as session:
         step = next(s for s in session.get(Version, result.version_id).steps if s.kind == "transcript")
-    assert step.attempts == 1, "a setting problem is not retried"
+        assert step.status == "done"
+        folder = Path(session.get(Version, result.version_id).stored_path or "").parent
+    transcript = json.loads((folder / "transcript.json").read_text())
+    assert transcript["language"] == "fr" and Path(transcript["model"]).name == "whisper-base"
+
+
+@pytest.mark.analysis
+def test_a_language_the_chosen_speech_model_cannot_do_fails_the_transcript_with_the_reason(
+        make_settings: Callable[..., Settings], db_url: str, tmp_path: Path, media: Path) -> None:
+    farm = Farm(make_settings(database_url=db_url, whisper_model=resolve_model(None)))  # tiny.en, by its path
+    workers = Workers(farm)
+    workers.start()
+    try:
+        speech = tmp_path / "entretien.flac"
+        shutil.copyfile(media / "speech" / "jfk.flac", speech)
+        speech.with_name("entretien.flac.json").write_text('{"language": "fr"}')
+        result = Ingester(farm).ingest(speech, FOLDER)
+        version = wait_version(farm, result.version_id)
+        assert version.status == "failed" and version.error.startswith("transcript:")
+        assert "English-only" in version.error
+        with farm.sessions() as session:
+            step = next(s for s in session.get(Version, result.version_id).steps if s.kind == "transcript")
+        assert step.attempts == 1, "a setting problem is not retried"
+    finally:
+        workers.stop()
+        farm.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from analyzers import whisper_models
-from analyzers.transcript import resolve_model, transcribe
+from analyzers.transcript import DEFAULT_MODEL, resolve_model, transcribe
 from analyzers.whisper_models import BASE_BYTES, BASE_SHA256, assemble_base
 from rushes.errors import ConfigError
 from tests.media_fixtures import JFK
@@ -70,3 +70,18 @@ def test_the_base_model_transcribes_and_detects_the_language(cache: Path) -> Non
     assert transcript.language == "en" and transcript.language_probability > 0.9
     wer = word_error_rate(JFK_TEXT, transcript.text)
     assert wer <= 0.15, (wer, transcript.text)  # tiny.en is held to 0.10 on this clip; base is measured at 0.0-0.1
+
+
+@pytest.mark.slow
+def test_the_farm_default_picks_the_model_by_language(cache: Path) -> None:
+    """With the farm's model cache: English (given or detected) goes to tiny.en, another language to base."""
+    detected = transcribe(JFK, cache_dir=cache)
+    assert detected.model == DEFAULT_MODEL and detected.language == "en"
+    assert 0.5 < detected.language_probability < 1.0  # the multilingual model's word, not tiny.en's 1.0
+    assert word_error_rate(JFK_TEXT, detected.text) <= 0.10
+
+    told = transcribe(JFK, language="en", cache_dir=cache)
+    assert told.model == DEFAULT_MODEL
+
+    other = transcribe(JFK, language="de", cache_dir=cache)  # a sidecar saying German: the multilingual model
+    assert Path(other.model).name == "whisper-base" and other.language == "de"
