@@ -148,15 +148,24 @@ def _problems(path: Path, exc: ValidationError) -> str:
     return f"preset {path}: " + "; ".join(lines)
 
 
-def parse_preset(path: Path, name: str) -> Preset:
+def read_yaml_mapping(path: Path, what: str, expected: str, *, empty: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The YAML file ``path`` as a mapping (``empty`` for an empty file, when given); a ConfigError in words
+    naming ``what`` it is (a preset, a targets file) and what was ``expected`` otherwise."""
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read preset {path}: {exc.strerror}") from exc
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"preset {path} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from exc
+    if data is None and empty is not None:
+        return empty
     if not isinstance(data, dict):
-        raise ConfigError(f"preset {path}: expected a mapping of fields, got {type(data).__name__}")
+        raise ConfigError(f"{what} {path}: expected {expected}, got {type(data).__name__}")
+    return data
+
+
+def parse_preset(path: Path, name: str) -> Preset:
+    data = read_yaml_mapping(path, "preset", "a mapping of fields")
     try:
         return Preset(name=name, **data)
     except ValidationError as exc:

@@ -23,7 +23,6 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +30,7 @@ from sqlalchemy.orm import Session
 from catalog.audit import record as audit_record
 from catalog.models import Target
 from catalog.rights import RightsError, channel_name, territory_code
-from delivery.presets import PRESETS_DIR, preset_files
+from delivery.presets import PRESETS_DIR, preset_files, read_yaml_mapping
 from delivery.targets import create_target
 from rushes.errors import ConfigError
 
@@ -102,14 +101,7 @@ def load_targets_file(path: Path = TARGETS_FILE) -> list[DeclaredTarget]:
     """The declared targets; none when the file does not exist. ConfigError names file, target and field."""
     if not path.is_file():
         return []
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read targets file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"targets file {path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"targets file {path}: expected a mapping with a 'targets' list, got {type(data).__name__}")
+    data = read_yaml_mapping(path, "targets file", "a mapping with a 'targets' list", empty={})
     try:
         return TargetsFile(**data).targets
     except ValidationError as exc:
