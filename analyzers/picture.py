@@ -1,19 +1,23 @@
-"""Picture analysis in one decode: shot cuts (``scdet``), black (``blackdetect``) and freezes (``freezedetect``).
+"""Picture analysis in one decode: shot cuts (PySceneDetect, :mod:`analyzers.shots`), black and freezes (ffmpeg).
 
-The analysis is a filter graph fragment for one video input. It can ride along in a pass that decodes
-the video anyway (the proxy transcode: the camera original is then decoded once for everything), or run
-alone on a small proxy. Either way the filters write their per-frame metadata to two report files,
-which :func:`read_picture` turns into scenes and QC segments:
+The analysis rides along in a pass that decodes the video anyway (the proxy transcode: the camera original is
+then decoded once for everything), or runs alone on a small proxy. Its filter graph scales the picture to at most
+``ANALYSIS_WIDTH`` pixels wide and splits it: one branch goes through ``blackdetect`` and ``freezedetect``, which
+write their events to a report file; the other comes back to this process as raw 4:2:0 frames in NUT (each frame
+with its time; half the bytes of BGR) through a pipe, where a thread turns them into BGR and feeds them to a
+:class:`~analyzers.shots.ShotFinder`:
 
-    graph = picture_graph(reports, threshold=10)          # "[in]" + graph, its output pad is [picture]
-    ... ffmpeg ... -map [picture] -f null - ...
-    picture = read_picture(reports, duration_s=60.0, frame_rate=Fraction(25))
+    tap = PictureTap(PictureReports.in_folder(workdir), ShotOptions())
+    with tap:                                    # starts the reading thread
+        make_proxy(..., analysis=tap)            # or any ffmpeg pass: tap.graph, tap.output_args(), tap.hand_over()
+    picture = read_picture(tap.reports, duration_s=60.0, frame_rate=Fraction(25))
 
-Frames are analysed at most 270 lines high; cuts in planar RGB (see :mod:`analyzers.scenes`).
+On leaving the ``with``, the shots are written to ``reports.shots`` (JSON), so the scenes step can read them later.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -22,45 +26,45 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+import av
+import cv2
+
 from analyzers.loudness import Segment
-from analyzers.scenes import (
-    ANALYSIS_HEIGHT,
-    DEFAULT_MIN_SCENE_S,
-    DEFAULT_THRESHOLD,
-    Scene,
-    filter_value,
-    merge_cuts,
-    min_scene_length,
-    parse_metadata_report,
-    scenes_from_cuts,
-)
+from analyzers.scenes import Scene, filter_value, scenes_from_cuts
+from analyzers.shots import DEFAULT_SHOTS, ShotFinder, ShotOptions, Shots, Transition
+from rushes.errors import MediaError
 from transcoders.ffmpeg import ProgressCallback, media_arg, run_ffmpeg
 
 logger = logging.getLogger(__name__)
 
 OUTPUT_PAD = "picture"
+#: Frames are analysed at most this wide. PySceneDetect's own downscaling aims at 256; at 192 the adaptive detector
+#: finds every cut of tests/shot_clips.py with nothing else at any threshold from 1.7 to 2.3 (at 256: 1.7 to 2.2;
+#: at 128 a starved encoder's repeated noise frames passed for a cut), for ~0.56 of the pixels.
+ANALYSIS_WIDTH = 192
 _TIME = re.compile(r"pts_time:\s*(-?[\d.]+)")
 _QC_KEY = re.compile(r"^lavfi\.(black_start|black_end|freezedetect\.freeze_start|freezedetect\.freeze_end)=(.*)$")
 
 
 @dataclass(frozen=True, slots=True)
 class PictureReports:
-    """Where the filters write: one file for cut scores, one for black/freeze events."""
+    """Where the analysis writes: the shots (JSON) and the black/freeze events (ffmpeg's metadata print)."""
 
-    scdet: Path
+    shots: Path
     qc: Path
 
     @classmethod
     def in_folder(cls, folder: str | os.PathLike[str]) -> PictureReports:
-        return cls(Path(folder) / "picture-scdet.txt", Path(folder) / "picture-qc.txt")
+        return cls(Path(folder) / "picture-shots.json", Path(folder) / "picture-qc.txt")
 
     def exist(self) -> bool:
-        return self.scdet.is_file() and self.qc.is_file()
+        return self.shots.is_file() and self.qc.is_file()
 
     def remove(self) -> None:
-        self.scdet.unlink(missing_ok=True)
+        self.shots.unlink(missing_ok=True)
         self.qc.unlink(missing_ok=True)
 
 
@@ -69,34 +73,99 @@ class Picture:
     scenes: tuple[Scene, ...]
     black: tuple[Segment, ...]
     freeze: tuple[Segment, ...]
+    transitions: tuple[Transition, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"scenes": [s.to_dict() for s in self.scenes], "black": [s.to_dict() for s in self.black],
-                "freeze": [s.to_dict() for s in self.freeze]}
+                "freeze": [s.to_dict() for s in self.freeze],
+                "flash": [Segment(t.start_s, t.end_s).to_dict() for t in self.transitions if t.kind == "flash"]}
 
 
-def picture_graph(reports: PictureReports, *, threshold: float = DEFAULT_THRESHOLD, black_min_s: float = 0.5,
-                  freeze_min_s: float = 2.0) -> str:
-    """The analysis for one video input pad (prefix it with the pad); it ends in the ``[picture]`` pad."""
-    if not 0 < threshold <= 100:
-        raise ValueError(f"threshold must be in (0, 100], got {threshold}")
-    return (
-        f"setpts=PTS-STARTPTS,scale=w=-2:h=min(ih\\,{ANALYSIS_HEIGHT}):flags=area,split=2[scd][qc];"
-        f"[scd]format=gbrp,scdet=threshold={threshold:g},"
-        f"metadata=mode=print:file={filter_value(str(reports.scdet))}[{OUTPUT_PAD}];"
-        f"[qc]blackdetect=d={black_min_s:g},freezedetect=d={freeze_min_s:g},"
-        f"metadata=mode=print:file={filter_value(str(reports.qc))},nullsink"
-    )
+class PictureTap:
+    """The picture analysis as a side output of an ffmpeg pass (see the module's docstring)."""
+
+    def __init__(self, reports: PictureReports, options: ShotOptions = DEFAULT_SHOTS, *, black_min_s: float = 0.5,
+                 freeze_min_s: float = 2.0) -> None:
+        self.reports = reports
+        self.options = options
+        self.black_min_s = black_min_s
+        self.freeze_min_s = freeze_min_s
+        self.shots: Shots | None = None
+        self.error: Exception | None = None
+        self._read_fd: int | None = None
+        self._write_fd: int | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def graph(self) -> str:
+        """The analysis for one video input pad (prefix it with the pad); its output pad is ``[picture]``."""
+        return (
+            f"setpts=PTS-STARTPTS,scale=w=min(trunc(iw/2)*2\\,{ANALYSIS_WIDTH}):h=-2:flags=area,format=yuv420p,"
+            f"split=2[{OUTPUT_PAD}][qc];"
+            f"[qc]blackdetect=d={self.black_min_s:g},freezedetect=d={self.freeze_min_s:g},"
+            f"metadata=mode=print:file={filter_value(str(self.reports.qc))},nullsink"
+        )
+
+    def output_args(self) -> list[str]:
+        if self._write_fd is None:
+            raise RuntimeError("the picture tap is not open (use it in a with block)")
+        return ["-map", f"[{OUTPUT_PAD}]", "-fps_mode", "passthrough", "-c:v", "rawvideo", "-an", "-sn", "-dn",
+                "-f", "nut", f"pipe:{self._write_fd}"]
+
+    def hand_over(self) -> tuple[int, ...]:
+        """The pipe's write end, for ffmpeg to inherit; ``run_ffmpeg`` closes this process's copy."""
+        if self._write_fd is None:
+            raise RuntimeError("the picture tap is not open, or its pipe was handed over already")
+        fd, self._write_fd = self._write_fd, None
+        return (fd,)
+
+    def __enter__(self) -> PictureTap:
+        self.reports.remove()
+        self._read_fd, self._write_fd = os.pipe()
+        self._thread = threading.Thread(target=self._read, name="picture-tap", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._write_fd is not None:  # never handed to ffmpeg: end the stream ourselves
+            os.close(self._write_fd)
+            self._write_fd = None
+        if self._thread is not None:
+            self._thread.join()
+        if kind is None and self.error is None and self.shots is not None:
+            part = self.reports.shots.with_suffix(".part")
+            part.write_text(json.dumps(self.shots.to_dict()), encoding="utf-8")
+            part.replace(self.reports.shots)
+        elif kind is None:
+            logger.warning("shot detection failed: %s", self.error)
+
+    def _read(self) -> None:
+        assert self._read_fd is not None
+        finder = ShotFinder(self.options)
+        with os.fdopen(self._read_fd, "rb") as stream:
+            try:
+                with av.open(stream, mode="r", format="nut") as container:
+                    for frame in container.decode(video=0):  # planar 4:2:0: half the bytes of BGR through the pipe
+                        bgr = cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2BGR_I420)
+                        finder.add(float(frame.time or 0.0), bgr)
+                self.shots = finder.finish()
+            except Exception as exc:  # noqa: BLE001 - kept and reported; ffmpeg must not block on a full pipe
+                self.error = exc
+                while stream.read(1 << 16):
+                    pass
 
 
-def read_picture(reports: PictureReports, *, duration_s: float, frame_rate: Fraction,
-                 min_scene_s: float = DEFAULT_MIN_SCENE_S) -> Picture:
-    """Scenes (cuts merged under ``min_scene_s``), black and freeze segments from the report files."""
-    cuts = parse_metadata_report(reports.scdet.read_text(encoding="utf-8", errors="replace"))
-    kept = merge_cuts(cuts, min_scene_s=min_scene_length(min_scene_s, frame_rate), duration_s=duration_s)
-    scenes = scenes_from_cuts([c.time_s for c in kept], duration_s=duration_s, frame_rate=frame_rate)
+def read_picture(reports: PictureReports, *, duration_s: float, frame_rate: Fraction) -> Picture:
+    """Scenes (between the cuts), black and freeze segments and flashes from the report files."""
+    try:
+        shots = Shots.from_dict(json.loads(reports.shots.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MediaError(f"cannot read the shot report {reports.shots.name}: {exc}") from exc
+    cuts = [c.time_s for c in shots.cuts if 0 < c.time_s < duration_s]
+    scenes = scenes_from_cuts(cuts, duration_s=duration_s, frame_rate=frame_rate)
     black, freeze = _qc_segments(reports.qc.read_text(encoding="utf-8", errors="replace"), duration_s)
-    return Picture(scenes, black, freeze)
+    return Picture(scenes, black, freeze, tuple(shots.transitions))
 
 
 def _qc_segments(text: str, end: float) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
@@ -127,23 +196,26 @@ def _qc_segments(text: str, end: float) -> tuple[tuple[Segment, ...], tuple[Segm
     return tuple(found["black"]), tuple(found["freeze"])
 
 
-def run_picture_pass(path: str | os.PathLike[str], reports: PictureReports, *,
-                     threshold: float = DEFAULT_THRESHOLD, black_min_s: float = 0.5, freeze_min_s: float = 2.0,
-                     duration_s: float | None = None, on_progress: ProgressCallback | None = None,
-                     timeout: float | None = None, cancel: threading.Event | None = None) -> None:
-    """Decode the first video stream of ``path`` once through :func:`picture_graph`, writing ``reports``."""
-    graph = picture_graph(reports, threshold=threshold, black_min_s=black_min_s, freeze_min_s=freeze_min_s)
-    run_ffmpeg(["-i", media_arg(path), "-filter_complex", f"[0:v:0]{graph}", "-map", f"[{OUTPUT_PAD}]",
-                "-f", "null", "-"], duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel)
+def run_picture_pass(path: str | os.PathLike[str], tap: PictureTap, *, duration_s: float | None = None,
+                     on_progress: ProgressCallback | None = None, timeout: float | None = None,
+                     cancel: threading.Event | None = None) -> None:
+    """Decode the first video stream of ``path`` once through ``tap`` (which must be open)."""
+    run_ffmpeg(["-i", media_arg(path), "-filter_complex", f"[0:v:0]{tap.graph}", *tap.output_args()],
+               pass_fds=tap.hand_over(), duration_s=duration_s, on_progress=on_progress, timeout=timeout,
+               cancel=cancel)
 
 
 def analyze_picture(path: str | os.PathLike[str], *, duration_s: float, frame_rate: Fraction,
-                    threshold: float = DEFAULT_THRESHOLD, min_scene_s: float = DEFAULT_MIN_SCENE_S,
-                    black_min_s: float = 0.5, freeze_min_s: float = 2.0, on_progress: ProgressCallback | None = None,
-                    timeout: float | None = None, cancel: threading.Event | None = None) -> Picture:
+                    options: ShotOptions = DEFAULT_SHOTS, black_min_s: float = 0.5, freeze_min_s: float = 2.0,
+                    on_progress: ProgressCallback | None = None, timeout: float | None = None,
+                    cancel: threading.Event | None = None) -> Picture:
     """The picture analysis as a pass of its own over ``path`` (e.g. a proxy made without it)."""
     with tempfile.TemporaryDirectory(prefix="rushes-picture-") as folder:
-        reports = PictureReports.in_folder(folder)
-        run_picture_pass(path, reports, threshold=threshold, black_min_s=black_min_s, freeze_min_s=freeze_min_s,
-                         duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel)
-        return read_picture(reports, duration_s=duration_s, frame_rate=frame_rate, min_scene_s=min_scene_s)
+        tap = PictureTap(PictureReports.in_folder(folder), options, black_min_s=black_min_s,
+                         freeze_min_s=freeze_min_s)
+        with tap:
+            run_picture_pass(path, tap, duration_s=duration_s, on_progress=on_progress, timeout=timeout,
+                             cancel=cancel)
+        if tap.error is not None:
+            raise MediaError(f"shot detection failed on {Path(path).name}: {tap.error}") from tap.error
+        return read_picture(tap.reports, duration_s=duration_s, frame_rate=frame_rate)

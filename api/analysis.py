@@ -104,7 +104,7 @@ def qc_route(asset_id: int, session: DB, user: Reader, version: int | None = Non
     clock = Clock(session.get(MediaInfoRow, chosen.id))
     events = {kind: [{**seg, "start_tc": clock(seg["start_s"]), "end_tc": clock(seg["end_s"])}
                      for seg in report.report.get(kind, [])]
-              for kind in ("black", "freeze", "silence", "clipping")}
+              for kind in ("black", "freeze", "flash", "silence", "clipping")}
     return {"asset_id": asset_id, "version": chosen.number, "integrated_lufs": report.integrated_lufs,
             "loudness_range_lu": report.loudness_range_lu, "true_peak_dbtp": report.true_peak_dbtp, **events}
 

@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from analyzers.keyframes import contact_sheet, pick_keyframes, waveform_image
 from analyzers.loudness import measure
 from analyzers.picture import PictureReports, analyze_picture, read_picture
+from analyzers.shots import ShotOptions
 from analyzers.transcript import to_srt, to_webvtt, transcribe
 from catalog.models import Proxy, QCReport, Scene, SearchDoc, Transcript, TranscriptSegment, Version
 from catalog.search import replace_docs
 from pipeline.jobs import Job, Outcome
 from rushes.errors import Interrupted
-from rushes.settings import Settings
+from rushes.settings import Settings, WatchFolder
 from transcoders.outputs import atomic_output
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,10 @@ def run_scenes(job: Job) -> Outcome:
     rate = info.primary_video.frame_rate or Fraction(25)
     reports = PictureReports.in_folder(Path(proxy.path).parent)
     if reports.exist():
-        picture = read_picture(reports, duration_s=proxy.duration_s, frame_rate=rate, min_scene_s=settings.scene_min_s)
+        picture = read_picture(reports, duration_s=proxy.duration_s, frame_rate=rate)
     else:
         picture = analyze_picture(proxy.path, duration_s=proxy.duration_s, frame_rate=rate,
-                                  threshold=settings.scene_threshold, min_scene_s=settings.scene_min_s,
+                                  options=shot_options(settings, job.version().source_folder),
                                   on_progress=job.report, timeout=settings.ffmpeg_timeout_s, cancel=job.cancel)
     qc = picture.to_dict()
     version_id = job.claim.version_id
@@ -96,7 +97,7 @@ def run_scenes(job: Job) -> Outcome:
         session.execute(delete(Scene).where(Scene.version_id == version_id))
         session.add_all(Scene(version_id=version_id, index=s.index, start_s=s.start_s, end_s=s.end_s,
                               start_frame=s.start_frame, end_frame=s.end_frame) for s in picture.scenes)
-        _merge_qc(version_id, {}, {k: qc[k] for k in ("black", "freeze")})(session)
+        _merge_qc(version_id, {}, {k: qc[k] for k in ("black", "freeze", "flash")})(session)
 
     return Outcome(store)
 
@@ -126,12 +127,26 @@ def run_keyframes(job: Job) -> Outcome:
     return Outcome(store)
 
 
+def watch_folder(settings: Settings, name: str | None) -> WatchFolder | None:
+    return next((f for f in settings.watch_folders if f.name == name), None)
+
+
+def shot_options(settings: Settings, folder_name: str | None) -> ShotOptions:
+    """The shot detector and its sensitivity for files of this watch folder (its own, else the farm's)."""
+    folder = watch_folder(settings, folder_name)
+    detector = (folder.scene_detector if folder else None) or settings.scene_detector
+    threshold = folder.scene_threshold if folder and folder.scene_threshold is not None else None
+    if threshold is None and detector == settings.scene_detector:
+        threshold = settings.scene_threshold  # the farm's threshold is for the farm's detector
+    return ShotOptions(detector=detector, threshold=threshold, min_shot_s=settings.scene_min_s)
+
+
 def _language(job: Job, version: Version) -> str | None:
     """The spoken language from the sidecar, else from the watch folder's setting, else None (detect)."""
     sidecar = version.sidecar or {}
     if isinstance(sidecar.get("language"), str):
         return sidecar["language"]
-    folder = next((f for f in job.settings.watch_folders if f.name == version.source_folder), None)
+    folder = watch_folder(job.settings, version.source_folder)
     return folder.language if folder else None
 
 

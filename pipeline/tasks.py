@@ -6,6 +6,7 @@ so a result is stored if and only if the step is done by the worker that still o
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from fractions import Fraction
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from analyzers.picture import PictureReports, picture_graph
+from analyzers.picture import PictureReports, PictureTap
 from analyzers.probe import probe
 from catalog.models import MediaInfoRow, Proxy, SearchDoc
 from catalog.search import replace_docs
@@ -76,14 +77,15 @@ def run_proxy(job: Job) -> Outcome:
         result = make_audio_proxy(source, workdir / "proxy.mp4", **common)
         poster = None
     else:
-        result = make_proxy(
-            source, workdir / "proxy.mp4", width=video.width, height=video.height,
-            analysis_graph=picture_graph(PictureReports.in_folder(workdir), threshold=settings.scene_threshold)
-            if job.planned("scenes") else None,
-            sar=video.sar or Fraction(1), rotation=video.rotation, frame_rate=video.frame_rate or None,
-            has_audio=info.has_audio, start_timecode=info.start_timecode,
-            spec=ProxySpec(max_height=settings.proxy_max_height), **common,
-        )
+        tap = PictureTap(PictureReports.in_folder(workdir), analysis.shot_options(settings, version.source_folder)) \
+            if job.planned("scenes") else None
+        with tap if tap is not None else contextlib.nullcontext():
+            result = make_proxy(
+                source, workdir / "proxy.mp4", width=video.width, height=video.height, analysis=tap,
+                sar=video.sar or Fraction(1), rotation=video.rotation, frame_rate=video.frame_rate or None,
+                has_audio=info.has_audio, start_timecode=info.start_timecode,
+                spec=ProxySpec(max_height=settings.proxy_max_height), **common,
+            )
         poster = make_poster(result.path, workdir / "poster.jpg", at_s=poster_time(result.duration_s))
     row = Proxy(version_id=version.id, path=str(result.path), poster_path=str(poster) if poster else None,
                 width=result.width, height=result.height, duration_s=result.duration_s, size=result.size,

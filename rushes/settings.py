@@ -20,6 +20,10 @@ from rushes.errors import ConfigError
 TEMP_PATTERNS = ("*.part", "*.tmp", "*~", "._*", ".DS_Store", "*.crdownload", ".*.swp")
 
 
+#: PySceneDetect's detectors of shot cuts (analyzers/shots.py)
+SceneDetector = Literal["adaptive", "content", "threshold", "hash", "histogram"]
+
+
 class WatchFolder(BaseModel):
     """One drop zone: files dropped here become assets of ``collection``."""
 
@@ -27,6 +31,9 @@ class WatchFolder(BaseModel):
     path: Path | None = None  # default: <data_dir>/watch/<name>
     collection: str | None = None  # default: the folder's name
     language: str | None = None  # spoken language of the footage, when known
+    # shot detection here (sport: a higher threshold; interviews: a lower one); default: the farm's settings
+    scene_detector: SceneDetector | None = None
+    scene_threshold: float | None = Field(None, gt=0)
 
 
 class Settings(BaseSettings):
@@ -61,8 +68,11 @@ class Settings(BaseSettings):
 
     proxy_max_height: int = Field(720, ge=144, le=2160)
 
-    scene_threshold: float = Field(10.0, gt=0, le=100)  # ffmpeg scdet score for a cut; lower finds more
-    scene_min_s: float = Field(0.5, ge=0)  # cuts closer than this are merged
+    scene_detector: SceneDetector = "adaptive"  # the PySceneDetect detector of shot cuts
+    scene_threshold: float | None = Field(None, gt=0)  # its threshold (lower finds more); default: its tuned one
+    # cuts closer than this are judged: a flash or a one-frame blip is not a shot, a short shot between two
+    # different pictures is kept
+    scene_min_s: float = Field(0.5, ge=0)
     # a local CTranslate2 Whisper model folder, or "base" (the bundled multilingual model); default: tiny.en
     whisper_model: str | None = None
     model_cache: Path | None = None  # where bundled models are assembled on first use; default: <data_dir>/models

@@ -8,8 +8,9 @@ from pathlib import Path
 import av
 import pytest
 
-from analyzers.picture import PictureReports, analyze_picture, picture_graph, read_picture
-from tests.media_fixtures import ffmpeg, make_clip, make_rotated
+from analyzers.picture import PictureReports, PictureTap, analyze_picture, read_picture
+from tests.media_fixtures import ffmpeg, make_rotated
+from tests.shot_clips import make_sequence
 from transcoders.proxy import make_proxy
 
 
@@ -38,9 +39,10 @@ def test_one_pass_finds_the_cuts_the_black_and_the_freeze(reel: Path) -> None:
 
 def test_the_proxy_pass_carries_the_same_analysis_and_still_makes_a_good_proxy(reel: Path, tmp_path: Path) -> None:
     reports = PictureReports.in_folder(tmp_path)
-    result = make_proxy(reel, tmp_path / "proxy.mp4", width=320, height=180, sar=Fraction(1), rotation=0,
-                        frame_rate=Fraction(25), has_audio=False, start_timecode=None, duration_s=9.0,
-                        analysis_graph=picture_graph(reports))
+    with PictureTap(reports) as tap:
+        result = make_proxy(reel, tmp_path / "proxy.mp4", width=320, height=180, sar=Fraction(1), rotation=0,
+                            frame_rate=Fraction(25), has_audio=False, start_timecode=None, duration_s=9.0,
+                            analysis=tap)
     carried = read_picture(reports, duration_s=9.0, frame_rate=Fraction(25))
     alone = analyze_picture(reel, duration_s=9.0, frame_rate=Fraction(25))
     assert carried == alone
@@ -48,13 +50,18 @@ def test_the_proxy_pass_carries_the_same_analysis_and_still_makes_a_good_proxy(r
 
 
 def test_a_rotated_source_gives_an_upright_proxy_with_the_analysis_riding_along(tmp_path: Path) -> None:
-    landscape = make_clip(tmp_path / "landscape.mp4", size="640x360", seconds=2, audio=False)
+    # Given a phone clip held upright (stored landscape, rotated 90° for display) with a cut at frame 30
+    landscape = make_sequence(tmp_path / "landscape.mp4", [("testsrc2", 30), ("life", 25)])
     rotated = make_rotated(landscape, tmp_path / "rotated.mp4", 90)
     reports = PictureReports.in_folder(tmp_path)
-    result = make_proxy(rotated, tmp_path / "proxy.mp4", width=640, height=360, sar=Fraction(1), rotation=90,
-                        frame_rate=Fraction(25), has_audio=False, start_timecode=None, duration_s=2.0,
-                        analysis_graph=picture_graph(reports))
+    # When its proxy is made with the analysis riding along
+    with PictureTap(reports) as tap:
+        result = make_proxy(rotated, tmp_path / "proxy.mp4", width=320, height=180, sar=Fraction(1), rotation=90,
+                            frame_rate=Fraction(25), has_audio=False, start_timecode=None, duration_s=2.2,
+                            analysis=tap)
+    # Then the proxy is upright and the cut is found on the upright picture
     with av.open(str(result.path)) as container:
         stream = container.streams.video[0]
-        assert (stream.codec_context.width, stream.codec_context.height) == (360, 640)
-    assert len(read_picture(reports, duration_s=2.0, frame_rate=Fraction(25)).scenes) == 1
+        assert (stream.codec_context.width, stream.codec_context.height) == (180, 320)
+    scenes = read_picture(reports, duration_s=2.2, frame_rate=Fraction(25)).scenes
+    assert [s.start_frame for s in scenes] == [0, 30]

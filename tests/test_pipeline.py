@@ -11,8 +11,10 @@ import av
 import pytest
 from sqlalchemy import select
 
+from analyzers.shots import ShotOptions
 from analyzers.transcript import resolve_model
-from catalog.models import Asset, MediaInfoRow, Proxy, Version
+from catalog.models import Asset, MediaInfoRow, Proxy, Scene, Version
+from pipeline.analysis_tasks import shot_options
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
 from pipeline.retry import retry_asset
@@ -20,6 +22,7 @@ from pipeline.workers import Workers
 from rushes.settings import Settings, WatchFolder
 from tests.conftest import wait_version
 from tests.media_fixtures import ffmpeg, make_clip
+from tests.shot_clips import HARD_CUTS
 
 FOLDER = WatchFolder(name="default")
 
@@ -187,3 +190,41 @@ def test_a_language_the_chosen_speech_model_cannot_do_fails_the_transcript_with_
     finally:
         workers.stop()
         farm.close()
+
+
+def test_shot_sensitivity_is_set_per_watch_folder(make_settings: Callable[..., Settings], db_url: str,
+                                                  tmp_path: Path) -> None:
+    # Given a farm whose "sport" folder asks for a stricter shot detector than the farm's default
+    sport = WatchFolder(name="sport", scene_threshold=5.0)
+    farm = Farm(make_settings(database_url=db_url, steps=["scenes"],
+                              watch_folders=[WatchFolder(name="interviews"), sport]))
+    workers = Workers(farm)
+    workers.start()
+    try:
+        # and the same pictures dropped in each (two files: cuts out of noise at frames 194 and 264)
+        clip, expected = HARD_CUTS["seven_sources"](tmp_path / "seven.mp4")
+        copy = tmp_path / "seven-sport.mp4"
+        ffmpeg("-i", str(clip), "-c", "copy", "-metadata", "comment=sport", str(copy))
+        starts = {}
+        for path, folder in ((clip, WatchFolder(name="interviews")), (copy, sport)):
+            result = Ingester(farm).ingest(path, folder, consume=False)
+            assert wait_version(farm, result.version_id).status == "ready"
+            with farm.sessions() as session:
+                starts[folder.name] = list(session.scalars(select(Scene.start_frame).where(
+                    Scene.version_id == result.version_id).order_by(Scene.index)))
+        # Then each folder's files are cut with its own sensitivity
+        assert starts["interviews"] == [0, *expected]
+        assert 264 not in starts["sport"] and set(starts["sport"]) < set(starts["interviews"])
+    finally:
+        workers.stop()
+        farm.close()
+
+
+def test_the_shot_options_of_a_folder_fall_back_on_the_farm() -> None:
+    settings = Settings(watch_folders=[WatchFolder(name="a"), WatchFolder(name="b", scene_detector="hash"),
+                                       WatchFolder(name="c", scene_threshold=3.0)], scene_threshold=2.5,
+                        scene_min_s=0.3)
+    assert shot_options(settings, "a") == ShotOptions("adaptive", 2.5, 0.3)
+    assert shot_options(settings, "b") == ShotOptions("hash", None, 0.3)  # the farm's threshold is adaptive's
+    assert shot_options(settings, "c") == ShotOptions("adaptive", 3.0, 0.3)
+    assert shot_options(settings, "gone") == ShotOptions("adaptive", 2.5, 0.3)

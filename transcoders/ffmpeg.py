@@ -8,7 +8,8 @@ helper thread into a short tail, enforces a timeout and a cancel event, and turn
 A child ffmpeg never outlives its worker: on Linux it gets ``PR_SET_PDEATHSIG`` = SIGKILL (via setpriv), so a
 ``kill -9`` of the worker kills it too, and :func:`kill_all` stops every running one at shutdown.
 
-Outputs given to ffmpeg must be files: stdout carries the progress report.
+Outputs given to ffmpeg must be files, or pipes handed over with ``pass_fds`` (``pipe:N``): stdout carries the
+progress report.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 import imageio_ffmpeg
 
@@ -47,6 +49,22 @@ _RUNNING_FRACTION_MAX = 0.99  # 1.0 is reported only once ffmpeg has exited clea
 _PREFIX = ("-hide_banner", "-nostdin", "-y", "-nostats", "-loglevel", "level+info", "-progress", "pipe:1")
 
 ProgressCallback = Callable[[float], None]
+
+
+class SideOutput(Protocol):
+    """A second output riding along in a pass that decodes the video anyway (the proxy transcode).
+
+    ``graph`` is a filter graph fragment for one video input pad (the caller prefixes the pad);
+    ``output_args()`` maps its output pad to where it goes; ``hand_over()`` gives the descriptors ffmpeg must
+    inherit (for :func:`run_ffmpeg`'s ``pass_fds``), once.
+    """
+
+    @property
+    def graph(self) -> str: ...
+
+    def output_args(self) -> list[str]: ...
+
+    def hand_over(self) -> tuple[int, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -139,8 +157,13 @@ def run_ffmpeg(
     timeout: float | None = None,
     cancel: threading.Event | None = None,
     stderr_lines: int | None = STDERR_TAIL_LINES,
+    pass_fds: Sequence[int] = (),
 ) -> FFmpegRun:
     """Run ffmpeg with ``args`` (everything after the common prefix) and wait for it.
+
+    ``pass_fds`` are file descriptors ffmpeg inherits (the write end of a pipe named ``pipe:N`` in ``args``); this
+    process's copies are closed once ffmpeg has started (or failed to), so the reader sees the end of the
+    stream when ffmpeg exits.
 
     ``FFmpegRun.stderr_tail`` keeps the last ``stderr_lines`` lines of stderr, or all of them when it
     is None (for callers that parse filter logs); an error always carries the last ``STDERR_TAIL_LINES``.
@@ -155,7 +178,11 @@ def run_ffmpeg(
     started = time.monotonic()
     deadline = started + timeout if timeout is not None else None
     progress = _Progress(duration_s, on_progress)
-    child = _start(argv)
+    try:
+        child = _start(argv, pass_fds)
+    finally:
+        for fd in pass_fds:
+            os.close(fd)
     stderr = _StderrTail(child.proc, stderr_lines)
     try:
         _pump(child, progress, deadline, cancel)
@@ -181,7 +208,7 @@ def run_ffmpeg(
     return FFmpegRun(argv=argv, returncode=returncode, elapsed_s=elapsed, stderr_tail=stderr.text())
 
 
-def _start(argv: Sequence[str]) -> _Child:
+def _start(argv: Sequence[str], pass_fds: Sequence[int] = ()) -> _Child:
     try:
         proc = subprocess.Popen(
             [*death_signal_prefix(), *argv],
@@ -189,6 +216,7 @@ def _start(argv: Sequence[str]) -> _Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=False,
+            pass_fds=tuple(pass_fds),
         )
     except OSError as exc:
         raise ConfigError(f"cannot start {argv[0]}: {exc}") from exc

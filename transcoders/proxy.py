@@ -19,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from rushes.errors import OutputError
-from transcoders.ffmpeg import ProgressCallback, media_arg, run_ffmpeg
+from transcoders.ffmpeg import ProgressCallback, SideOutput, media_arg, run_ffmpeg
 from transcoders.outputs import VerifiedMedia, atomic_output, verify_media
 
 logger = logging.getLogger(__name__)
@@ -94,21 +94,20 @@ def proxy_args(
     has_audio: bool,
     start_timecode: str | None,
     spec: ProxySpec = ProxySpec(),
-    analysis_graph: str | None = None,
+    analysis: SideOutput | None = None,
 ) -> list[str]:
     """The ffmpeg arguments of a proxy (without the runner's common prefix).
 
-    ``analysis_graph`` is a filter graph fragment run on a copy of the proxy's picture (upright, scaled,
-    before encoding) in the same pass, so the original is decoded once for the proxy and the analysis; its output pad
-    ``[picture]`` goes to the null muxer (e.g. :func:`analyzers.picture.picture_graph`).
+    ``analysis`` runs on a copy of the proxy's picture (upright, scaled, before encoding) in the same pass, so the
+    original is decoded once for the proxy and the analysis (e.g. :class:`analyzers.picture.PictureTap`).
     """
     out_w, out_h = proxy_geometry(width, height, sar, rotation, spec.max_height)
     picture = f"scale={out_w}:{out_h},setsar=1"
-    if analysis_graph:
+    if analysis is not None:
         # split after the proxy's own scaling: the analysis sees the proxy's picture and scales less
-        video = ["-filter_complex", f"[0:v:0]{picture},split=2[pv][analysis];[analysis]{analysis_graph}",
+        video = ["-filter_complex", f"[0:v:0]{picture},split=2[pv][analysis];[analysis]{analysis.graph}",
                  "-map", "[pv]"]
-        extra_output = ["-map", "[picture]", "-f", "null", "-"]
+        extra_output = analysis.output_args()
     else:
         video, extra_output = ["-map", "0:v:0", "-vf", picture], []
     return [
@@ -173,7 +172,7 @@ def make_proxy(
     on_progress: ProgressCallback | None = None,
     timeout: float | None = None,
     cancel: threading.Event | None = None,
-    analysis_graph: str | None = None,
+    analysis: SideOutput | None = None,
 ) -> ProxyResult:
     """Transcode ``src`` into a proxy at ``dst``; ``dst`` appears only once the proxy verified.
 
@@ -194,9 +193,10 @@ def make_proxy(
             has_audio=has_audio,
             start_timecode=start_timecode,
             spec=spec,
-            analysis_graph=analysis_graph,
+            analysis=analysis,
         )
-        run = run_ffmpeg(args, duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel)
+        run = run_ffmpeg(args, duration_s=duration_s, on_progress=on_progress, timeout=timeout, cancel=cancel,
+                         pass_fds=analysis.hand_over() if analysis is not None else ())
         media = verify_media(
             part,
             expect_video=True,

@@ -94,7 +94,7 @@ export function renderQc(qc) {
   if (!qc) { box.replaceChildren(el("p", { class: "muted" }, "No loudness/QC report (yet).")); return; }
   const fmt = (v, unit) => (v === null || v === undefined ? "–" : `${v.toFixed(1)} ${unit}`);
   const events = [];
-  for (const kind of ["black", "freeze", "silence", "clipping"]) {
+  for (const kind of ["black", "freeze", "flash", "silence", "clipping"]) {
     for (const seg of qc[kind] || []) {
       events.push(el("li", {}, el("button", { type: "button", class: "link", onclick: () => seekSeconds(seg.start_s) },
         el("span", { class: `swatch ${kind}` }), ` ${kind} ${seg.start_tc} – ${seg.end_tc}`)));
@@ -105,5 +105,5 @@ export function renderQc(qc) {
       el("dt", {}, "Integrated (EBU R128)"), el("dd", {}, fmt(qc.integrated_lufs, "LUFS")),
       el("dt", {}, "Loudness range"), el("dd", {}, fmt(qc.loudness_range_lu, "LU")),
       el("dt", {}, "True peak"), el("dd", {}, fmt(qc.true_peak_dbtp, "dBTP"))),
-    events.length ? el("ul", { class: "events" }, events) : el("p", { class: "muted" }, "No black, freeze, silence or clipping found."));
+    events.length ? el("ul", { class: "events" }, events) : el("p", { class: "muted" }, "No black, freeze, flash, silence or clipping found."));
 }

@@ -11,7 +11,7 @@ export function drawQc() {
   const layer = $("timeline-qc");
   layer.replaceChildren();
   if (!state.qc) return;
-  for (const kind of ["black", "freeze", "silence", "clipping"]) {
+  for (const kind of ["black", "freeze", "flash", "silence", "clipping"]) {
     for (const seg of state.qc[kind] || []) {
       const width = Math.max(0.4, (seg.end_s - seg.start_s) * state.clock.fps / Math.max(1, state.frames) * 100);
       layer.append(el("span", { class: `seg ${kind}`, style: `left:${pct(seg.start_s)};width:${width.toFixed(3)}%`,
