@@ -2,6 +2,7 @@
 # the quick lane (about two minutes).
 PYTHON ?= python3
 CHROMIUM := /usr/bin/chromium
+ESPEAK   := /usr/bin/espeak-ng
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -26,10 +27,15 @@ $(CHROMIUM):
 	$$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq
 	$$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 
+# the speech synthesiser that reads the tests' German, Spanish and Italian texts (tests/test_speech_languages.py)
+$(ESPEAK):
+	$$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq
+	$$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng
+
 up: $(STAMP)
 	$(BIN)/rushes up
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(ESPEAK)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -ra

@@ -31,10 +31,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analyzers.speech_languages import LanguageRun, language_runs
 from analyzers.whisper_models import BASE, assemble_base
 from rushes.errors import ConfigError, Interrupted, MediaError, NotMediaError
 
@@ -97,10 +98,12 @@ class Segment:
     no_speech_prob: float
     confidence: float
     words: tuple[Word, ...] = ()
+    language: str | None = None  # the language this stretch was transcribed in
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "index": self.index,
+            "language": self.language,
             "start_s": self.start_s,
             "end_s": self.end_s,
             "text": self.text,
@@ -113,13 +116,15 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class Transcript:
-    """The transcript of one file: segments in time order, the language spoken, the model used."""
+    """The transcript of one file: segments in time order, the language spoken most (``languages``: seconds of
+    speech per language, when it switches), the model that transcribed that language."""
 
     language: str
     language_probability: float
     duration_s: float
     model: str
     segments: tuple[Segment, ...] = ()
+    languages: dict[str, float] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -133,6 +138,7 @@ class Transcript:
             "language_probability": self.language_probability,
             "duration_s": self.duration_s,
             "model": self.model,
+            "languages": self.languages,
             "text": self.text,
             "segments": [s.to_dict() for s in self.segments],
         }
@@ -229,27 +235,6 @@ def _load_model(path: str, compute_type: str, cpu_threads: int) -> WhisperModel:
 
 
 ENGLISH = "en"
-
-
-def _model_for_language(path: Path, language: str | None, cache_dir: Path, compute_type: str,
-                        cpu_threads: int) -> tuple[str | None, str | None, float | None]:
-    """The bundled model for ``language`` (None: tiny.en, or "base"), the language to give it, and the probability
-    of English when it was detected here (tiny.en, told "en", would report 1.0).
-
-    English gets tiny.en (more accurate on English than base here: WER 0.160 against 0.185 on a two-speaker call);
-    any other language the multilingual base model. An unknown language is detected first by the base model on
-    the recording's first stretch (up to 30 s of speech), its probability logged; English then goes to tiny.en.
-    """
-    if language is not None:
-        return (None if language.strip().lower() == ENGLISH else BASE), language, None
-    base = _load_model(resolve_model(BASE, cache_dir=cache_dir), compute_type, cpu_threads)
-    first = next(_chunks(path), None)
-    if first is None:
-        return None, None, None
-    with _whisper_errors(path):
-        code, probability, _ranked = base.detect_language(first[1], vad_filter=True)
-    logger.info("%s: language %s detected (p=%.2f) by the multilingual model", path.name, code, probability)
-    return (None, ENGLISH, float(probability)) if code == ENGLISH else (BASE, None, None)
 
 
 def _check_language(whisper: WhisperModel, language: str | None, model_name: str) -> str | None:
@@ -382,70 +367,125 @@ def transcribe(
         raise ConfigError(f"Whisper beam_size must be at least 1, not {beam_size}")
     if cpu_threads < 0:
         raise ConfigError(f"Whisper cpu_threads must be 0 (automatic) or more, not {cpu_threads}")
-    found: float | None = None  # the probability of a language the multilingual model detected for tiny.en
-    if model is None and cache_dir is not None:  # the farm's default: tiny.en for English, base for the rest
-        model, language, found = _model_for_language(path, language, cache_dir, compute_type, cpu_threads)
-    model_path = resolve_model(model, cache_dir=cache_dir)
-    model_name = DEFAULT_MODEL if model is None else model_path
-    _raise_if_cancelled(cancel, path)
-    whisper = _load_model(model_path, compute_type, cpu_threads)
-    code = _check_language(whisper, language, model_name)
+    given = language.strip().lower() if language else None
+    load = _Models(model, cache_dir, compute_type, cpu_threads)
+    detector = load.detector() if given is None else None
     _open_audio(path)
     _raise_if_cancelled(cancel, path)
     total = _duration_s(path)
 
     started = time.monotonic()
     segments: list[Segment] = []
-    detected: Any = None
+    spoken: dict[str, list[float]] = {}  # language: [seconds of speech, probability x seconds]
+    models: dict[str, str] = {}  # language: the model that transcribed it
     duration = 0.0
-    for offset, audio in _chunks(path):  # the language found in the first chunk holds for the rest
-        with _whisper_errors(path):
-            raw_segments, info = whisper.transcribe(
-                audio, language=code, beam_size=beam_size, vad_filter=vad, word_timestamps=True
-            )
-        if detected is None:
-            detected, code = info, str(info.language)
-        end = offset + float(info.duration)
-        duration = end
-        iterator = iter(raw_segments)  # lazy: each next() decodes one more stretch of audio
-        try:
-            while True:
-                with _whisper_errors(path):
-                    raw = next(iterator, None)
-                if raw is None:
-                    break
-                segments.append(_segment(len(segments), raw, offset, end))
-                if on_progress is not None and total:
-                    on_progress(min(max((offset + float(raw.end)) / total, 0.0), 1.0))
-                _raise_if_cancelled(cancel, path)
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
+    for offset, audio in _chunks(path):
+        length = audio.size / SAMPLE_RATE
+        if detector is not None:
+            with _whisper_errors(path):
+                runs = language_runs(audio, lambda speech: _detect(detector, speech))
+        else:
+            runs = [LanguageRun(given, 0.0, length, 0.0, length)]
+        for run in runs:
+            name, whisper = load.for_language(run.language)
+            code = _check_language(whisper, run.language, name)
+            piece = audio[int(run.start_s * SAMPLE_RATE):int(run.end_s * SAMPLE_RATE)]
+            start = offset + run.start_s
+            with _whisper_errors(path):
+                raw_segments, info = whisper.transcribe(
+                    piece, language=code, beam_size=beam_size, vad_filter=vad, word_timestamps=True
+                )
+            said = str(info.language)
+            end = start + float(info.duration)
+            sure = run.probability if detector is not None and run.language else float(info.language_probability)
+            tally = spoken.setdefault(said, [0.0, 0.0])
+            tally[0] += run.speech_s
+            tally[1] += run.speech_s * sure
+            models.setdefault(said, name)
+            iterator = iter(raw_segments)  # lazy: each next() decodes one more stretch of audio
+            try:
+                while True:
+                    with _whisper_errors(path):
+                        raw = next(iterator, None)
+                    if raw is None:
+                        break
+                    segments.append(_segment(len(segments), raw, start, end, said))
+                    if on_progress is not None and total:
+                        on_progress(min(max((start + float(raw.end)) / total, 0.0), 1.0))
+                    _raise_if_cancelled(cancel, path)
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
+        duration = offset + length
     if on_progress is not None:
         on_progress(1.0)
-    info = detected
 
+    main = max(spoken, key=lambda code: spoken[code][0]) if spoken else (given or ENGLISH)
+    seconds, weighted = spoken.get(main, [0.0, 0.0])
     transcript = Transcript(
-        language=str(info.language),
-        language_probability=float(info.language_probability) if found is None else found,
+        language=main,
+        language_probability=weighted / seconds if seconds else 1.0,
         duration_s=duration,
-        model=model_name,
+        model=models.get(main, load.name_for(main)),
         segments=tuple(segments),
+        languages={code: round(tally[0], 2) for code, tally in spoken.items()},
     )
     elapsed = time.monotonic() - started
     logger.info(
-        "transcribed %s: %d segments, language %s, %.1f s of audio in %.1f s",
+        "transcribed %s: %d segments, languages %s, %.1f s of audio in %.1f s",
         path.name,
         len(segments),
-        transcript.language,
+        transcript.languages or transcript.language,
         duration,
         elapsed,
     )
     return transcript
 
 
-def _segment(index: int, raw: Any, offset: float, end: float) -> Segment:
+def _detect(detector: WhisperModel, speech: np.ndarray) -> tuple[str, float]:
+    code, probability, _ranked = detector.detect_language(speech)
+    return str(code), float(probability)
+
+
+class _Models:
+    """Which Whisper model transcribes which language, loaded on first use.
+
+    With a model cache and no model named (the farm's default), English goes to tiny.en (more accurate on English
+    than base here: WER 0.160 against 0.185 on a two-speaker call) and any other language to the multilingual base
+    model, which also detects the languages. A named model transcribes everything, and detects the languages when
+    it is multilingual.
+    """
+
+    def __init__(self, model: str | os.PathLike[str] | None, cache_dir: Path | None, compute_type: str,
+                 cpu_threads: int) -> None:
+        self.by_language = model is None and cache_dir is not None
+        self.model, self.cache_dir = model, cache_dir
+        self.compute_type, self.cpu_threads = compute_type, cpu_threads
+        if not self.by_language:
+            self.fixed = self._load(model)
+
+    def _load(self, model: str | os.PathLike[str] | None) -> tuple[str, WhisperModel]:
+        path = resolve_model(model, cache_dir=self.cache_dir)
+        return (DEFAULT_MODEL if model is None else path), _load_model(path, self.compute_type, self.cpu_threads)
+
+    def detector(self) -> WhisperModel | None:
+        """The multilingual model that detects languages, or None (an English-only model is told "en")."""
+        if self.by_language:
+            return self._load(BASE)[1]
+        whisper = self.fixed[1]
+        return whisper if whisper.model.is_multilingual else None
+
+    def for_language(self, language: str | None) -> tuple[str, WhisperModel]:
+        if not self.by_language:
+            return self.fixed
+        return self._load(None if language in (None, ENGLISH) else BASE)
+
+    def name_for(self, language: str | None) -> str:
+        return self.for_language(language)[0]
+
+
+def _segment(index: int, raw: Any, offset: float, end: float, language: str | None = None) -> Segment:
     """Our frozen Segment from a faster-whisper one (whose numbers may be numpy scalars and count from the start
     of its chunk, ``offset`` seconds into the recording; ``end`` is where the chunk ends)."""
     words = tuple(
@@ -471,6 +511,7 @@ def _segment(index: int, raw: Any, offset: float, end: float) -> Segment:
         no_speech_prob=float(raw.no_speech_prob),
         confidence=confidence,
         words=words,
+        language=language,
     )
 
 
@@ -482,13 +523,22 @@ def _clamp(value: float, low: float, high: float) -> float:
 
 
 def to_webvtt(t: Transcript, *, offset_s: float = 0) -> str:
-    """The transcript as WebVTT, one cue a segment, times shifted by ``offset_s`` (clamped at zero)."""
+    """The transcript as WebVTT, one cue a segment, times shifted by ``offset_s`` (clamped at zero). A segment in
+    another language than the transcript's says so (``<lang de>…</lang>``, WebVTT's language span)."""
     cues = [
-        f"{_timestamp(s.start_s + offset_s, '.')} --> {_timestamp(s.end_s + offset_s, '.')}\n{_vtt_text(s.text)}\n"
+        f"{_timestamp(s.start_s + offset_s, '.')} --> {_timestamp(s.end_s + offset_s, '.')}\n"
+        f"{_vtt_language(s, t.language)}\n"
         for s in t.segments
         if s.text
     ]
     return "\n".join(["WEBVTT\n", *cues])
+
+
+def _vtt_language(segment: Segment, main: str) -> str:
+    text = _vtt_text(segment.text)
+    if segment.language and segment.language != main:
+        return f"<lang {segment.language}>{text}</lang>"
+    return text
 
 
 def to_srt(t: Transcript, *, offset_s: float = 0) -> str:

@@ -70,8 +70,10 @@ def transcript_route(asset_id: int, session: DB, user: Reader, version: int | No
     return {
         "asset_id": asset_id, "version": chosen.number, "language": transcript.language,
         "language_probability": transcript.language_probability, "model": transcript.model,
+        "languages": transcript.languages or {},
         "segments": [{"index": s.index, "start_s": s.start_s, "end_s": s.end_s, "start_tc": clock(s.start_s),
-                      "text": s.text, "confidence": s.confidence, "words": (s.words or {}).get("words", [])}
+                      "text": s.text, "confidence": s.confidence, "language": s.language,
+                      "words": (s.words or {}).get("words", [])}
                      for s in segments],
     }
 

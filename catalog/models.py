@@ -338,6 +338,7 @@ class Transcript(Base):
     model: Mapped[str] = mapped_column(String(400))
     duration_s: Mapped[float | None] = mapped_column(Float)
     elapsed_s: Mapped[float] = mapped_column(Float)
+    languages: Mapped[dict[str, Any] | None]  # seconds of speech per language, when it switches
 
 
 class TranscriptSegment(Base):
@@ -351,6 +352,7 @@ class TranscriptSegment(Base):
     text: Mapped[str] = mapped_column(Text)
     confidence: Mapped[float | None] = mapped_column(Float)
     words: Mapped[dict[str, Any] | None]
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class QCReport(Base):

@@ -172,10 +172,10 @@ def run_transcript(job: Job) -> Outcome:
         session.merge(Transcript(version_id=version_id, language=transcript.language,
                                  language_probability=transcript.language_probability,
                                  model=transcript.model, duration_s=transcript.duration_s,
-                                 elapsed_s=0.0))
+                                 elapsed_s=0.0, languages=transcript.languages or None))
         session.add_all(TranscriptSegment(
             version_id=version_id, index=s.index, start_s=s.start_s, end_s=s.end_s, text=s.text,
-            confidence=s.confidence, words={"words": [_word(w) for w in s.words]})
+            confidence=s.confidence, words={"words": [_word(w) for w in s.words]}, language=s.language)
             for s in transcript.segments)
         replace_docs(session, version_id, ("transcript",), [
             SearchDoc(asset_id=version.asset_id, version_id=version_id, kind="transcript", start_s=s.start_s,

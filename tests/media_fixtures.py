@@ -10,6 +10,7 @@ Clips are made with the bundled ffmpeg directly (not through the runner under te
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from functools import cached_property
 from pathlib import Path
@@ -119,6 +120,37 @@ class Clips:
         path = self.folder / "notes.mp4"
         path.write_text("this is not a movie\n")
         return path
+
+
+# Readings written for the tests, synthesised with espeak-ng (language: text, words a minute, the WER bound that
+# tests/test_speech_languages.py justifies)
+READINGS = {
+    "de": ("Guten Abend, meine Damen und Herren. Hier sind die Nachrichten. Der Bundestag hat heute über den neuen "
+           "Haushalt beraten. In Berlin und Hamburg bleibt es morgen trocken und sonnig.", 150, 0.25),
+    "es": ("Buenos días a todos. El tren de la mañana sale del andén tres. Por favor, no olviden sus maletas en el "
+           "vagón.", 150, 0.35),
+    "it": ("Buongiorno a tutti. Il treno per Milano parte dal binario quattro. Vi auguriamo un buon viaggio.", 130,
+           0.45),
+}
+
+
+def make_reading(path: Path, language: str) -> Path:
+    """The test reading in ``language``, spoken by espeak-ng (Debian's package, installed by ``make test``)."""
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is missing: `make test` installs it (apt-get install espeak-ng)"
+    text, rate, _bound = READINGS[language]
+    subprocess.run([espeak, "-v", language, "-s", str(rate), "-w", str(path), text], check=True, timeout=60)
+    return path
+
+
+def make_language_switch(path: Path) -> Path:
+    """JFK's English (11 s), a second of silence, then the German reading (12 s): 16 kHz mono."""
+    german = make_reading(path.with_name(f".{path.stem}-de.wav"), "de")
+    ffmpeg("-i", str(JFK), "-i", str(german), "-filter_complex",
+           "[0:a]aresample=16000,aformat=channel_layouts=mono[a];"
+           "[1:a]aresample=16000,aformat=channel_layouts=mono,adelay=1000[b];[a][b]concat=n=2:v=0:a=1", str(path))
+    german.unlink()
+    return path
 
 
 def make_slate(path: Path, text: str, size: tuple[int, int] = (640, 360)) -> Path:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from analyzers.shots import ShotOptions
 from analyzers.transcript import resolve_model
-from catalog.models import Asset, MediaInfoRow, Proxy, Scene, Version
+from catalog.models import Asset, MediaInfoRow, Proxy, Scene, Transcript, TranscriptSegment, Version
 from pipeline.analysis_tasks import shot_options
 from pipeline.farm import Farm
 from pipeline.ingest import Ingester
@@ -21,7 +21,7 @@ from pipeline.retry import retry_asset
 from pipeline.workers import Workers
 from rushes.settings import Settings, WatchFolder
 from tests.conftest import wait_version
-from tests.media_fixtures import ffmpeg, make_clip
+from tests.media_fixtures import ffmpeg, make_clip, make_language_switch
 from tests.shot_clips import HARD_CUTS
 
 FOLDER = WatchFolder(name="default")
@@ -168,6 +168,25 @@ def test_footage_in_another_language_is_transcribed_by_the_multilingual_model(
         folder = Path(session.get(Version, result.version_id).stored_path or "").parent
     transcript = json.loads((folder / "transcript.json").read_text())
     assert transcript["language"] == "fr" and Path(transcript["model"]).name == "whisper-base"
+
+
+@pytest.mark.analysis
+def test_footage_that_switches_language_keeps_each_segments_language(running_farm: Farm, tmp_path: Path) -> None:
+    # Given a recording that starts in English and goes on in German, nobody saying which
+    recording = make_language_switch(tmp_path / "interview.wav")
+    result = Ingester(running_farm).ingest(recording, FOLDER)
+    assert wait_version(running_farm, result.version_id).status == "ready"
+    # When its transcript is stored
+    with running_farm.sessions() as session:
+        row = session.get(Transcript, result.version_id)
+        segments = list(session.scalars(select(TranscriptSegment).where(
+            TranscriptSegment.version_id == result.version_id).order_by(TranscriptSegment.index)))
+        folder = Path(session.get(Version, result.version_id).stored_path or "").parent
+    # Then each segment keeps its language, the transcript the seconds of each, the subtitles mark the other one
+    assert row is not None and set(row.languages or {}) == {"en", "de"}
+    assert [s.language for s in segments][0] == "en" and [s.language for s in segments][-1] == "de"
+    other = "de" if row.language == "en" else "en"
+    assert f"<lang {other}>" in (folder / "transcript.vtt").read_text()
 
 
 @pytest.mark.analysis

@@ -233,6 +233,16 @@ def test_webvtt_is_exact() -> None:
     )
 
 
+def test_a_segment_in_another_language_is_marked_in_webvtt() -> None:
+    hand = _hand_built()
+    german = Segment(4, 3700.0, 3702.0, "Guten Abend.", -0.3, 0.01, 0.8, language="de")
+    mixed = Transcript("en", 0.9, 3703.0, "test", (*hand.segments[:1], german), languages={"en": 1.5, "de": 2.0})
+    vtt = to_webvtt(mixed)
+    assert "Hello there.\n" in vtt and "<lang de>Guten Abend.</lang>\n" in vtt
+    assert mixed.to_dict()["languages"] == {"en": 1.5, "de": 2.0}
+    assert mixed.to_dict()["segments"][1]["language"] == "de"
+
+
 def test_srt_is_numbered_and_exact() -> None:
     assert to_srt(_hand_built()) == (
         "1\n"
