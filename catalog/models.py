@@ -381,6 +381,14 @@ class SearchDoc(Base):
     start_s: Mapped[float | None] = mapped_column(Float)
     end_s: Mapped[float | None] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))  # spoken language (transcript); None: not known
+
+
+class SearchLanguage(Base):
+    """A language some search document is in: PostgreSQL's queries are stemmed in each of them."""
+
+    __tablename__ = "search_languages"
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class Rendition(Base):

@@ -14,13 +14,25 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, column, delete, exists, func, literal_column, select, table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import True_
 
-from catalog.models import Asset, MediaInfoRow, Scene, SearchDoc, Version
+from catalog.models import Asset, MediaInfoRow, Scene, SearchDoc, SearchLanguage, Version
 from catalog.permissions import in_collection
 
 FTS = table("search_fts", column("rowid"))  # the FTS5 table made by migration 0002 (SQLite only)
+#: ISO 639-1 code → PostgreSQL's text search configuration; migration 0010 stems each document with the same
+#: table (frozen there); a language missing here is indexed and searched with "simple" (no stemming). SQLite's
+#: FTS5 has one stemmer (Porter, English) for every language: other languages match there word for word.
+TEXT_SEARCH_CONFIGS = {
+    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "da": "danish", "nl": "dutch",
+    "en": "english", "fi": "finnish", "fr": "french", "de": "german", "el": "greek", "hi": "hindi",
+    "hu": "hungarian", "id": "indonesian", "ga": "irish", "it": "italian", "lt": "lithuanian", "ne": "nepali",
+    "no": "norwegian", "nb": "norwegian", "nn": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian",
+    "sr": "serbian", "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish",
+}
 KINDS = ("transcript", "ocr", "tag", "name", "metadata")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
@@ -58,6 +70,17 @@ def fts5_query(query: str) -> str:
     terms = [" ".join(_WORD.findall(p)) for p in _PHRASE.findall(query)]
     terms += _WORD.findall(_PHRASE.sub(" ", query))
     return " ".join(f'"{t}"' for t in terms if t)
+
+
+def remember_languages(session: Session, codes: set[str]) -> None:
+    """Note the languages of new documents (once each, whoever else notes them at the same time)."""
+    if not codes:
+        return
+    rows = [{"language": code} for code in sorted(codes)]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(postgresql_insert(SearchLanguage).values(rows).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite_insert(SearchLanguage).values(rows).on_conflict_do_nothing())
 
 
 def replace_docs(session: Session, version_id: int, kinds: tuple[str, ...], docs: list[SearchDoc]) -> None:
@@ -116,8 +139,9 @@ def search(session: Session, query: str, filters: SearchFilters = SearchFilters(
         matches = select(FTS.c.rowid).select_from(FTS).where(_match(expression))
         window = RANK_WINDOW["sqlite"]
     else:
-        ranked = functools.partial(_postgres, query)
-        matches = select(SearchDoc.id).where(_TSV.op("@@")(_tsquery(query)))
+        tsquery = _tsquery(query, _configs(session))
+        ranked = functools.partial(_postgres, tsquery)
+        matches = select(SearchDoc.id).where(_TSV.op("@@")(tsquery))
         window = RANK_WINDOW["postgresql"]
     hits = _rows(session, ranked(filters, limit, offset, window))
     if len(hits) < limit and _at_least(session, matches, window):
@@ -158,15 +182,27 @@ def _sqlite(expression: str, filters: SearchFilters, limit: int, offset: int, wi
 _TSV: ColumnElement[Any] = literal_column("search_docs.tsv")
 
 
-def _tsquery(query: str) -> ColumnElement[Any]:
-    return func.websearch_to_tsquery("english", query)
+def _configs(session: Session) -> list[str]:
+    """The text search configurations of the languages the catalog's documents are in (english always)."""
+    codes = session.scalars(select(SearchLanguage.language)).all()
+    return sorted({"english", *(TEXT_SEARCH_CONFIGS.get(code, "simple") for code in codes)})
 
 
-def _postgres(query: str, filters: SearchFilters, limit: int, offset: int, window: int | None) -> Select[Any]:
+def _tsquery(query: str, configs: list[str]) -> ColumnElement[Any]:
+    """The query stemmed in each configuration, any of them matching: a German document (stemmed as German) is
+    found by "Nachricht" for "Nachrichten", an English one by "ride" for "riding"."""
+    parts: list[ColumnElement[Any]] = [func.websearch_to_tsquery(config, query) for config in configs]
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.op("||")(part)
+    return combined
+
+
+def _postgres(tsquery: ColumnElement[Any], filters: SearchFilters, limit: int, offset: int,
+              window: int | None) -> Select[Any]:
     """ts_rank_cd over the matches (the newest ``window`` of them), higher is better. The window is found first
     (newest first on the primary key, or a bitmap of the GIN index: the planner picks by how common the words
     are) and only its rows are ranked."""
-    tsquery = _tsquery(query)
     if window is None:
         found = (select(SearchDoc.id.label("id"), func.ts_rank_cd(_TSV, tsquery).label("rank"))
                  .where(_TSV.op("@@")(tsquery)).subquery())

@@ -26,7 +26,7 @@ from analyzers.picture import PictureReports, analyze_picture, read_picture
 from analyzers.shots import ShotOptions
 from analyzers.transcript import to_srt, to_webvtt, transcribe
 from catalog.models import Proxy, QCReport, Scene, SearchDoc, Transcript, TranscriptSegment, Version
-from catalog.search import replace_docs
+from catalog.search import remember_languages, replace_docs
 from pipeline.jobs import Job, Outcome
 from rushes.errors import Interrupted
 from rushes.settings import Settings, WatchFolder
@@ -179,7 +179,8 @@ def run_transcript(job: Job) -> Outcome:
             for s in transcript.segments)
         replace_docs(session, version_id, ("transcript",), [
             SearchDoc(asset_id=version.asset_id, version_id=version_id, kind="transcript", start_s=s.start_s,
-                      end_s=s.end_s, text=s.text) for s in transcript.segments if s.text])
+                      end_s=s.end_s, text=s.text, language=s.language) for s in transcript.segments if s.text])
+        remember_languages(session, {s.language for s in transcript.segments if s.language and s.text})
 
     return Outcome(store)
 
