@@ -78,7 +78,9 @@ class Picture:
     def to_dict(self) -> dict[str, Any]:
         return {"scenes": [s.to_dict() for s in self.scenes], "black": [s.to_dict() for s in self.black],
                 "freeze": [s.to_dict() for s in self.freeze],
-                "flash": [Segment(t.start_s, t.end_s).to_dict() for t in self.transitions if t.kind == "flash"]}
+                "flash": [Segment(t.start_s, t.end_s).to_dict() for t in self.transitions if t.kind == "flash"],
+                "transitions": [{"kind": t.kind, **Segment(t.start_s, t.end_s).to_dict()} for t in self.transitions
+                                if t.kind in ("dissolve", "fade", "dip")]}
 
 
 class PictureTap:

@@ -18,6 +18,7 @@ The frames come from the pass that already decodes the picture (the proxy transc
   picture before and after, the frames between differing mostly in brightness, are a flash, not two cuts.
 - **Dips through black**: a proposal beside a near-black frame whose other side ramps towards black (or is
   black too) is part of a fade, not a cut. A hard cut into or out of black is still a cut.
+- **Gradual transitions** are reported, never cut: dissolves and fades (:mod:`analyzers.dissolves`).
 - **One-frame shots** are detector noise (a blended frame at a cut): of two cuts on consecutive frames the
   stronger is kept. Any shot of two frames or more between two different pictures is kept: a short shot is
   a real shot.
@@ -38,6 +39,8 @@ import numpy as np
 from scenedetect import AdaptiveDetector, ContentDetector, HashDetector, HistogramDetector, ThresholdDetector
 from scenedetect.common import FrameTimecode
 from scenedetect.detector import SceneDetector
+
+from analyzers.dissolves import DissolveFinder
 
 __all__ = ["DEFAULT_SHOTS", "DETECTORS", "Cut", "ShotFinder", "ShotOptions", "Shots", "Transition", "default_threshold"]
 
@@ -104,7 +107,9 @@ class Cut(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """Something that is not a cut: a ``flash`` or a ``dip`` through black, from ``start_s`` to ``end_s``."""
+    """Something that is not a cut, from ``start_s`` to ``end_s``: a ``flash``, a ``dip`` through black, a ``fade``
+    (one picture getting brighter or darker, or through black) or a ``dissolve`` (one picture blending into another:
+    :mod:`analyzers.dissolves`)."""
 
     kind: str
     start_s: float
@@ -161,6 +166,7 @@ class ShotFinder:
         self._held: list[tuple[int, float, np.ndarray]] = []  # repeated frames not shown (yet)
         self._still = False
         self._differences: deque[float] = deque(maxlen=8)
+        self._gradual = DissolveFinder()
         self._count = 0
 
     def add(self, time_s: float, bgr: np.ndarray) -> None:
@@ -195,6 +201,10 @@ class ShotFinder:
         if self._times:
             self._take(self._detector.post_process(self._timecode(len(self._times) - 1)))
         cuts, transitions = self._judge()
+        gradual = [Transition(*g) for g in self._gradual.found()]
+        inside = [t for t in transitions  # a fade step or dip already within a gradual transition is part of it
+                  if t.kind != "flash" and any(g.start_s <= t.start_s and t.end_s <= g.end_s for g in gradual)]
+        transitions = sorted([t for t in transitions if t not in inside] + gradual, key=lambda t: t.start_s)
         return Shots(cuts=cuts, transitions=transitions, frames=self._count, detector=self.options.detector,
                      threshold=self.options.effective_threshold)
 
@@ -208,6 +218,7 @@ class ShotFinder:
         self._times.append(time_s)
         self._shown.append(frame.value)
         self._recent.append((index, frame))
+        self._gradual.add(time_s, bgr)
         self._take(self._detector.process_frame(self._timecode(index), bgr))
 
     def _timecode(self, index: int) -> FrameTimecode:

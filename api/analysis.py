@@ -107,8 +107,11 @@ def qc_route(asset_id: int, session: DB, user: Reader, version: int | None = Non
     events = {kind: [{**seg, "start_tc": clock(seg["start_s"]), "end_tc": clock(seg["end_s"])}
                      for seg in report.report.get(kind, [])]
               for kind in ("black", "freeze", "flash", "silence", "clipping")}
+    transitions = [{**t, "start_tc": clock(t["start_s"]), "end_tc": clock(t["end_s"])}
+                   for t in report.report.get("transitions", [])]
     return {"asset_id": asset_id, "version": chosen.number, "integrated_lufs": report.integrated_lufs,
-            "loudness_range_lu": report.loudness_range_lu, "true_peak_dbtp": report.true_peak_dbtp, **events}
+            "loudness_range_lu": report.loudness_range_lu, "true_peak_dbtp": report.true_peak_dbtp, **events,
+            "transitions": transitions}
 
 
 @router.get("/versions/{version_id}/keyframes/{index}", response_class=FileResponse)

@@ -97,7 +97,7 @@ def run_scenes(job: Job) -> Outcome:
         session.execute(delete(Scene).where(Scene.version_id == version_id))
         session.add_all(Scene(version_id=version_id, index=s.index, start_s=s.start_s, end_s=s.end_s,
                               start_frame=s.start_frame, end_frame=s.end_frame) for s in picture.scenes)
-        _merge_qc(version_id, {}, {k: qc[k] for k in ("black", "freeze", "flash")})(session)
+        _merge_qc(version_id, {}, {k: qc[k] for k in ("black", "freeze", "flash", "transitions")})(session)
 
     return Outcome(store)
 

@@ -214,7 +214,7 @@ def test_a_language_the_chosen_speech_model_cannot_do_fails_the_transcript_with_
 def test_shot_sensitivity_is_set_per_watch_folder(make_settings: Callable[..., Settings], db_url: str,
                                                   tmp_path: Path) -> None:
     # Given a farm whose "sport" folder asks for a stricter shot detector than the farm's default
-    sport = WatchFolder(name="sport", scene_threshold=5.0)
+    sport = WatchFolder(name="sport", scene_threshold=7.0)
     farm = Farm(make_settings(database_url=db_url, steps=["scenes"],
                               watch_folders=[WatchFolder(name="interviews"), sport]))
     workers = Workers(farm)
