@@ -43,8 +43,12 @@ class Gradual(NamedTuple):
 class _Picture(NamedTuple):
     time_s: float
     small: np.ndarray  # uint8, _SMALL wide, area-averaged
-    confirm: np.ndarray  # uint8, _CONFIRM wide, area-averaged
-    value: float  # mean brightness (HSV value), 0..255
+    frame: np.ndarray  # the frame as given: shrunk to _CONFIRM wide only when a window needs confirming
+
+    @property
+    def value(self) -> float:
+        """Mean brightness (HSV value), 0..255."""
+        return float(self.small.max(axis=2).mean())
 
 
 class _Span(NamedTuple):
@@ -61,9 +65,8 @@ class DissolveFinder:
         self._spans: list[_Span] = []
 
     def add(self, time_s: float, bgr: np.ndarray) -> None:
-        confirm = _shrink(bgr, _CONFIRM)
-        small = _shrink(confirm, _SMALL)
-        self._ring.append(_Picture(time_s, small, confirm, float(small.max(axis=2).mean())))
+        small = _shrink(bgr, _SMALL)
+        self._ring.append(_Picture(time_s, small, bgr))
         for span in SPANS:
             if len(self._ring) > span and self._blend(span):
                 window = list(self._ring)[-1 - span:]
@@ -80,12 +83,15 @@ class DissolveFinder:
         if cv2.norm(first.small, last.small, cv2.NORM_L1) < FAR * first.small.size:
             return False
         points = [(ring[-1 - span + round(span * share)], share) for share in (0.25, 0.5, 0.75)]
-        for field, limit in (("small", BLEND), ("confirm", CONFIRM_BLEND)):
-            a, b = getattr(first, field).astype(np.float32), getattr(last, field).astype(np.float32)
+        for size, limit in ((_SMALL, BLEND), (_CONFIRM, CONFIRM_BLEND)):
+            def picture(p: _Picture, size: int = size) -> np.ndarray:
+                return (p.small if size == _SMALL else _shrink(p.frame, _CONFIRM)).astype(np.float32)
+
+            a, b = picture(first), picture(last)
             scale = float(np.abs(a - b).mean())
-            for picture, share in points:
+            for middle, share in points:
                 expected = a * (1 - share) + b * share
-                if float(np.abs(getattr(picture, field) - expected).mean()) > limit * scale:
+                if float(np.abs(picture(middle) - expected).mean()) > limit * scale:
                     return False
         return True
 

@@ -172,7 +172,7 @@ class ShotFinder:
     def add(self, time_s: float, bgr: np.ndarray) -> None:
         self._count += 1
         last, self._last = self._last, bgr
-        if last is not None and last.shape == bgr.shape and self._repeats(float(cv2.absdiff(bgr, last).mean())):
+        if last is not None and last.shape == bgr.shape and self._repeats(cv2.norm(bgr, last, cv2.NORM_L1) / bgr.size):
             if self._still:
                 self._show(self._count, time_s, bgr)
                 return
