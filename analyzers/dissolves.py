@@ -22,7 +22,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-__all__ = ["DissolveFinder", "Gradual"]
+__all__ = ["DissolveFinder", "Gradual", "pattern_correlation"]
 
 SPANS = (8, 16, 24)  # window lengths tried, in frames
 FAR = 25.0  # mean difference (0..255) between the ends for a window to be a transition
@@ -113,8 +113,13 @@ def _kind(span: _Span) -> str:
     """``fade`` when it passes through black or both ends are one picture at two brightnesses; else ``dissolve``."""
     if span.darkest < DARK:
         return "fade"
-    x = span.first.small.mean(axis=2).ravel()
-    y = span.last.small.mean(axis=2).ravel()
+    alike = pattern_correlation(span.first.small.mean(axis=2), span.last.small.mean(axis=2))
+    return "fade" if alike >= SAME_PATTERN else "dissolve"
+
+
+def pattern_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """How alike two brightness pictures' patterns of light and dark are, whatever their brightness (-1..1)."""
+    x, y = a.astype(np.float32).ravel(), b.astype(np.float32).ravel()
     x, y = x - x.mean(), y - y.mean()
     norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
-    return "fade" if norm > 0 and float((x * y).sum()) / norm >= SAME_PATTERN else "dissolve"
+    return float((x * y).sum()) / norm if norm > 0 else 0.0

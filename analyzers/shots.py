@@ -40,7 +40,7 @@ from scenedetect import AdaptiveDetector, ContentDetector, HashDetector, Histogr
 from scenedetect.common import FrameTimecode
 from scenedetect.detector import SceneDetector
 
-from analyzers.dissolves import DissolveFinder
+from analyzers.dissolves import DissolveFinder, pattern_correlation
 
 __all__ = ["DEFAULT_SHOTS", "DETECTORS", "Cut", "ShotFinder", "ShotOptions", "Shots", "Transition", "default_threshold"]
 
@@ -290,12 +290,7 @@ def _rising(values: list[float]) -> bool:
 
 def _correlation(a: _Frame, b: _Frame) -> float:
     """How alike the two pictures' patterns of light and dark are, whatever their brightness (-1..1)."""
-    if a.hsv.shape != b.hsv.shape:
-        return 0.0
-    x, y = a.hsv[:, :, 2].astype(np.float32).ravel(), b.hsv[:, :, 2].astype(np.float32).ravel()
-    x, y = x - x.mean(), y - y.mean()
-    norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
-    return float((x * y).sum()) / norm if norm > 0 else 0.0
+    return pattern_correlation(a.hsv[:, :, 2], b.hsv[:, :, 2]) if a.hsv.shape == b.hsv.shape else 0.0
 
 
 def _is_flash(first: _Proposal, second: _Proposal) -> bool:
