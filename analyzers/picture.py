@@ -35,7 +35,7 @@ import cv2
 from analyzers.loudness import Segment
 from analyzers.scenes import Scene, filter_value, scenes_from_cuts
 from analyzers.shots import DEFAULT_SHOTS, ShotFinder, ShotOptions, Shots, Transition
-from rushes.errors import MediaError
+from rushes.errors import ConfigError, MediaError
 from transcoders.ffmpeg import ProgressCallback, media_arg, run_ffmpeg
 
 logger = logging.getLogger(__name__)
@@ -144,9 +144,9 @@ class PictureTap:
 
     def _read(self) -> None:
         assert self._read_fd is not None
-        finder = ShotFinder(self.options)
         with os.fdopen(self._read_fd, "rb") as stream:
             try:
+                finder = ShotFinder(self.options)
                 with av.open(stream, mode="r", format="nut") as container:
                     for frame in container.decode(video=0):  # planar 4:2:0: half the bytes of BGR through the pipe
                         bgr = cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2BGR_I420)
@@ -218,6 +218,8 @@ def analyze_picture(path: str | os.PathLike[str], *, duration_s: float, frame_ra
         with tap:
             run_picture_pass(path, tap, duration_s=duration_s, on_progress=on_progress, timeout=timeout,
                              cancel=cancel)
+        if isinstance(tap.error, ConfigError):
+            raise tap.error
         if tap.error is not None:
             raise MediaError(f"shot detection failed on {Path(path).name}: {tap.error}") from tap.error
         return read_picture(tap.reports, duration_s=duration_s, frame_rate=frame_rate)

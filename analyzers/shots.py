@@ -30,17 +30,17 @@ PySceneDetect's content detector uses.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import cv2
 import numpy as np
-from scenedetect import AdaptiveDetector, ContentDetector, HashDetector, HistogramDetector, ThresholdDetector
-from scenedetect.common import FrameTimecode
-from scenedetect.detector import SceneDetector
 
 from analyzers.dissolves import DissolveFinder, pattern_correlation
+from rushes.errors import ConfigError
+
+if TYPE_CHECKING:
+    from scenedetect.common import FrameTimecode
 
 __all__ = ["DEFAULT_SHOTS", "DETECTORS", "Cut", "ShotFinder", "ShotOptions", "Shots", "Transition", "default_threshold"]
 
@@ -156,7 +156,16 @@ class ShotFinder:
 
     def __init__(self, options: ShotOptions = DEFAULT_SHOTS, *, rate: float = 25.0) -> None:
         self.options = options
-        self._detector = _make_detector(options)
+        try:
+            from scenedetect.common import FrameTimecode
+
+            from analyzers.shot_detectors import make_detector
+        except ImportError as exc:
+            raise ConfigError("shot detection needs PySceneDetect: install it without its opencv-python dependency "
+                              "(opencv-python-headless provides cv2): pip install --no-deps scenedetect==0.7.2 "
+                              f"(make venv does) [{exc}]") from exc
+        self._detector = make_detector(options.detector, options.effective_threshold, ADAPTIVE_MIN_CONTENT)
+        self._frame_timecode = FrameTimecode
         self._rate = rate  # only labels FrameTimecodes: times come from the frames themselves
         self._shown: list[float] = []  # brightness of every frame shown to the detector, by index
         self._times: list[float] = []
@@ -222,7 +231,7 @@ class ShotFinder:
         self._take(self._detector.process_frame(self._timecode(index), bgr))
 
     def _timecode(self, index: int) -> FrameTimecode:
-        return FrameTimecode(index, self._rate)
+        return self._frame_timecode(index, self._rate)
 
     def _take(self, found: list[FrameTimecode]) -> None:
         frames = dict(self._recent)
@@ -304,65 +313,3 @@ def _distance(a: _Frame, b: _Frame) -> float:
     if a.hsv.shape != b.hsv.shape:
         return 255.0
     return float(cv2.absdiff(a.hsv, b.hsv).reshape(-1, 3).mean(axis=0).mean())
-
-
-class _EdgeAdaptive(AdaptiveDetector):
-    """PySceneDetect's adaptive detector, also judging the first and last ``window_width`` frames.
-
-    The stock detector needs ``window_width`` scored frames on both sides of a frame before it judges it, so a
-    shot of a frame or two at either end of a clip is never found; here those frames are judged against the
-    neighbours they have.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._scores: list[tuple[FrameTimecode, float]] = []
-        self._offset = 0  # index in the whole clip of self._scores[0]
-        self._judged = 0  # how many scored frames were judged
-
-    def process_frame(self, timecode: FrameTimecode, frame_img: np.ndarray) -> list[FrameTimecode]:
-        ContentDetector.process_frame(self, timecode=timecode, frame_img=frame_img)  # sets self._frame_score
-        if self._frame_score is None or timecode.frame_num == 0:  # the first frame has no change to score
-            return []
-        self._scores.append((timecode, self._frame_score))
-        found: list[FrameTimecode] = []
-        while self._judged + self.window_width < self._offset + len(self._scores):
-            found += self._judge(self._judged)
-        return found
-
-    def post_process(self, timecode: FrameTimecode) -> list[FrameTimecode]:
-        found: list[FrameTimecode] = []
-        while self._judged < self._offset + len(self._scores):
-            found += self._judge(self._judged)
-        return found
-
-    def _judge(self, position: int) -> list[FrameTimecode]:
-        self._judged = position + 1
-        width = self.window_width
-        first = max(self._offset, position - width)
-        window = self._scores[first - self._offset:position + width + 1 - self._offset]
-        target_timecode, target = self._scores[position - self._offset]
-        others = [score for i, (_, score) in enumerate(window, first) if i != position]
-        drop = max(0, position + 1 - width - self._offset)  # what no later judgement needs
-        del self._scores[:drop]
-        self._offset += drop
-        if not others:
-            return []
-        average = sum(others) / len(others)
-        ratio = 255.0 if average < 1e-5 else min(target / average, 255.0)
-        if ratio >= self.adaptive_threshold and target >= self.min_content_val:
-            return [target_timecode]
-        return []
-
-
-def _make_detector(options: ShotOptions) -> SceneDetector:
-    threshold = options.effective_threshold
-    makers: dict[str, Callable[[], SceneDetector]] = {
-        "adaptive": lambda: _EdgeAdaptive(adaptive_threshold=threshold, min_content_val=ADAPTIVE_MIN_CONTENT,
-                                          min_scene_len=1),
-        "content": lambda: ContentDetector(threshold=threshold, min_scene_len=1),
-        "threshold": lambda: ThresholdDetector(threshold=threshold, min_scene_len=1),
-        "hash": lambda: HashDetector(threshold=threshold, min_scene_len=1),
-        "histogram": lambda: HistogramDetector(threshold=threshold, min_scene_len=1),
-    }
-    return makers[options.detector]()

@@ -15,7 +15,7 @@ import pytest
 from analyzers.picture import Picture, PictureReports, PictureTap, analyze_picture, run_picture_pass
 from analyzers.scenes import Scene, _probe_video, detect_scenes
 from analyzers.shots import DETECTORS, ShotOptions
-from rushes.errors import FFmpegInterrupted, NotMediaError
+from rushes.errors import ConfigError, FFmpegInterrupted, NotMediaError
 from tests.media_fixtures import ffmpeg
 from tests.shot_clips import BUNNY, FIRE, HARD_CUTS, NO_CUTS, make_flash, make_sequence, make_transition
 
@@ -181,6 +181,16 @@ def test_a_failing_detector_leaves_no_report_and_ffmpeg_still_ends(clips: Path,
     assert isinstance(tap.error, RuntimeError) and not tap.reports.shots.exists()
     with pytest.raises(Exception, match="shot detection failed"):
         analyze_picture(path, duration_s=2.4, frame_rate=Fraction(25))
+
+
+def test_without_pyscenedetect_the_error_says_how_to_install_it(clips: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scenedetect.common", None)  # as if PySceneDetect were not installed
+    monkeypatch.delitem(sys.modules, "analyzers.shot_detectors", raising=False)
+    path = make_sequence(clips / "no_pyscenedetect.mp4", [("testsrc2", 20), ("smptebars", 20)])
+    with pytest.raises(ConfigError, match="pip install --no-deps scenedetect"):
+        analyze_picture(path, duration_s=1.6, frame_rate=Fraction(25))
 
 
 def test_single_shot_film_is_one_scene() -> None:
