@@ -351,8 +351,8 @@ def what_it_does(argv: str) -> str:
     if "ffmpeg" not in argv.split(" ")[0]:
         return argv.split(" ")[0].rsplit("/", 1)[-1]
     for needle, label in (("libx264", "proxy encode"), ("ebur128", "audio: loudness + speech WAV"),
-                          ("showwavespic", "waveform"), ("scdet", "scene detect"), ("-frames:v", "poster/still"),
-                          ("blackdetect", "black/freeze")):
+                          ("showwavespic", "waveform"), ("-frames:v", "poster/still"),
+                          ("blackdetect", "shots + black/freeze")):
         if needle in argv:
             return f"ffmpeg ({label})"
     return "ffmpeg"
