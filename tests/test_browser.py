@@ -23,7 +23,7 @@ from sqlalchemy import delete
 from rushes.timecode import timecode_to_frames
 from tests.conftest import wait_for, wait_healthy
 from tests.farmproc import RUSHES, free_port
-from tests.media_fixtures import JFK, make_clip, make_programme
+from tests.media_fixtures import JFK, make_clip, make_language_switch, make_programme
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -306,6 +306,24 @@ def test_a_sound_only_asset_shows_its_waveform_and_no_broken_picture(page: Any, 
     page.wait_for_selector("body[data-ready=true]")
     assert page.get_attribute("#player", "poster") == asset["waveform_url"]
     assert page.is_visible("#waveform") and page.is_hidden("#contact-sheet"), "no link to a contact sheet never made"
+
+
+def test_footage_that_switches_language_shows_each_lines_language(page: Any, server: Server) -> None:
+    # Given a recording in English then German (JFK, then a German reading by espeak-ng), nobody saying which
+    make_language_switch(server.tmp / "bilingual.wav")
+    shutil.copyfile(server.tmp / "bilingual.wav", server.data / "watch" / "default" / "bilingual.wav")
+    asset = _wait_ready(server, "bilingual.wav")
+    # When its page opens
+    page.goto(f"{server.base}/assets/{asset['id']}")
+    page.wait_for_selector("body[data-ready=true]")
+    # Then the transcript says both languages, and each line carries its own (marked up for the browser too)
+    assert page.text_content("#transcript-info").startswith("en, de")
+    german = page.locator("#transcript button.line[lang=de]")
+    german.first.wait_for()
+    assert german.first.locator(".lang").text_content() == "de"
+    assert "Guten Abend" in german.first.text_content()
+    assert page.locator("#transcript button.line[lang=en]").first.locator(".lang").text_content() == "en"
+    assert not page.problems  # type: ignore[attr-defined]
 
 
 def test_a_viewer_is_offered_only_what_a_viewer_may_do(browser: Any, server: Server) -> None:

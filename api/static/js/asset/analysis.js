@@ -62,13 +62,19 @@ function renderTags(scene) {
 
 export function renderTranscript(transcript) {
   state.segments = transcript ? transcript.segments : [];
+  // footage that switches language: say which, and label each line with its own
+  const spoken = transcript ? Object.keys(transcript.languages || {}) : [];
+  const several = spoken.length > 1;
+  const languages = several ? spoken.join(", ") : (transcript && transcript.language) || "?";
   $("transcript-info").textContent = transcript
-    ? `${transcript.language || "?"} · ${transcript.model || ""} · ${state.segments.length} segment(s). Click a line to go there.`
+    ? `${languages} · ${transcript.model || ""} · ${state.segments.length} segment(s). Click a line to go there.`
     : "No transcript (yet, or no speech).";
   $("transcript").replaceChildren(...state.segments.map((s) =>
     el("li", { dataset: { index: s.index } },
-      el("button", { type: "button", class: "line", onclick: () => seekSeconds(s.start_s) },
-        el("span", { class: "tc" }, s.start_tc), " ", s.text))));
+      el("button", { type: "button", class: "line", onclick: () => seekSeconds(s.start_s), lang: s.language || undefined },
+        el("span", { class: "tc" }, s.start_tc), " ",
+        ...(several && s.language ? [el("span", { class: "lang", title: "spoken language" }, s.language), " "] : []),
+        s.text))));
 }
 
 let shownSegment = -1;
