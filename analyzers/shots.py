@@ -234,6 +234,8 @@ class ShotFinder:
         return self._frame_timecode(index, self._rate)
 
     def _take(self, found: list[FrameTimecode]) -> None:
+        if not found:  # the usual case, once a frame
+            return
         frames = dict(self._recent)
         for timecode in found:
             index = timecode.frame_num

@@ -35,7 +35,7 @@ WINDOW_S = 30.0
 #: A window detected less surely than this, or unlike a neighbour, is looked at stretch by stretch
 VERY_SURE = 0.8
 
-#: (language code, probability) of some speech, or None when the model cannot tell
+#: the (language code, probability) of some speech
 Detect = Callable[["np.ndarray"], tuple[str, float]]
 
 

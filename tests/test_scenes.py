@@ -270,3 +270,12 @@ def test_cancel_stops_ffmpeg(clips: Path) -> None:
     cancel.set()
     with pytest.raises(FFmpegInterrupted):
         detect_scenes(path, cancel=cancel)
+
+
+def test_the_settings_offer_exactly_the_detectors_there_are() -> None:
+    # the kernel's settings cannot import analyzers: their list of detector names is kept equal to it here
+    from typing import get_args
+
+    from rushes.settings import SceneDetector
+
+    assert set(get_args(SceneDetector)) == set(DETECTORS)

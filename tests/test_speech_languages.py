@@ -12,7 +12,6 @@ the wrong model, a hallucination) scores near or above 1.0 and fails.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -21,26 +20,11 @@ from analyzers.speech_languages import LanguageRun, Stretch, _runs, _settle
 from analyzers.transcript import DEFAULT_MODEL, to_webvtt, transcribe
 from tests.conftest import SHARED_MODEL_CACHE
 from tests.media_fixtures import JFK, READINGS, make_language_switch, make_reading
+from tests.test_transcript import REFERENCES, word_error_rate
 
 pytestmark = pytest.mark.slow
 
-JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
-
-
-def words(text: str) -> list[str]:
-    """Lowercase words of any script, without punctuation."""
-    return re.findall(r"\w+(?:'\w+)*", text.lower())
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref, hyp = words(reference), words(hypothesis)
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        current = [i]
-        for j, h in enumerate(hyp, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1] / max(len(ref), 1)
+JFK_TEXT = REFERENCES[JFK]
 
 
 @pytest.fixture(scope="module")

@@ -47,8 +47,8 @@ def ffmpeg(*args: str) -> None:
 
 
 def normalise(text: str) -> list[str]:
-    """Lowercase words without punctuation (apostrophes inside words kept)."""
-    return re.findall(r"[a-z0-9]+(?:'[a-z0-9]+)*", text.lower())
+    """Lowercase words of any script without punctuation (apostrophes inside words kept)."""
+    return re.findall(r"\w+(?:'\w+)*", text.lower())
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

@@ -12,9 +12,9 @@ from analyzers.transcript import DEFAULT_MODEL, resolve_model, transcribe
 from analyzers.whisper_models import BASE_BYTES, BASE_SHA256, assemble_base
 from rushes.errors import ConfigError
 from tests.media_fixtures import JFK
-from tests.test_transcript import word_error_rate
+from tests.test_transcript import REFERENCES, word_error_rate
 
-JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+JFK_TEXT = REFERENCES[JFK]
 
 
 @pytest.fixture(scope="module")
