@@ -22,6 +22,7 @@ from api.audit import router as audit_router
 from api.auth import Denied
 from api.delivery import router as delivery_router
 from api.events import audit_denial
+from api.metadata import router as metadata_router
 from api.metrics import router as metrics_router
 from api.metrics import time_requests
 from api.pages import STATIC
@@ -58,6 +59,7 @@ def create_app(farm: Farm) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(analysis_router)
     app.include_router(audit_router)
+    app.include_router(metadata_router)
     app.include_router(delivery_router)
     app.include_router(review_router)
     app.include_router(rights_router)
@@ -109,4 +111,5 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RushesError)
     async def rushes_error(request: Request, exc: RushesError) -> JSONResponse:
-        return reply(status_of(exc).http, str(exc))  # one table: rushes/errors.py STATUS
+        # one table: rushes/errors.py STATUS; some errors carry more for the client (a stale save's changes)
+        return reply(status_of(exc).http, str(exc), **getattr(exc, "extra", {}))

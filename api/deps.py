@@ -14,8 +14,8 @@ from api.auth import Denial, Denied, allowed, visible_asset
 from catalog.models import User, Version
 
 __all__ = ["DB", "PICTURE_CACHE", "ReadDB", "CanApprove", "CanComment", "CanDeliver", "CanDownloadOriginal",
-           "CanDownloadRendition", "CanEditMetadata", "CanManageUsers", "CanView", "Editor", "Reader",
-           "visible_version"]
+           "CanDownloadRendition", "CanEditMetadata", "CanManageSchema", "CanManageUsers", "CanView", "Editor",
+           "Reader", "visible_version"]
 
 
 def db(request: Request) -> Iterator[Session]:
@@ -46,6 +46,7 @@ CanApprove = Annotated[User, Depends(allowed("approve"))]
 CanDeliver = Annotated[User, Depends(allowed("deliver"))]
 CanEditMetadata = Annotated[User, Depends(allowed("edit_metadata"))]
 CanManageUsers = Annotated[User, Depends(allowed("manage_users"))]
+CanManageSchema = Annotated[User, Depends(allowed("manage_schema"))]
 Reader = CanView  # every person's role; a distribution target reaches only its own feed (api/delivery.py)
 Editor = CanEditMetadata
 

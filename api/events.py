@@ -31,7 +31,8 @@ def audit_now(request: Request, user: User | None, action: str, *, outcome: str 
 # the audit action of a refused matrix action (catalog/permissions.py); others are recorded as "denied"
 AUDIT_ACTION = {"view": "view asset", "download_original": "download original",
                 "download_rendition": "download rendition", "comment": "comment", "approve": "approve",
-                "deliver": "render", "manage_users": "permission change", "sign-in": "sign-in"}
+                "deliver": "render", "manage_users": "permission change", "sign-in": "sign-in",
+                "edit_metadata": "metadata change", "manage_schema": "metadata schema change"}
 
 
 def audit_denial(request: Request, denial: Denial) -> None:

@@ -501,3 +501,102 @@ class AuditEntry(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# ------------------------------------------------------------------------- the team's own metadata (0011)
+
+
+class MetadataSchemaVersion(Base):
+    """One version of the metadata schema (fields, vocabularies, taxonomies, views): the newest is in force.
+
+    ``files`` keeps the YAML text of each file as it was loaded, so any version can be read again."""
+
+    __tablename__ = "metadata_schemas"
+    version: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)  # the same twice when a change is undone
+    definition: Mapped[dict[str, Any]]
+    files: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    summary: Mapped[str | None] = mapped_column(Text)  # what changed from the version before, in words
+
+
+class AssetMetadata(Base):
+    """An asset's metadata record: its revision (a save made against an older one is refused) and how many of
+    its values need a person's attention (kept aside at ingest, or flagged when the schema changed)."""
+
+    __tablename__ = "asset_metadata"
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    revision: Mapped[int] = mapped_column(default=0)
+    attention: Mapped[int] = mapped_column(default=0, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class MetadataLog(Base):
+    """A logged range of a version (in frame .. out frame, exclusive): its values are metadata_values rows."""
+
+    __tablename__ = "metadata_logs"
+    __table_args__ = (Index("ix_metadata_logs_version_id_start_frame", "version_id", "start_frame"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    start_frame: Mapped[int]
+    end_frame: Mapped[int]
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetadataValue(Base):
+    """One value of a field on an asset (``log_id`` None) or on a logged range: a multiple field has a row per
+    value. ``value`` is the normalised text (facets and filters), ``number`` a number field's value (ranges),
+    ``long`` a long text; ``problem`` says why a value no longer fits the schema (a choice removed)."""
+
+    __tablename__ = "metadata_values"
+    __table_args__ = (Index("ix_metadata_values_field_value", "field", "value"),
+                      Index("ix_metadata_values_field_number", "field", "number"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    log_id: Mapped[int | None] = mapped_column(ForeignKey("metadata_logs.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(String(1000))
+    number: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[str | None] = mapped_column(Text)
+    problem: Mapped[str | None] = mapped_column(Text)
+    set_by: Mapped[str | None] = mapped_column(String(120))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetadataReject(Base):
+    """A value that did not fit the schema, kept aside with the reason (the asset was ingested all the same)."""
+
+    __tablename__ = "metadata_rejects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(500))  # "sidecar clip.mov.json", "shoot.csv line 4", "xmp"…
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class MetadataChange(Base):
+    """One field's change on an asset or a log entry: the history a stale save is told about."""
+
+    __tablename__ = "metadata_changes"
+    __table_args__ = (Index("ix_metadata_changes_asset_id_revision", "asset_id", "revision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    revision: Mapped[int]
+    log_id: Mapped[int | None]  # no foreign key: a deleted log entry's history stays
+    field: Mapped[str] = mapped_column(String(64))
+    old: Mapped[list[Any] | None] = mapped_column(JSON)
+    new: Mapped[list[Any] | None] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,6 +23,7 @@ ACTIONS: dict[str, str] = {
     "deliver": "render renditions and retry failed steps",
     "edit_metadata": "edit rights, move or add assets to collections",
     "manage_users": "users, tokens, grants, distribution targets, the audit trail",
+    "manage_schema": "the metadata schema: fields, vocabularies, taxonomies and views (who sees and edits them)",
 }
 
 MATRIX: dict[str, frozenset[str]] = {

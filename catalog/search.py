@@ -33,7 +33,7 @@ TEXT_SEARCH_CONFIGS = {
     "no": "norwegian", "nb": "norwegian", "nn": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian",
     "sr": "serbian", "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish",
 }
-KINDS = ("transcript", "ocr", "tag", "name", "metadata")
+KINDS = ("transcript", "ocr", "tag", "name", "metadata", "field", "log")  # field/log: the team's own metadata
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
 

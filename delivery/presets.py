@@ -15,10 +15,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rushes.errors import ConfigError
+from rushes.yamlfiles import read_yaml_mapping, validation_problems
 
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
 CATEGORIES = ("broadcast", "web", "social", "audio")
@@ -139,37 +139,12 @@ class Preset(_Strict):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _problems(path: Path, exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        allowed = err.get("ctx", {}).get("expected")
-        lines.append(f"{field}: {err['msg']}" + (f" (allowed: {allowed})" if allowed else ""))
-    return f"preset {path}: " + "; ".join(lines)
-
-
-def read_yaml_mapping(path: Path, what: str, expected: str, *, empty: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The YAML file ``path`` as a mapping (``empty`` for an empty file, when given); a ConfigError in words
-    naming ``what`` it is (a preset, a targets file) and what was ``expected`` otherwise."""
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from exc
-    if data is None and empty is not None:
-        return empty
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} {path}: expected {expected}, got {type(data).__name__}")
-    return data
-
-
 def parse_preset(path: Path, name: str) -> Preset:
     data = read_yaml_mapping(path, "preset", "a mapping of fields")
     try:
         return Preset(name=name, **data)
     except ValidationError as exc:
-        raise ConfigError(_problems(path, exc)) from exc
+        raise ConfigError(validation_problems("preset", path, exc)) from exc
     except TypeError as exc:
         raise ConfigError(f"preset {path}: {exc}") from exc
 

@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 from catalog.audit import record as audit_record
 from catalog.models import Target
 from catalog.rights import RightsError, channel_name, territory_code
-from delivery.presets import PRESETS_DIR, preset_files, read_yaml_mapping
+from delivery.presets import PRESETS_DIR, preset_files
 from delivery.targets import create_target
 from rushes.errors import ConfigError
+from rushes.yamlfiles import read_yaml_mapping
 
 if TYPE_CHECKING:
     from rushes.settings import Settings

@@ -17,6 +17,8 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine, migrate, reader_factory, session_factory, transaction
+from catalog.metadata import SchemaSync
+from catalog.metadata_files import ensure_folder, sync_folder
 from pipeline.leases import process_name
 from pipeline.workflow import QUEUES, queue_of, with_needs
 from rushes.errors import ConfigError
@@ -53,6 +55,8 @@ class Farm:
         if migrate_schema:
             migrate(self.engine)
         self.sessions = session_factory(self.engine)
+        if migrate_schema:
+            self.sync_metadata_schema()
         self.readers = reader_factory(self.engine)  # read-only work: never takes SQLite's write lock
         self.broker = make_broker(settings)
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
@@ -69,6 +73,21 @@ class Farm:
                 broker=self.broker, actor_name=f"rushes.{queue}", queue_name=queue,
                 max_retries=0, time_limit=ACTOR_TIME_LIMIT_MS,
             )(run)
+
+    def sync_metadata_schema(self) -> SchemaSync | None:
+        """Bring the catalog's metadata schema in line with its folder. A folder that does not hold (a typo in a
+        file) is reported and the catalog keeps the schema in force: ingest and editing go on."""
+        folder = self.settings.metadata_folder
+        ensure_folder(folder)
+        try:
+            with self.transaction() as session:
+                result = sync_folder(session, folder, actor="rushes")
+        except ConfigError as exc:
+            log.error("metadata schema not applied, the catalog keeps the one in force: %s", exc)
+            return None
+        if result.created:
+            log.info("metadata schema version %s: %s", result.version, result.summary)
+        return result
 
     @property
     def queues(self) -> list[str]:

@@ -9,7 +9,6 @@ marked ``failed`` with the reason, so the user sees it; nothing else is affected
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -18,16 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.collections import collection_named
-from catalog.models import Asset, Duplicate, Version, utcnow
+from catalog.metadata import count_attention, schema_in_force
+from catalog.metadata_values import ingest_values
+from catalog.models import Asset, Duplicate, MetadataReject, Version, utcnow
 from pipeline.farm import Farm
 from pipeline.incoming import Arrival
+from pipeline.sidecars import Sidecars, read_sidecars
 from pipeline.workflow import advance, plan
 from rushes.errors import IngestError
 from rushes.settings import WatchFolder
@@ -63,16 +65,22 @@ def copy_and_hash(source: Path, target: Path,
     return digest.hexdigest(), size
 
 
-def read_sidecar(source: Path) -> tuple[Path | None, dict[str, Any] | None]:
-    """``clip.mov.json`` beside ``clip.mov``: metadata for the version (an unreadable one is noted)."""
-    sidecar = source.with_name(source.name + ".json")
-    if not sidecar.is_file():
-        return None, None
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return sidecar, {"sidecar_error": f"{sidecar.name}: {exc}"}
-    return sidecar, data if isinstance(data, dict) else {"sidecar_error": f"{sidecar.name}: not an object"}
+def _take_metadata(session: Session, asset_id: int, sidecars: Sidecars) -> None:
+    """The sidecars' values into the asset's metadata (weakest source first); what does not fit, and a sidecar
+    that cannot be read, is kept aside with the reason: the file goes on all the same."""
+    state = schema_in_force(session)
+    if state is None:
+        return
+    for label, reason in sidecars.unreadable.items():
+        session.add(MetadataReject(asset_id=asset_id, field="(sidecar)", value=label, source=label, reason=reason))
+    for index, (label, given) in enumerate(sidecars.given):
+        ingest_values(session, state.schema, asset_id, given, source=label,
+                      defaults=index == len(sidecars.given) - 1)
+    if not sidecars.given:
+        ingest_values(session, state.schema, asset_id, {}, source="defaults")
+    if sidecars.unreadable:
+        session.flush()
+        count_attention(session, asset_id)
 
 
 def _asset(session: Session, name: str, folder: str, collection: str) -> Asset:
@@ -109,25 +117,25 @@ class Ingester:
                 arrival.done()
         except (IngestError, OSError) as exc:
             return self.quarantine(source, folder, name, str(exc), consume=consume)
-        sidecar_path, sidecar = read_sidecar(source)
+        sidecars = read_sidecars(source)
         try:
-            result = self._register(incoming, folder, name, content_hash, size, source, sidecar)
+            result = self._register(incoming, folder, name, content_hash, size, source, sidecars)
         finally:
             incoming.unlink(missing_ok=True)
         if consume:
             source.unlink(missing_ok=True)
-            if sidecar_path is not None:
-                sidecar_path.unlink(missing_ok=True)
+            for path in sidecars.consumed:  # shoot CSVs stay: they name other files too
+                path.unlink(missing_ok=True)
         log.info("ingested %s from %s: %s (asset %s)", name, folder.name, result.kind, result.asset_id)
         return result
 
     def _register(self, incoming: Path, folder: WatchFolder, name: str, content_hash: str, size: int,
-                  source: Path, sidecar: dict[str, Any] | None) -> IngestResult:
+                  source: Path, sidecars: Sidecars) -> IngestResult:
         for _ in range(3):  # a race on the same content ends as a duplicate on the next round
             try:
                 with self.farm.transaction() as session:
                     result, messages = self._register_in(session, incoming, folder, name, content_hash,
-                                                          size, source, sidecar)
+                                                          size, source, sidecars)
                 self.farm.send(messages)
                 return result
             except IntegrityError:
@@ -135,7 +143,7 @@ class Ingester:
         raise IngestError(f"could not register {name}: the catalog kept refusing it")
 
     def _register_in(self, session: Session, incoming: Path, folder: WatchFolder, name: str,
-                     content_hash: str, size: int, source: Path, sidecar: dict[str, Any] | None,
+                     content_hash: str, size: int, source: Path, sidecars: Sidecars,
                      ) -> tuple[IngestResult, list[tuple[int, str]]]:
         existing = session.scalar(select(Version).where(Version.content_hash == content_hash))
         if existing is not None:
@@ -146,7 +154,7 @@ class Ingester:
         number = (session.scalar(select(func.max(Version.number)).where(Version.asset_id == asset.id)) or 0) + 1
         version = Version(asset_id=asset.id, number=number, content_hash=content_hash, size=size,
                           original_name=source.name, source_folder=folder.name, source_path=str(source),
-                          sidecar=sidecar, status="queued")
+                          sidecar=sidecars.json, status="queued")
         session.add(version)
         session.flush()
         workdir = self.settings.library_dir / str(asset.id) / str(number)
@@ -154,6 +162,7 @@ class Ingester:
         stored = workdir / f"original{source.suffix.lower()}"
         os.replace(incoming, stored)
         version.stored_path = str(stored)
+        _take_metadata(session, asset.id, sidecars)
         plan(session, version, self.settings.steps)
         messages = advance(session, version.id)
         kind: Literal["new", "version"] = "new" if number == 1 else "version"

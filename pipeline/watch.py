@@ -31,8 +31,11 @@ class Seen:
 
 
 def is_candidate(name: str) -> bool:
-    """Media candidates: not a temporary name, not hidden, not a sidecar."""
+    """Media candidates: not a temporary name, not hidden, not a sidecar (``clip.mov.json``, ``*.xmp``) nor a shoot
+    CSV (pipeline/sidecars.py)."""
     if name.startswith(".") or any(fnmatch.fnmatch(name, pat) for pat in TEMP_PATTERNS):
+        return False
+    if name.lower().endswith((".xmp", ".csv")):
         return False
     return not (name.endswith(".json") and "." in name[:-5])
 

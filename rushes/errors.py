@@ -5,10 +5,12 @@
     ├── InvalidInput         a value a person gave cannot be right (also a ValueError, for pydantic)
     │   ├── InvalidTimecode  not a SMPTE timecode, or a label that does not exist at the rate
     │   ├── ReviewError      a comment or decision that does not fit the version
-    │   └── RightsError      an unknown channel, not a country code, a window that ends before it starts
+    │   ├── RightsError      an unknown channel, not a country code, a window that ends before it starts
+    │   └── MetadataError    values that do not fit the metadata schema (each field with its reason)
     ├── Conflict             the request does not fit the record's present state
     │   ├── NotReady         the version is still processing or failed: not yet reviewable or renderable
     │   ├── NotApproved      only approved versions are delivered
+    │   ├── StaleSave        saved against an older revision of an asset's metadata (what changed since is told)
     │   └── AuditTrailIsAppendOnly  an update or delete of the audit trail
     ├── MediaError           a permanent problem with one file: retrying will not help
     │   ├── NotMediaError    the file holds no audio or video stream we can read
@@ -54,6 +56,16 @@ class RightsError(InvalidInput):
     """A rights field that cannot be right (unknown channel, not a country code, window end before start)."""
 
 
+class MetadataError(InvalidInput):
+    """Values that do not fit the metadata schema; ``problems`` maps each field to its reason."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = dict(problems)
+        self.extra = {"problems": self.problems}
+        super().__init__("; ".join(f"{field}: {reason}" if not reason.startswith(field) else reason
+                                   for field, reason in problems.items()))
+
+
 class Conflict(RushesError):
     """The request does not fit the present state of what it asks about."""
 
@@ -64,6 +76,14 @@ class NotReady(Conflict):
 
 class NotApproved(Conflict):
     """The version is not approved: its renditions cannot be delivered yet."""
+
+
+class StaleSave(Conflict):
+    """A save made against an older revision than the record's: refused, with the changes made since."""
+
+    def __init__(self, message: str, *, revision: int, changes: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.extra = {"revision": revision, "changes": changes}
 
 
 class AuditTrailIsAppendOnly(Conflict):
@@ -132,9 +152,11 @@ STATUS: dict[type[RushesError], Status] = {
     InvalidTimecode: Status(400, 2),
     ReviewError: Status(400, 2),
     RightsError: Status(422, 2),
+    MetadataError: Status(422, 2),
     Conflict: Status(409, 4),
     NotReady: Status(409, 4),
     NotApproved: Status(409, 4),
+    StaleSave: Status(409, 4),
     AuditTrailIsAppendOnly: Status(409, 4),
     MediaError: Status(400, 1),
     NotMediaError: Status(400, 1),

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     taggers: list[str] | None = None  # keyframe taggers to run; default: every available one
     steps: list[str] | None = None  # workflow steps to run (with what they need); default: all
     targets_file: Path | None = None  # distribution targets declared in YAML; default: presets/targets.yaml
+    # the metadata schema's YAML files (fields, vocabularies, taxonomies, views); default: <data_dir>/metadata,
+    # made from the bundled schema on first start
+    metadata_dir: Path | None = None
 
     # the approval rule: a version is approved when nobody's latest decision is "changes", every required
     # reviewer's latest is "approve", and at least approval_min_approvals reviewers' latest is "approve"
@@ -137,6 +140,10 @@ class Settings(BaseSettings):
     def model_cache_dir(self) -> Path:
         """Models assembled from packages on first use (the multilingual Whisper base model)."""
         return (self.model_cache or self.data / "models").resolve()
+
+    @property
+    def metadata_folder(self) -> Path:
+        return (self.metadata_dir or self.data / "metadata").resolve()
 
     @property
     def quarantine_dir(self) -> Path:
