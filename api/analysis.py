@@ -9,19 +9,21 @@ from typing import Annotated, Any
 import opentimelineio as otio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from api.auth import visible_asset
 from api.deps import DB, PICTURE_CACHE, ReadDB, Reader, visible_version
 from api.events import audit
 from catalog.lookup import version_of
+from catalog.metadata import SchemaInForce, schema_in_force
+from catalog.metadata_query import facet_counts, parse_query
 from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, User, Version
-from catalog.permissions import asset_scope
+from catalog.permissions import asset_scope, in_collection
 from catalog.search import SearchFilters
 from catalog.views import Clock, scene_view, search_hits
 from delivery.edit_export import Marker, to_csv, to_edl, to_otio
-from rushes.errors import NotFound
+from rushes.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
@@ -30,19 +32,44 @@ router = APIRouter(prefix="/api/v1", tags=["analysis"])
 def search_route(request: Request, session: DB, user: Reader, q: Annotated[str, Query(min_length=1, max_length=500)],
                  collection: str | None = None,
                  status: Annotated[str | None, Query(pattern="^(queued|processing|ready|failed)$")] = None,
-                 kind: Annotated[str | None, Query(pattern="^(transcript|ocr|tag|name|metadata)$")] = None,
+                 kind: Annotated[str | None, Query(pattern="^(transcript|ocr|tag|name|metadata|field|log)$")] = None,
                  created_from: datetime | None = None, created_to: datetime | None = None,
                  min_duration: Annotated[float | None, Query(ge=0)] = None,
                  max_duration: Annotated[float | None, Query(ge=0)] = None,
                  has_faces: bool | None = None,
+                 facets: Annotated[str | None, Query(max_length=500, description="facet fields, comma separated")]
+                 = None,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> dict[str, Any]:
+    """Hits at timecodes. Field terms in ``q`` (``camera:"A cam" shoot_date:2026-11-01..2026-11-30``) filter the
+    assets; a query of field terms only lists the matching assets (kind ``asset``). ``facets``: value counts of
+    those fields over the assets the filters (not the words) allow."""
+    state = schema_in_force(session)
+    parsed = parse_query(state.schema if state else None, q)
     filters = SearchFilters(collection=collection, status=status, kind=kind, created_from=created_from,
                             created_to=created_to, min_duration_s=min_duration, max_duration_s=max_duration,
-                            has_faces=has_faces, asset_scope=asset_scope(user))
-    hits = search_hits(session, q, filters, limit=limit, offset=offset)
+                            has_faces=has_faces, asset_scope=asset_scope(user), metadata=parsed.clause())
+    hits = search_hits(session, parsed.text, filters, limit=limit, offset=offset)
     audit(request, session, user, "search", subject=q[:500], detail=f"{len(hits)} hit(s)")
-    return {"query": q, "hits": hits, "limit": limit, "offset": offset}
+    body: dict[str, Any] = {"query": q, "text": parsed.text,
+                            "filters": [vars(f) for f in parsed.filters], "hits": hits, "limit": limit,
+                            "offset": offset}
+    if facets:
+        body["facets"] = _facets(session, user, state, facets, parsed.clause(), collection)
+    return body
+
+
+def _facets(session: Session, user: User, state: SchemaInForce | None, names: str,
+            metadata: ColumnElement[bool] | None, collection: str | None) -> dict[str, Any]:
+    if state is None:
+        raise InvalidInput("no metadata schema yet: no facets")
+    clauses = [asset_scope(user)]
+    if metadata is not None:
+        clauses.append(metadata)
+    if collection:
+        clauses.append(in_collection(collection))
+    scope = and_(*clauses) if len(clauses) > 1 or user.role != "admin" else None
+    return facet_counts(session, state.schema, [n.strip() for n in names.split(",") if n.strip()], scope)
 
 
 @router.get("/assets/{asset_id}/scenes")

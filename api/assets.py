@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select
 
 from api.auth import visible_asset
 from api.deps import (
@@ -24,11 +24,13 @@ from api.deps import (
 )
 from api.events import audit, audit_now
 from catalog.collections import collections_of, put_in_collection, take_out_of_collection
-from catalog.models import Asset, AssetCollection, Collection, Proxy
+from catalog.metadata import schema_in_force
+from catalog.metadata_query import facet_counts, parse_query
+from catalog.models import Asset, AssetCollection, AssetMetadata, Collection, Proxy
 from catalog.permissions import ACTIONS, asset_scope, can, in_collection, visible_collections
 from catalog.views import SUMMARY_LOAD, asset_detail, asset_summary
 from pipeline.retry import retry_asset
-from rushes.errors import NotFound
+from rushes.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1")
 Status = Annotated[str | None, Query(pattern="^(queued|processing|ready|failed)$")]
@@ -44,21 +46,48 @@ def me(user: CanView) -> dict[str, Any]:
 
 @router.get("/assets", tags=["assets"], summary="Assets the caller may see")
 def list_assets(session: ReadDB, user: CanView, status: Status = None, collection: str | None = None,
+                q: Annotated[str | None, Query(max_length=500, description="field terms: camera:\"A cam\" "
+                                                                         "shoot_date:2026-11-01..2026-11-30")] = None,
+                facets: Annotated[str | None, Query(max_length=500, description="facet fields, comma separated")]
+                = None, attention: bool | None = None,
                 limit: Limit = 100, offset: Offset = 0, after: Offset | None = None) -> dict[str, Any]:
-    """Newest first; ``collection`` matches an asset's own collection and those it was added to.
+    """Newest first; ``collection`` matches an asset's own collection and those it was added to; ``q`` filters by
+    the team's metadata (field terms only: words are for /search); ``attention=true``: assets whose metadata needs
+    a person; ``facets``: value counts over the assets the filters allow (every page the same).
 
     Page with ``after`` (the ``next`` of the page before: the last asset id shown): each page costs the same
     however deep it is. ``offset`` still works, but a deep offset reads every row before it."""
     query = select(Asset).where(asset_scope(user)).order_by(Asset.id.desc())
+    clauses: list[Any] = []
     if status:
-        query = query.where(Asset.status == status)
+        clauses.append(Asset.status == status)
     if collection:
-        query = query.where(in_collection(collection))
+        clauses.append(in_collection(collection))
+    state = schema_in_force(session)
+    if q:
+        parsed = parse_query(state.schema if state else None, q)
+        if parsed.text:
+            raise InvalidInput(f"the asset list filters by field terms (field:value); search words with /search: "
+                               f"{parsed.text!r}")
+        if parsed.filters:
+            clauses.append(parsed.clause())
+    if attention is not None:
+        needs = exists().where(AssetMetadata.asset_id == Asset.id, AssetMetadata.attention > 0)
+        clauses.append(needs if attention else ~needs)
+    for clause in clauses:
+        query = query.where(clause)
     if after is not None:
         query = query.where(Asset.id < after)
     assets = session.scalars(query.options(*SUMMARY_LOAD).limit(limit).offset(offset)).all()
-    return {"assets": [asset_summary(a) for a in assets], "limit": limit, "offset": offset,
-            "next": assets[-1].id if len(assets) == limit else None}
+    body: dict[str, Any] = {"assets": [asset_summary(a) for a in assets], "limit": limit, "offset": offset,
+                            "next": assets[-1].id if len(assets) == limit else None}
+    if facets:
+        if state is None:
+            raise InvalidInput("no metadata schema yet: no facets")
+        scope = and_(asset_scope(user), *clauses) if clauses or user.role != "admin" else None
+        body["facets"] = facet_counts(session, state.schema, [n.strip() for n in facets.split(",") if n.strip()],
+                                      scope)
+    return body
 
 
 @router.get("/collections", tags=["assets"], summary="Collections the caller may see")

@@ -49,6 +49,7 @@ class SearchFilters:
     max_duration_s: float | None = None
     has_faces: bool | None = None
     asset_scope: ColumnElement[bool] | None = None  # the assets the caller may see (catalog.permissions)
+    metadata: ColumnElement[bool] | None = None  # field terms of the query (catalog.metadata_query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,8 @@ def _filtered(query: Select[Any], filters: SearchFilters) -> Select[Any]:
         query = query.where(filters.asset_scope)
     if filters.collection:
         query = query.where(in_collection(filters.collection))
+    if filters.metadata is not None:
+        query = query.where(filters.metadata)
     if filters.status:
         query = query.where(Asset.status == filters.status)
     if filters.kind:
@@ -235,8 +238,32 @@ def _page(found: Any, filters: SearchFilters, limit: int, offset: int, *, descen
 def _asset_free(filters: SearchFilters) -> bool:
     """Whether no filter needs the asset's row (so the page can be cut before any join)."""
     unscoped = filters.asset_scope is None or isinstance(filters.asset_scope, True_)
-    return unscoped and not (filters.collection or filters.status or filters.created_from or filters.created_to
-                             or filters.min_duration_s is not None or filters.max_duration_s is not None
-                             or filters.has_faces is not None)
+    return unscoped and filters.metadata is None and not (
+        filters.collection or filters.status or filters.created_from or filters.created_to
+        or filters.min_duration_s is not None or filters.max_duration_s is not None or filters.has_faces is not None)
 
 
+
+
+def asset_matches(session: Session, filters: SearchFilters, *, limit: int = 50, offset: int = 0) -> list[Hit]:
+    """A query of field terms only (``camera:"A cam" shoot_date:2026-11-01..``): the matching assets, newest
+    first, each as a hit on its newest version with its metadata's text (kind ``asset``)."""
+    newest = select(func.max(Version.id)).where(Version.asset_id == Asset.id).correlate(Asset).scalar_subquery()
+    query = select(Asset.id, Asset.name, Version.id.label("version_id"), Version.number).join(
+        Version, Version.id == newest)
+    for clause in (filters.asset_scope, filters.metadata):
+        if clause is not None:
+            query = query.where(clause)
+    if filters.collection:
+        query = query.where(in_collection(filters.collection))
+    if filters.status:
+        query = query.where(Asset.status == filters.status)
+    if filters.created_from:
+        query = query.where(Asset.created_at >= filters.created_from)
+    if filters.created_to:
+        query = query.where(Asset.created_at <= filters.created_to)
+    rows = session.execute(query.order_by(Asset.id.desc()).limit(limit).offset(offset)).all()
+    texts = dict(session.execute(select(SearchDoc.asset_id, SearchDoc.text).where(
+        SearchDoc.asset_id.in_([row.id for row in rows]), SearchDoc.kind == "field")).tuples().all()) if rows else {}
+    return [Hit(asset_id=row.id, asset_name=row.name, version_id=row.version_id, version=row.number, kind="asset",
+                start_s=None, end_s=None, text=texts.get(row.id, ""), rank=0.0) for row in rows]

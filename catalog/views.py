@@ -24,7 +24,7 @@ from catalog.review import (
     review_status,
     status_of,
 )
-from catalog.search import SearchFilters, search
+from catalog.search import SearchFilters, asset_matches, search
 from rushes.errors import InvalidTimecode
 from rushes.timecode import seconds_to_timecode
 
@@ -218,7 +218,8 @@ def search_hits(session: Session, q: str, filters: SearchFilters, *, limit: int 
                 offset: int = 0) -> list[dict[str, Any]]:
     """Ranked hits with the source timecode and the keyframe of the scene each hit falls in: three queries
     a page (hits, the versions' media facts, their scenes), however many hits."""
-    hits = search(session, q, filters, limit=limit, offset=offset)
+    hits = search(session, q, filters, limit=limit, offset=offset) if q.strip() else \
+        asset_matches(session, filters, limit=limit, offset=offset)
     versions = {hit.version_id for hit in hits}
     infos = {row.version_id: row for row in session.scalars(
         select(MediaInfoRow).where(MediaInfoRow.version_id.in_(versions)))} if versions else {}

@@ -426,3 +426,71 @@ def test_the_cli_validates_and_syncs_the_schema_folder(tmp_path: Path) -> None:
     assert "schema version 2 made" in second.stdout and "vocabulary changed: cameras" in second.stdout, second.stderr
     again = run([RUSHES, "--data", str(data), "metadata", "sync"])
     assert "schema version 2 in force already" in again.stdout
+
+
+# ------------------------------------------------------------------------------------------ filters and facets
+
+
+def test_fielded_queries_filter_and_facets_count(farm: Farm, client: TestClient,
+                                                 tokens: dict[str, dict[str, str]]) -> None:
+    from catalog.metadata import require_schema
+    from catalog.metadata_query import parse_query
+
+    rows = [("a.mov", {"camera": "A cam", "shoot_date": "2026-11-02", "talent": ["Presenter"], "episode": 1}),
+            ("b.mov", {"camera": "A cam", "shoot_date": "2026-11-20", "talent": ["Presenter", "Guest"],
+                       "episode": 2, "subject": "Goal"}),
+            ("c.mov", {"camera": "B cam", "shoot_date": "2026-12-01", "talent": ["Guest"], "episode": 3,
+                       "subject": "Cycling", "location": "Velodrome"}),
+            ("d.mov", {"camera": "Drone", "shoot_date": "2026-11-15"})]
+    ids = {}
+    for name, values in rows:
+        ids[name] = _asset(farm, name, collection="default" if name != "d.mov" else "aerials")
+        assert client.patch(f"/api/v1/assets/{ids[name]}/metadata", headers=tokens["root"],
+                            json={"revision": 0, "set": values}).status_code == 200
+
+    def names(query: str, who: str = "root") -> list[str]:
+        found = client.get("/api/v1/assets", params={"q": query}, headers=tokens[who])
+        assert found.status_code == 200, found.text
+        return sorted(a["name"] for a in found.json()["assets"])
+
+    assert names('camera:"a cam"') == ["a.mov", "b.mov"]
+    assert names("shoot_date:2026-11-01..2026-11-30") == ["a.mov", "b.mov", "d.mov"]
+    assert names("shoot_date:..2026-11-15 camera:Drone") == ["d.mov"]
+    assert names("talent:Presenter talent:Guest") == ["b.mov"]  # both values
+    assert names("episode:2..") == ["b.mov", "c.mov"] and names("episode:3") == ["c.mov"]
+    assert names("subject:Sport") == ["b.mov", "c.mov"]  # narrower terms match
+    assert names('Camera:"B cam"') == ["c.mov"]  # by label too
+    assert names("shoot_date:2026-11-01..2026-11-30", "ed") == ["a.mov", "b.mov"]  # ed sees no aerials
+    bad = client.get("/api/v1/assets", params={"q": "camera:Z"}, headers=tokens["root"])
+    assert bad.status_code == 400 and "allowed: A cam" in bad.json()["error"]
+    words = client.get("/api/v1/assets", params={"q": "camera:Drone velodrome"}, headers=tokens["root"])
+    assert words.status_code == 400 and "/search" in words.json()["error"]
+
+    with farm.sessions() as session:
+        parsed = parse_query(require_schema(session).schema, 'velodrome 10:00 camera:"B cam" laps')
+    assert parsed.text == "velodrome 10:00 laps" and [f.field for f in parsed.filters] == ["camera"]
+
+    facets = client.get("/api/v1/assets", params={"facets": "camera,talent,episode"},
+                        headers=tokens["root"]).json()["facets"]
+    assert facets["camera"] == [{"value": "A cam", "assets": 2}, {"value": "B cam", "assets": 1},
+                                {"value": "Drone", "assets": 1}]
+    assert facets["talent"] == [{"value": "Guest", "assets": 2}, {"value": "Presenter", "assets": 2}]
+    assert {f["value"] for f in facets["episode"]} == {1, 2, 3}
+    narrowed = client.get("/api/v1/assets", params={"q": "talent:Guest", "facets": "camera"},
+                          headers=tokens["ed"]).json()["facets"]
+    assert narrowed["camera"] == [{"value": "A cam", "assets": 1}, {"value": "B cam", "assets": 1}]
+    scoped = client.get("/api/v1/assets", params={"facets": "camera"}, headers=tokens["ed"]).json()["facets"]
+    assert "Drone" not in {f["value"] for f in scoped["camera"]}  # counts only what the caller may see
+    assert client.get("/api/v1/assets", params={"facets": "note"}, headers=tokens["ed"]).status_code == 400
+
+    # search: words and field terms together; field terms alone list the assets
+    hits = client.get("/api/v1/search", params={"q": "velodrome camera:\"B cam\"", "facets": "camera"},
+                      headers=tokens["root"]).json()
+    assert [h["asset_id"] for h in hits["hits"]] == [ids["c.mov"]] and hits["text"] == "velodrome"
+    assert client.get("/api/v1/search", params={"q": "velodrome camera:\"A cam\""},
+                      headers=tokens["root"]).json()["hits"] == []
+    listed = client.get("/api/v1/search", params={"q": "episode:1..2"}, headers=tokens["vera"]).json()["hits"]
+    assert sorted(h["asset_id"] for h in listed) == sorted([ids["a.mov"], ids["b.mov"]])
+    assert {h["kind"] for h in listed} == {"asset"} and "Camera: A cam" in listed[0]["text"]
+    attention = client.get("/api/v1/assets", params={"attention": "true"}, headers=tokens["root"]).json()
+    assert attention["assets"] == []

@@ -1,0 +1,140 @@
+"""Fielded queries and facets over the team's metadata.
+
+    camera:"A cam" shoot_date:2026-11-01..2026-11-30 talent:Presenter episode:3.. moment:Football derby
+
+A term ``key:value`` whose key is a field (or a field's label or alias) filters assets; ``a..b`` is a range (either
+end may be open) for number and date fields; a taxonomy term matches its narrower terms too (``moment:Football``
+finds ``Sport > Football > Goal``); a value is checked like an edit is (``camera:"z cam"`` is an error naming the
+allowed values). Words that are not field terms stay the full-text query. Several terms all apply (AND); a field
+named twice must hold both values. A field's filter matches an asset's own values and its logged ranges' values.
+
+Facets count, per value, the assets whose own values hold it, among the assets a scope allows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from catalog.metadata_schema import TERM_SEPARATOR, Schema
+from catalog.metadata_values import field_for
+from catalog.models import Asset, MetadataValue
+from rushes.errors import InvalidInput
+
+TERM = re.compile(r'(?<![\w"])([A-Za-z][\w:.-]*?):("([^"]*)"|(\S+))')
+FACET_VALUES = 50  # the most common values of a facet
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    field: str
+    value: str | None = None  # equality (normalised as stored)
+    low: str | float | None = None  # a range: number for number fields, ISO text for dates
+    high: str | float | None = None
+    narrower: bool = False  # a taxonomy term: its narrower terms match too
+
+    def clause(self) -> ColumnElement[bool]:
+        held = aliased(MetadataValue)  # its own alias: the clause may sit in a query on metadata_values (facets)
+        conditions: list[ColumnElement[bool]] = [held.asset_id == Asset.id, held.field == self.field]
+        if self.value is not None:
+            same = held.value == self.value
+            if self.narrower:
+                same = or_(same, held.value.startswith(self.value + TERM_SEPARATOR, autoescape=True))
+            conditions.append(same)
+        column: Any = held.number if isinstance(self.low, float) or isinstance(self.high, float) else held.value
+        if self.low is not None:
+            conditions.append(column >= self.low)
+        if self.high is not None:
+            conditions.append(column <= self.high)
+        return exists().where(*conditions)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    text: str  # what is left for the full-text search
+    filters: tuple[FieldFilter, ...]
+
+    def clause(self) -> ColumnElement[bool] | None:
+        """A WHERE clause on ``Asset`` (None without field terms)."""
+        return and_(*(f.clause() for f in self.filters)) if self.filters else None
+
+
+def parse_query(schema: Schema | None, query: str) -> ParsedQuery:
+    """Split ``query`` into field filters and the words left for the full-text search."""
+    if schema is None:
+        return ParsedQuery(query.strip(), ())
+    filters: list[FieldFilter] = []
+    words: list[str] = []
+    last = 0
+    for match in TERM.finditer(query):
+        f = field_for(schema, match.group(1))
+        if f is None:  # "10:00" or a word with a colon: text
+            continue
+        words.append(query[last:match.start()])
+        last = match.end()
+        raw = match.group(3) if match.group(3) is not None else match.group(4)
+        filters.append(_filter(schema, f.key, raw))
+    words.append(query[last:])
+    return ParsedQuery(" ".join(" ".join(words).split()), tuple(filters))
+
+
+def _filter(schema: Schema, key: str, raw: str) -> FieldFilter:
+    f = schema.fields[key]
+    if ".." in raw and f.type in ("number", "date"):
+        low_raw, high_raw = raw.split("..", 1)
+        if f.type == "number":
+            low: Any = f.check(low_raw)[0].number if low_raw else None
+            high: Any = f.check(high_raw)[0].number if high_raw else None
+        else:
+            low = f.check(low_raw)[0].text if low_raw else None
+            high = f.check(high_raw)[0].text if high_raw else None
+        if low is None and high is None:
+            raise InvalidInput(f"{key}: a range needs at least one end, e.g. {key}:2026-11-01..2026-11-30")
+        return FieldFilter(key, low=low, high=high)
+    if f.type == "long_text":
+        raise InvalidInput(f"{key} is a long text: search its words instead of filtering on it")
+    try:
+        value = f.check(raw)[0]
+    except InvalidInput as exc:
+        raise InvalidInput(f"in the query: {exc}") from None
+    if f.type == "number":
+        return FieldFilter(key, low=value.number, high=value.number)
+    return FieldFilter(key, value=value.text, narrower=f.type == "taxonomy")
+
+
+def facet_counts(session: Session, schema: Schema, keys: list[str], scope: ColumnElement[bool] | None = None,
+                 limit: int = FACET_VALUES) -> dict[str, list[dict[str, Any]]]:
+    """For each facet field: its most common values with how many assets (within ``scope``, a WHERE clause on
+    ``Asset``) hold them. One grouped query a field, on the (field, value) index."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key in keys:
+        f = schema.fields.get(key)
+        if f is None or not f.facet:
+            raise InvalidInput(f"{key!r} is not a facet; facets: {', '.join(schema.facets()) or 'none'}")
+        count = func.count().label("assets")
+        query = (select(MetadataValue.value, count)
+                 .where(MetadataValue.field == key, MetadataValue.log_id.is_(None), MetadataValue.problem.is_(None)))
+        if scope is not None and not _everything(scope):
+            query = query.join(Asset, Asset.id == MetadataValue.asset_id).where(scope)
+        rows = session.execute(query.group_by(MetadataValue.value).order_by(count.desc(), MetadataValue.value)
+                               .limit(limit)).all()
+        kind = f.type
+        out[key] = [{"value": _shown(kind, row.value), "assets": row.assets} for row in rows if row.value is not None]
+    return out
+
+
+def _everything(scope: ColumnElement[bool]) -> bool:
+    return scope is true() or type(scope).__name__ == "True_"
+
+
+def _shown(kind: str, value: str) -> Any:
+    if kind == "number":
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    if kind == "boolean":
+        return value == "true"
+    return value
