@@ -18,6 +18,7 @@ from api.events import audit
 from catalog.lookup import version_of
 from catalog.metadata import SchemaInForce, schema_in_force
 from catalog.metadata_query import facet_counts, parse_query
+from catalog.metadata_values import log_notes
 from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, User, Version
 from catalog.permissions import asset_scope, in_collection
 from catalog.search import SearchFilters
@@ -168,7 +169,8 @@ EXPORTS = {"edl": "text/plain", "otio": "application/json", "xml": "application/
 @router.get("/assets/{asset_id}/export.{fmt}")
 def export_route(asset_id: int, fmt: str, request: Request, session: DB, user: Reader,
                  version: int | None = None) -> Response:
-    """Scenes as cuts and transcript segments as markers: CMX3600 EDL, OTIO, FCP XML (``xml``) or CSV."""
+    """Scenes as cuts, transcript segments (blue) and logged ranges (green) as markers: CMX3600 EDL, OTIO, FCP XML
+    (``xml``) or CSV."""
     if fmt not in EXPORTS:
         raise NotFound(f"no export format {fmt!r}; choose one of {', '.join(EXPORTS)}")
     asset = visible_asset(session, user, asset_id)
@@ -181,6 +183,11 @@ def export_route(asset_id: int, fmt: str, request: Request, session: DB, user: R
     markers = [Marker(s.start_s, s.end_s, s.text[:60], note=s.text, color="BLUE") for s in session.scalars(
         select(TranscriptSegment).where(TranscriptSegment.version_id == chosen.id)
         .order_by(TranscriptSegment.index))]
+    state = schema_in_force(session)
+    if state is not None:  # logged ranges (the team's metadata) as green markers
+        markers += [Marker(start, end, name, note=note, color="GREEN")
+                    for start, end, name, note in log_notes(session, state.schema, chosen.id)]
+        markers.sort(key=lambda m: (m.start_s, m.end_s))
     clock = Clock(info)
     title, reel = f"{asset.name} v{chosen.number}", Path(asset.name).stem
     args = (title, chosen.original_name, reel, scenes, clock.rate, clock.start)

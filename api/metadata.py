@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +21,9 @@ from api.events import audit
 from catalog.collections import collections_of
 from catalog.lookup import version_of
 from catalog.metadata import SchemaInForce, require_schema, schema_versions
+from catalog.metadata_csv import export_csv, import_csv
 from catalog.metadata_files import folder_texts, sync_folder, write_file
+from catalog.metadata_query import parse_query
 from catalog.metadata_schema import FieldDef, Schema, ViewDef
 from catalog.metadata_values import (
     Edit,
@@ -37,6 +40,7 @@ from catalog.metadata_values import (
     stored_values,
 )
 from catalog.models import Asset, AssetMetadata, MediaInfoRow, MetadataChange, MetadataLog, User, Version
+from catalog.permissions import asset_scope
 from catalog.views import Clock, media_kind
 from rushes.errors import InvalidInput, NotFound
 from rushes.timecode import timecode_to_frames
@@ -290,6 +294,53 @@ def resolve(reject_id: int, request: Request, session: DB, user: Reader) -> dict
     audit(request, session, user, "metadata change", asset_id=asset.id, subject=f"resolved kept-aside value {row.id}",
           detail=f"{row.field}: {row.value}")
     return metadata_view(session, user, asset)
+
+
+# ------------------------------------------------------------------------------------------------ CSV
+
+
+@router.get("/metadata/export.csv", summary="The metadata of a selection of assets as CSV")
+def export_metadata(request: Request, session: DB, user: Reader,
+                    assets: Annotated[str | None, Query(max_length=20000, description="asset ids, comma separated")]
+                    = None,
+                    q: Annotated[str | None, Query(max_length=500, description="or field terms selecting them")]
+                    = None) -> Response:
+    """One row per asset: ``asset_id``, ``name`` and each field of the views you may see (multiple values joined
+    with ``; ``). Edit it in a spreadsheet and send it back to ``POST /api/v1/metadata/import``."""
+    schema = _state(session).schema
+    if assets:
+        try:
+            ids = [int(part) for part in assets.split(",") if part.strip()]
+        except ValueError:
+            raise InvalidInput("assets: asset ids separated by commas, e.g. 12,15,16") from None
+        ids = [i for i in ids if visible_asset(session, user, i)]
+    elif q:
+        parsed = parse_query(schema, q)
+        if parsed.text or not parsed.filters:
+            raise InvalidInput("q selects assets by field terms (field:value) only")
+        ids = list(session.scalars(select(Asset.id).where(asset_scope(user), parsed.clause())  # type: ignore[arg-type]
+                                   .order_by(Asset.id).limit(100_000)))
+    else:
+        raise InvalidInput("say which assets: assets=1,2,3 or q=<field terms>")
+    keys = [k for k in schema.fields if k in {f for v in schema.views.values() if v.level == "asset"
+                                              and v.visible_to(user.role) for f in v.fields}]
+    audit(request, session, user, "export", subject=f"metadata.csv of {len(ids)} asset(s)")
+    return Response(export_csv(session, schema, ids, keys), media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="metadata.csv"'})
+
+
+@router.post("/metadata/import", summary="Set metadata from a CSV (as exported); all rows or none")
+def import_metadata(session: DB, user: Reader, body: Annotated[str, Body(media_type="text/csv")],
+                    dry_run: bool = False) -> dict[str, Any]:
+    """Cells that hold something set their field (an empty cell leaves it); 422 with ``problems`` by line and field
+    (a value that does not fit, a field you may not edit there); ``dry_run`` checks without saving."""
+    state = _state(session)
+
+    def may_edit(asset_id: int) -> set[str]:
+        return _editable(state.schema, user, session, visible_asset(session, user, asset_id, "edit_metadata"))
+
+    return import_csv(session, state.schema, body, actor=user.name, role=user.role, may_edit=may_edit,
+                      apply=not dry_run)
 
 
 # ------------------------------------------------------------------------------------------------ logged ranges

@@ -351,6 +351,24 @@ def _range(info: MediaInfoRow | None, start: int, end: int) -> tuple[float, floa
     return float(start / rate), float(end / rate)
 
 
+def log_notes(session: Session, schema: Schema, version_id: int) -> list[tuple[float, float, str, str]]:
+    """Each logged range of the version as (start s, end s, a short name, every field in words): the markers of
+    the editor exports."""
+    logs = logs_of(session, version_id)
+    if not logs:
+        return []
+    stored = stored_values(session, logs[0].asset_id, [log.id for log in logs])
+    notes = []
+    for log in logs:
+        rows = stored.get(log.id, {})
+        texts = {key: [_value(v).text.rsplit(" > ", 1)[-1] for v in vs] for key, vs in rows.items()}
+        name = ", ".join(t for vs in texts.values() for t in vs)[:60] or "logged range"
+        note = "; ".join(f"{schema.fields[k].title if k in schema.fields else k}: "
+                         f"{', '.join(_value(v).text for v in vs)}" for k, vs in rows.items())
+        notes.append((log.start_s, log.end_s, name, note))
+    return notes
+
+
 def logs_of(session: Session, version_id: int) -> list[MetadataLog]:
     return list(session.scalars(select(MetadataLog).where(MetadataLog.version_id == version_id)
                                 .order_by(MetadataLog.start_frame, MetadataLog.id)))

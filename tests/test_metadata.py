@@ -494,3 +494,70 @@ def test_fielded_queries_filter_and_facets_count(farm: Farm, client: TestClient,
     assert {h["kind"] for h in listed} == {"asset"} and "Camera: A cam" in listed[0]["text"]
     attention = client.get("/api/v1/assets", params={"attention": "true"}, headers=tokens["root"]).json()
     assert attention["assets"] == []
+
+
+# ------------------------------------------------------------------------------------------ CSV and exports
+
+
+def test_metadata_of_a_selection_goes_out_and_back_as_csv(farm: Farm, client: TestClient,
+                                                          tokens: dict[str, dict[str, str]]) -> None:
+    import csv
+    import io
+
+    ids = [_asset(farm, f"r{n}.mov") for n in range(3)]
+    client.patch(f"/api/v1/assets/{ids[0]}/metadata", headers=tokens["ed"],
+                 json={"revision": 0, "set": {"camera": "A cam", "talent": ["Presenter", "Guest"], "graded": True}})
+    exported = client.get("/api/v1/metadata/export.csv", params={"assets": ",".join(map(str, ids))},
+                          headers=tokens["ed"])
+    assert exported.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [r["asset_id"] for r in rows] == [str(i) for i in ids]
+    assert (rows[0]["camera"], rows[0]["talent"], rows[0]["graded"]) == ("A cam", "Presenter; Guest", "yes")
+    assert rows[1]["camera"] == ""
+
+    # a spreadsheet edit: camera for the second, episode for the third; a bad cell refuses the whole file
+    rows[1]["camera"], rows[2]["episode"] = "Drone", "7"
+    rows[2]["shoot_date"] = "soon"
+    sheet = io.StringIO()
+    writer = csv.DictWriter(sheet, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    refused = client.post("/api/v1/metadata/import", headers={**tokens["ed"], "Content-Type": "text/csv"},
+                          content=sheet.getvalue())
+    assert refused.status_code == 422 and list(refused.json()["problems"]) == ["line 4 shoot_date"]
+    assert client.get("/api/v1/metadata/export.csv", params={"assets": str(ids[1])},
+                      headers=tokens["ed"]).text.splitlines()[1].split(",")[5] == ""  # nothing applied
+    rows[2]["shoot_date"] = "2026-11-30"
+    sheet = io.StringIO()
+    writer = csv.DictWriter(sheet, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    dry = client.post("/api/v1/metadata/import", params={"dry_run": "true"},
+                      headers={**tokens["ed"], "Content-Type": "text/csv"}, content=sheet.getvalue()).json()
+    assert dry["applied"] is False and dry["would_set"][str(ids[2])] == ["episode", "shoot_date"]
+    done = client.post("/api/v1/metadata/import", headers={**tokens["ed"], "Content-Type": "text/csv"},
+                       content=sheet.getvalue()).json()
+    assert done["changed"] == {str(ids[1]): ["camera"], str(ids[2]): ["episode", "shoot_date"]}  # row 1 unchanged
+    again = list(csv.DictReader(io.StringIO(client.get("/api/v1/metadata/export.csv", params={"q": "episode:7"},
+                                                       headers=tokens["vera"]).text)))
+    assert [(r["asset_id"], r["episode"], r["shoot_date"]) for r in again] == [(str(ids[2]), "7", "2026-11-30")]
+    assert client.post("/api/v1/metadata/import", headers={**tokens["vera"], "Content-Type": "text/csv"},
+                       content=sheet.getvalue()).status_code == 422  # a viewer edits nothing
+
+
+def test_logged_ranges_are_markers_in_the_editor_exports(farm: Farm, client: TestClient,
+                                                         tokens: dict[str, dict[str, str]]) -> None:
+    from catalog.models import Scene
+
+    asset_id = _asset(farm, "goal.mov", seconds=20)
+    with farm.transaction() as session:
+        version_id = session.scalar(select(Version.id).where(Version.asset_id == asset_id))
+        session.add_all([Scene(version_id=version_id, index=0, start_s=0, end_s=8, start_frame=0, end_frame=200),
+                         Scene(version_id=version_id, index=1, start_s=8, end_s=20, start_frame=200, end_frame=500)])
+    client.post(f"/api/v1/assets/{asset_id}/logs", headers=tokens["ed"], json={
+        "in": "10:00:03:10", "out": "10:00:09:00", "values": {"moment": "Goal", "note": "header"}})
+    edl = client.get(f"/api/v1/assets/{asset_id}/export.edl", headers=tokens["vera"]).text
+    # a LOC marker at its record timecode (the EDL's timeline starts at 01:00:00:00), in green
+    assert "* LOC: 01:00:03:10 GREEN   Goal, header - Moment: Sport > Football > Goal; Note: header" in edl
+    otio_text = client.get(f"/api/v1/assets/{asset_id}/export.otio", headers=tokens["vera"]).text
+    assert "Moment: Sport > Football > Goal; Note: header" in otio_text
