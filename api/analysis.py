@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import opentimelineio as otio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from api.auth import visible_asset
-from api.deps import DB, PICTURE_CACHE, ReadDB, Reader, visible_version
+from api.deps import DB, PICTURE_CACHE, CanEditMetadata, ReadDB, Reader, visible_version
 from api.events import audit
 from catalog.lookup import version_of
 from catalog.metadata import SchemaInForce, schema_in_force
@@ -22,6 +23,7 @@ from catalog.metadata_values import log_notes
 from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, User, Version
 from catalog.permissions import asset_scope, in_collection
 from catalog.search import SearchFilters
+from catalog.tag_trust import decide, decisions_of
 from catalog.views import Clock, scene_view, search_hits
 from delivery.edit_export import Marker, to_csv, to_edl, to_otio
 from rushes.errors import InvalidInput, NotFound
@@ -74,11 +76,33 @@ def _facets(session: Session, user: User, state: SchemaInForce | None, names: st
 
 
 @router.get("/assets/{asset_id}/scenes")
-def scenes_route(asset_id: int, session: DB, user: Reader, version: int | None = None) -> dict[str, Any]:
+def scenes_route(asset_id: int, request: Request, session: DB, user: Reader,
+                 version: int | None = None) -> dict[str, Any]:
     chosen = version_of(visible_asset(session, user, asset_id), version)
     clock = Clock(session.get(MediaInfoRow, chosen.id))
     scenes = session.scalars(select(Scene).where(Scene.version_id == chosen.id).order_by(Scene.index))
-    return {"asset_id": asset_id, "version": chosen.number, "scenes": [scene_view(s, clock) for s in scenes]}
+    decided = decisions_of(session, chosen.id)
+    threshold = request.app.state.farm.settings.tag_min_confidence
+    return {"asset_id": asset_id, "version": chosen.number, "tag_min_confidence": threshold,
+            "scenes": [scene_view(s, clock, decided.get(s.index, {}), threshold) for s in scenes]}
+
+
+class TagDecisionRequest(BaseModel):
+    label: str = Field(min_length=1, max_length=200, description="one of the shot's keyframe labels")
+    decision: Literal["accept", "reject"] = Field(description="accept: it becomes the asset's metadata (keywords); "
+                                                              "reject: never shown or searched for this shot again")
+    version: int | None = Field(None, ge=1, description="version number; default the newest")
+
+
+@router.post("/assets/{asset_id}/scenes/{index}/tags", summary="Accept or reject a keyframe tag of a shot")
+def decide_tag(asset_id: int, index: int, body: TagDecisionRequest, request: Request, session: DB,
+               user: CanEditMetadata) -> dict[str, Any]:
+    chosen = version_of(visible_asset(session, user, asset_id, "edit_metadata"), body.version)
+    settings = request.app.state.farm.settings
+    state = schema_in_force(session)
+    return decide(session, state.schema if state else None, chosen, index, body.label, body.decision, by=user.name,
+                  role=user.role, min_confidence=settings.tag_min_confidence,
+                  keywords_field=settings.accepted_tags_field)
 
 
 def _transcript(session: Session, user: User, asset_id: int, version: int | None) -> tuple[Version, Transcript]:

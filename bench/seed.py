@@ -45,6 +45,7 @@ from catalog.models import (  # noqa: E402
     AuditEntry,
     Collection,
     MediaInfoRow,
+    MetadataValue,
     Proxy,
     Scene,
     SearchDoc,
@@ -91,6 +92,10 @@ NEEDS = {  # the matrix action (catalog/permissions.py) an audited action needs;
     "permission change": "manage_users", "view audit": "manage_users",
 }
 AUDIT_DAYS = 182
+
+
+CAMERAS = ("A cam", "B cam", "C cam", "Drone", "Phone", "Screen recording")
+TALENT = ["Presenter", "Guest", "Interviewee", "Crowd"]
 
 
 def batches(rows: Iterator[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
@@ -187,9 +192,29 @@ def seed(url: str, assets: int, docs: int, seed_value: int = 7) -> dict[str, int
                        "end_s": d * 6.0 + 5.5, "text": sentence()}
 
     put(SearchDoc, documents())
+
+    def values() -> Iterator[dict[str, Any]]:
+        """The team's metadata (the bundled schema's fields): camera, shoot date, talent (one or two), episode,
+        production; a few assets without some of them, as in a real library."""
+        row_id = 0
+        start = datetime(2025, 1, 1)
+        for a in range(1, assets + 1):
+            given = [("camera", CAMERAS[rng.randrange(len(CAMERAS))], None),
+                     ("shoot_date", (start + timedelta(days=a % 700)).date().isoformat(), None),
+                     ("production", f"Production {a % 50 + 1:02d}", None)]
+            given += [("talent", name, None) for name in rng.sample(TALENT, rng.choice((1, 1, 2)))]
+            if a % 3:
+                episode = a % 40 + 1
+                given.append(("episode", str(episode), float(episode)))
+            for field, value, number in given:
+                row_id += 1
+                yield {"id": row_id, "asset_id": a, "log_id": None, "field": field, "value": value, "number": number,
+                       "long": None, "problem": None, "set_by": "seed", "set_at": now}
+
+    put(MetadataValue, values())
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
-            for table in ("collections", "assets", "versions", "steps", "scenes", "search_docs"):
+            for table in ("collections", "assets", "versions", "steps", "scenes", "search_docs", "metadata_values"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT max(id) FROM {table}))")
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

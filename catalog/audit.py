@@ -66,6 +66,7 @@ ACTION_HELP: dict[str, str] = {
     "rights change": "an asset's or version's rights (licence, territories, channels, window) changed",
     "collection change": "a collection was made or an asset joined or left one",
     "metadata change": "an asset's metadata or a logged range changed (detail: each field's old and new values)",
+    "tag decision": "a keyframe tag of a shot was accepted (it became metadata) or rejected (never shown again)",
     "metadata schema change": "the metadata schema (fields, vocabularies, taxonomies, views) got a new version",
     "view audit": "the audit trail was read, exported or verified",
     "denied": "a request was refused before it named an action (no or bad token, unknown route)",

@@ -39,8 +39,9 @@ from rushes.errors import ConfigError, InvalidInput
 from rushes.yamlfiles import read_yaml_mapping, validation_problems
 
 DEFAULT_SCHEMA_DIR = Path(__file__).with_name("schema")  # the schema a new data folder starts from
-FIELD_TYPES = ("text", "long_text", "number", "date", "boolean", "choice", "choices", "taxonomy", "user", "url")
-MULTIPLE = frozenset({"choices"})  # field types holding several values
+FIELD_TYPES = ("text", "long_text", "number", "date", "boolean", "choice", "choices", "keywords", "taxonomy", "user",
+               "url")
+MULTIPLE = frozenset({"choices", "keywords"})  # several values: from a vocabulary, or free words
 KINDS = ("video", "audio", "image")
 PEOPLE = ("admin", "editor", "reviewer", "viewer")
 SECTIONS = ("fields", "vocabularies", "taxonomies", "views")
@@ -49,8 +50,8 @@ KEY = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_VALUE = 1000  # characters of one short value (text, choice, term, URL): what the facet index holds
 MAX_LONG = 100_000  # characters of a long text
 
-FieldType = Literal["text", "long_text", "number", "date", "boolean", "choice", "choices", "taxonomy", "user",
-                    "url"]
+FieldType = Literal["text", "long_text", "number", "date", "boolean", "choice", "choices", "keywords", "taxonomy",
+                    "user", "url"]
 Role = Literal["admin", "editor", "reviewer", "viewer"]
 
 

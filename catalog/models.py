@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -556,8 +557,12 @@ class MetadataValue(Base):
     ``long`` a long text; ``problem`` says why a value no longer fits the schema (a choice removed)."""
 
     __tablename__ = "metadata_values"
+    # the facet index holds only what facets count (an asset's own values that fit): a covering scan per field
     __table_args__ = (Index("ix_metadata_values_field_value", "field", "value"),
-                      Index("ix_metadata_values_field_number", "field", "number"))
+                      Index("ix_metadata_values_field_number", "field", "number"),
+                      Index("ix_metadata_values_facet", "field", "value",
+                            sqlite_where=text("log_id IS NULL AND problem IS NULL"),
+                            postgresql_where=text("log_id IS NULL AND problem IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
     log_id: Mapped[int | None] = mapped_column(ForeignKey("metadata_logs.id", ondelete="CASCADE"), index=True)
@@ -600,3 +605,20 @@ class MetadataChange(Base):
     actor: Mapped[str] = mapped_column(String(120))
     source: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TagDecision(Base):
+    """A person's word on a keyframe tag of a shot: ``accept`` (it became metadata) or ``reject`` (never shown or
+    searched for that shot again, even when the tags are made anew)."""
+
+    __tablename__ = "tag_decisions"
+    __table_args__ = (UniqueConstraint("version_id", "scene_index", "label"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    scene_index: Mapped[int]
+    label: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(10))  # accept | reject
+    score: Mapped[float | None] = mapped_column(Float)  # the model's confidence when it was decided
+    decided_by: Mapped[str] = mapped_column(String(120))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,6 +25,7 @@ from catalog.review import (
     status_of,
 )
 from catalog.search import SearchFilters, asset_matches, search
+from catalog.tag_trust import trusted
 from rushes.errors import InvalidTimecode
 from rushes.timecode import seconds_to_timecode
 
@@ -204,8 +205,14 @@ def _keyframe_url(version_id: int, index: int, keyframe_path: str | None) -> str
     return f"/api/v1/versions/{version_id}/keyframes/{index}" if keyframe_path else None
 
 
-def scene_view(scene: Scene, clock: Clock) -> dict[str, Any]:
-    tags = scene.tags or {}
+def scene_view(scene: Scene, clock: Clock, decisions: dict[str, str] | None = None,
+               min_confidence: float = 0.0) -> dict[str, Any]:
+    """A shot; its keyframe labels are those people may trust (catalog/tag_trust.py): ``labels_hidden`` counts those
+    under the confidence threshold, ``decisions`` says which were accepted or rejected."""
+    tags = dict(scene.tags or {})
+    if tags.get("labels"):
+        tags["labels"], tags["labels_hidden"] = trusted(tags["labels"], decisions or {}, min_confidence)
+    tags["decisions"] = decisions or {}
     return {
         "index": scene.index, "start_s": scene.start_s, "end_s": scene.end_s, "start_frame": scene.start_frame,
         "end_frame": scene.end_frame, "start_tc": clock(scene.start_s), "end_tc": clock(scene.end_s),

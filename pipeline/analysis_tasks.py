@@ -27,6 +27,7 @@ from analyzers.shots import ShotOptions
 from analyzers.transcript import to_srt, to_webvtt, transcribe
 from catalog.models import Proxy, QCReport, Scene, SearchDoc, Transcript, TranscriptSegment, Version
 from catalog.search import remember_languages, replace_docs
+from catalog.tag_trust import decisions_of, tag_text
 from pipeline.jobs import Job, Outcome
 from rushes.errors import Interrupted
 from rushes.settings import Settings, WatchFolder
@@ -236,6 +237,7 @@ def run_tags(job: Job) -> Outcome:
 
     def store(session: Session) -> None:
         docs = []
+        decided = decisions_of(session, version.id)  # a rejected label never comes back for its shot
         for index, start_s, end_s, _path in scenes:
             tags = results[index]
             session.execute(update(Scene).where(Scene.version_id == version.id, Scene.index == index)
@@ -243,7 +245,7 @@ def run_tags(job: Job) -> Outcome:
             if tags.get("text"):
                 docs.append(SearchDoc(asset_id=version.asset_id, version_id=version.id, kind="ocr",
                                       start_s=start_s, end_s=end_s, text=tags["text"]))
-            labels = " ".join(label for label, _score in tags.get("labels") or [])
+            labels = tag_text(tags.get("labels") or [], decided.get(index, {}), job.settings.tag_min_confidence)
             if labels:
                 docs.append(SearchDoc(asset_id=version.asset_id, version_id=version.id, kind="tag",
                                       start_s=start_s, end_s=end_s, text=labels))

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     model_cache: Path | None = None  # where bundled models are assembled on first use; default: <data_dir>/models
     whisper_threads: int = Field(0, ge=0)  # 0: as many as the machine has
     taggers: list[str] | None = None  # keyframe taggers to run; default: every available one
+    # keyframe labels under this confidence are hidden from people and from the search (an accepted one shows)
+    tag_min_confidence: float = Field(0.2, ge=0, le=1)
+    accepted_tags_field: str = "keywords"  # the metadata field an accepted tag is added to
     steps: list[str] | None = None  # workflow steps to run (with what they need); default: all
     targets_file: Path | None = None  # distribution targets declared in YAML; default: presets/targets.yaml
     # the metadata schema's YAML files (fields, vocabularies, taxonomies, views); default: <data_dir>/metadata,

@@ -421,7 +421,7 @@ def test_the_cli_validates_and_syncs_the_schema_folder(tmp_path: Path) -> None:
     doubled = run([RUSHES, "--data", str(data), "metadata", "validate"])
     assert doubled.returncode == 2 and "'label' is written twice" in doubled.stderr
     production.write_text(text.replace("[A cam, B cam, C cam,", "[A cam, B cam, C cam, D cam,"))
-    assert "14 fields, 3 views" in run([RUSHES, "--data", str(data), "metadata", "validate"]).stdout
+    assert "15 fields, 3 views" in run([RUSHES, "--data", str(data), "metadata", "validate"]).stdout
     second = run([RUSHES, "--data", str(data), "metadata", "sync"])
     assert "schema version 2 made" in second.stdout and "vocabulary changed: cameras" in second.stdout, second.stderr
     again = run([RUSHES, "--data", str(data), "metadata", "sync"])

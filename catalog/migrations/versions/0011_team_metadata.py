@@ -120,6 +120,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_metadata_values_asset_id'), ['asset_id'], unique=False)
         batch_op.create_index('ix_metadata_values_field_number', ['field', 'number'], unique=False)
         batch_op.create_index('ix_metadata_values_field_value', ['field', 'value'], unique=False)
+        batch_op.create_index('ix_metadata_values_facet', ['field', 'value'], unique=False,
+                              sqlite_where=sa.text('log_id IS NULL AND problem IS NULL'),
+                              postgresql_where=sa.text('log_id IS NULL AND problem IS NULL'))
         batch_op.create_index(batch_op.f('ix_metadata_values_log_id'), ['log_id'], unique=False)
 
 
@@ -127,6 +130,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('metadata_values', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_metadata_values_log_id'))
+        batch_op.drop_index('ix_metadata_values_facet')
         batch_op.drop_index('ix_metadata_values_field_value')
         batch_op.drop_index('ix_metadata_values_field_number')
         batch_op.drop_index(batch_op.f('ix_metadata_values_asset_id'))
