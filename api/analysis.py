@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.auth import visible_asset
 from api.deps import DB, PICTURE_CACHE, CanEditMetadata, ReadDB, Reader, visible_version
 from api.events import audit
+from api.semantic import semantic_of
 from catalog.lookup import version_of
 from catalog.metadata import SchemaInForce, schema_in_force
 from catalog.metadata_query import facet_counts, parse_query
@@ -23,6 +24,7 @@ from catalog.metadata_values import log_notes
 from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, User, Version
 from catalog.permissions import asset_scope, in_collection
 from catalog.search import SearchFilters
+from catalog.semantic import hybrid
 from catalog.tag_trust import decide, decisions_of
 from catalog.views import Clock, scene_view, search_hits
 from delivery.edit_export import Marker, to_csv, to_edl, to_otio
@@ -42,6 +44,9 @@ def search_route(request: Request, session: DB, user: Reader, q: Annotated[str, 
                  has_faces: bool | None = None,
                  facets: Annotated[str | None, Query(max_length=500, description="facet fields, comma separated")]
                  = None,
+                 mode: Annotated[Literal["hybrid", "words", "meaning"], Query(
+                     description="hybrid: words and meaning fused (default, when documents have embeddings); "
+                                 "words: full text only; meaning: embeddings only")] = "hybrid",
                  limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> dict[str, Any]:
     """Hits at timecodes. Field terms in ``q`` (``camera:"A cam" shoot_date:2026-11-01..2026-11-30``) filter the
@@ -52,9 +57,21 @@ def search_route(request: Request, session: DB, user: Reader, q: Annotated[str, 
     filters = SearchFilters(collection=collection, status=status, kind=kind, created_from=created_from,
                             created_to=created_to, min_duration_s=min_duration, max_duration_s=max_duration,
                             has_faces=has_faces, asset_scope=asset_scope(user), metadata=parsed.clause())
-    hits = search_hits(session, parsed.text, filters, limit=limit, offset=offset)
-    audit(request, session, user, "search", subject=q[:500], detail=f"{len(hits)} hit(s)")
-    body: dict[str, Any] = {"query": q, "text": parsed.text,
+    semantic = semantic_of(request)
+    used = "words"
+    if mode != "words" and parsed.text and semantic.any_text(session):
+        embedder, index = semantic.text()
+        vector = embedder.embed([parsed.text])[0]
+        ranked = hybrid(session, parsed.text, vector, index, filters, limit=limit, offset=offset,
+                        words=mode == "hybrid")
+        hits = search_hits(session, parsed.text, filters, found=ranked)
+        used = mode
+    elif mode == "meaning" and parsed.text:
+        hits, used = [], "meaning"  # nothing embedded (yet): no document can be found by its meaning
+    else:
+        hits = search_hits(session, parsed.text, filters, limit=limit, offset=offset)
+    audit(request, session, user, "search", subject=q[:500], detail=f"{len(hits)} hit(s) by {used}")
+    body: dict[str, Any] = {"query": q, "text": parsed.text, "mode": used,
                             "filters": [vars(f) for f in parsed.filters], "hits": hits, "limit": limit,
                             "offset": offset}
     if facets:

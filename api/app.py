@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,6 +31,8 @@ from api.pages import api as session_router
 from api.pages import router as pages_router
 from api.review import router as review_router
 from api.rights import router as rights_router
+from api.semantic import Semantic
+from api.semantic import router as semantic_router
 from delivery.target_files import apply_targets_file, targets_file_of
 from pipeline.farm import Farm
 from rushes.errors import RushesError, status_of
@@ -41,7 +44,10 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     freeze_heap()  # everything loaded so far lives as long as the server: out of the collector's way
+    # the embedders and vector indexes load beside the server, so the first search by meaning does not wait
+    threading.Thread(target=app.state.semantic.warm, name="semantic-warm-up", daemon=True).start()
     yield
+    app.state.semantic.save()  # the indexes' rows so far: a restart reads only what came since
 
 
 def create_app(farm: Farm) -> FastAPI:
@@ -50,6 +56,7 @@ def create_app(farm: Farm) -> FastAPI:
                                "review pages' sign-in cookie (POST /api/v1/session) plus the X-CSRF-Token header "
                                "on changes."))
     app.state.farm = farm
+    app.state.semantic = Semantic(farm)
     # targets declared in YAML (presets/targets.yaml): applied now; a bad file stops the start, named
     apply_targets_file(farm.transaction, targets_file_of(farm.settings))
     _error_handlers(app)
@@ -60,6 +67,7 @@ def create_app(farm: Farm) -> FastAPI:
     app.include_router(analysis_router)
     app.include_router(audit_router)
     app.include_router(metadata_router)
+    app.include_router(semantic_router)
     app.include_router(delivery_router)
     app.include_router(review_router)
     app.include_router(rights_router)

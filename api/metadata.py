@@ -109,6 +109,15 @@ def _editable(schema: Schema, user: User, session: Session, asset: Asset, level:
     return schema.editable_fields(user.role, collections, kind, level)
 
 
+def _visible(schema: Schema, user: User, session: Session, asset: Asset) -> set[str] | None:
+    """The fields (asset and range views) the caller's role sees on this asset; None: all (an admin)."""
+    if user.role == "admin":
+        return None
+    collections, kind = _place(session, asset)
+    return (schema.visible_fields(user.role, collections, kind) | schema.visible_fields(user.role, collections, kind,
+                                                                                         "range") | {"range"})
+
+
 def _refuse_fields(user: User, asset: Asset, fields: Iterable[str], editable: set[str]) -> None:
     wrong = sorted(f for f in fields if f not in editable)
     if wrong:
@@ -253,7 +262,8 @@ def edit_asset_metadata(asset_id: int, change: AssetEdit, session: DB, user: Rea
     state = _state(session)
     edit = change.edit()
     _refuse_fields(user, asset, edit.fields, _editable(state.schema, user, session, asset))
-    save(session, state.schema, asset.id, edit, actor=user.name, role=user.role, revision=change.revision)
+    save(session, state.schema, asset.id, edit, actor=user.name, role=user.role, revision=change.revision,
+         visible=_visible(state.schema, user, session, asset))
     return metadata_view(session, user, asset)
 
 
@@ -266,16 +276,18 @@ def bulk_edit(change: BulkEdit, session: DB, user: Reader) -> dict[str, Any]:
     for asset_id in change.asset_ids:
         asset = visible_asset(session, user, asset_id, "edit_metadata")
         _refuse_fields(user, asset, edit.fields, _editable(state.schema, user, session, asset))
-    revisions = bulk(session, state.schema, change.asset_ids, edit, actor=user.name, role=user.role)
-    return {"changed": len(revisions), "revisions": {str(k): v for k, v in revisions.items()}}
+    saved = bulk(session, state.schema, change.asset_ids, edit, actor=user.name, role=user.role)
+    return {"assets": len(saved), "changed": sum(1 for s in saved.values() if s.changed),
+            "revisions": {str(k): s.revision for k, s in saved.items()}}
 
 
 @router.get("/assets/{asset_id}/metadata/history", summary="Every change of an asset's metadata")
 def history(asset_id: int, session: ReadDB, user: Reader) -> dict[str, Any]:
-    visible_asset(session, user, asset_id)
+    asset = visible_asset(session, user, asset_id)
+    visible = _visible(_state(session).schema, user, session, asset)
     rows = session.scalars(select(MetadataChange).where(MetadataChange.asset_id == asset_id)
                            .order_by(MetadataChange.id.desc()).limit(1000)).all()
-    return {"asset_id": asset_id, "changes": [change_view(r) for r in rows]}
+    return {"asset_id": asset_id, "changes": [change_view(r) for r in rows if visible is None or r.field in visible]}
 
 
 @router.post("/metadata/rejects/{reject_id}/resolve", summary="Mark a value kept aside at ingest as dealt with")

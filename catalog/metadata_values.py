@@ -95,11 +95,15 @@ def _value(row: MetadataValue) -> Value:
     return Value(row.value if row.value is not None else (row.long or ""), row.number)
 
 
-def changes_since(session: Session, asset_id: int, revision: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(MetadataChange).where(MetadataChange.asset_id == asset_id,
-                                                        MetadataChange.revision > revision)
-                           .order_by(MetadataChange.id)).all()
-    return [change_view(row) for row in rows]
+def changes_since(session: Session, asset_id: int, revision: int, *, asset_level: bool = False,
+                  visible: set[str] | None = None) -> list[dict[str, Any]]:
+    """The changes made after ``revision``: ``asset_level`` only the asset's own fields (not its logged ranges),
+    ``visible`` only those fields (what the caller's views show)."""
+    query = select(MetadataChange).where(MetadataChange.asset_id == asset_id, MetadataChange.revision > revision)
+    if asset_level:
+        query = query.where(MetadataChange.log_id.is_(None))
+    rows = session.scalars(query.order_by(MetadataChange.id)).all()
+    return [change_view(row) for row in rows if visible is None or row.field in visible]
 
 
 def change_view(row: MetadataChange) -> dict[str, Any]:
@@ -123,16 +127,21 @@ def user_names(session: Session) -> list[str]:
 
 def save(session: Session, schema: Schema, asset_id: int, edit: Edit, *, actor: str, role: str | None = None,
          revision: int | None = None, source: str = "api", log_id: int | None = None,
-         users: list[str] | None = None, settles: bool = True) -> Saved:
+         users: list[str] | None = None, settles: bool = True, visible: set[str] | None = None) -> Saved:
     """Apply ``edit`` to the asset (or to its log entry ``log_id``) in the caller's transaction.
 
     ``revision``: the revision the editor's form was read at; when the asset has moved on since, nothing is saved
-    and :class:`StaleSave` carries what changed. Values that do not fit raise :class:`MetadataError` naming each
-    field (nothing is saved then either). ``settles``: a person setting a field deals with the values kept aside
-    for it (an ingest source does not: a sheet's bad value stays to be seen even when a sidecar gave a good one)."""
+    and :class:`StaleSave` carries what changed (of the fields in ``visible``, when given: the caller's views).
+    Logged ranges made since do not make a save of the asset's own fields stale. Values that do not fit raise
+    :class:`MetadataError` naming each field (nothing is saved then either). ``settles``: a person setting a field
+    deals with the values kept aside for it (an ingest source does not: a sheet's bad value stays to be seen even
+    when a sidecar gave a good one)."""
     meta = metadata_record(session, asset_id, lock=True)
-    if revision is not None and revision != meta.revision:
-        changes = changes_since(session, asset_id, revision)
+    stale = revision is not None and revision != meta.revision and (
+        log_id is not None or changes_since(session, asset_id, revision, asset_level=True))
+    if stale:
+        assert revision is not None
+        changes = changes_since(session, asset_id, revision, asset_level=log_id is None, visible=visible)
         fields = sorted({c["field"] for c in changes})
         raise StaleSave(f"the metadata changed since revision {revision} (now {meta.revision}: "
                         f"{', '.join(fields) or 'values'} by {', '.join(sorted({c['by'] for c in changes})) or '?'})"
@@ -224,11 +233,11 @@ def resolve_reject(session: Session, reject_id: int, actor: str) -> MetadataReje
 
 
 def bulk(session: Session, schema: Schema, asset_ids: list[int], edit: Edit, *, actor: str,
-         role: str | None = None) -> dict[int, int]:
-    """The same edit on many assets in one transaction (all or nothing); asset id → its revision after."""
+         role: str | None = None) -> dict[int, Saved]:
+    """The same edit on many assets in one transaction (all or nothing); asset id → what its save did."""
     users = user_names(session)
     return {asset_id: save(session, schema, asset_id, edit, actor=actor, role=role, source="bulk edit",
-                           users=users).revision for asset_id in dict.fromkeys(asset_ids)}
+                           users=users) for asset_id in dict.fromkeys(asset_ids)}
 
 
 # ------------------------------------------------------------------------------------------------ ingest

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -622,3 +623,27 @@ class TagDecision(Base):
     score: Mapped[float | None] = mapped_column(Float)  # the model's confidence when it was decided
     decided_by: Mapped[str] = mapped_column(String(120))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TextVector(Base):
+    """A search document's sentence embedding (float16, L2-normalised) made by ``model``: semantic search."""
+
+    __tablename__ = "text_vectors"
+    id: Mapped[int] = mapped_column(primary_key=True)  # grows with every vector made: indexes catch up by it
+    doc_id: Mapped[int] = mapped_column(ForeignKey("search_docs.id", ondelete="CASCADE"), unique=True)
+    asset_id: Mapped[int] = mapped_column(index=True)  # no foreign key: the document's own cascades it
+    model: Mapped[str] = mapped_column(String(200), index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    bits: Mapped[bytes] = mapped_column(LargeBinary)  # its SimHash (catalog/vector_index.py): what indexes hold
+
+
+class PictureVector(Base):
+    """A shot's keyframe embedding (float16, L2-normalised) made by ``model``: "shots like this"."""
+
+    __tablename__ = "picture_vectors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"), unique=True)
+    asset_id: Mapped[int] = mapped_column(index=True)
+    model: Mapped[str] = mapped_column(String(200), index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    bits: Mapped[bytes] = mapped_column(LargeBinary)  # its SimHash (catalog/vector_index.py): what indexes hold

@@ -64,6 +64,8 @@ class Hit:
     text: str
     rank: float
     extra: dict[str, Any] = field(default_factory=dict)
+    doc_id: int | None = None  # the search document (None for an asset listed by its fields)
+    matched: tuple[str, ...] = ("words",)  # how it matched: "words" (full text), "meaning" (its embedding)
 
 
 def fts5_query(query: str) -> str:
@@ -152,14 +154,14 @@ def search(session: Session, query: str, filters: SearchFilters = SearchFilters(
     return hits
 
 
-_COLUMNS = (SearchDoc.asset_id, Asset.name, SearchDoc.version_id, Version.number, SearchDoc.kind,
-            SearchDoc.start_s, SearchDoc.end_s, SearchDoc.text)
+_COLUMNS = (SearchDoc.id.label("doc_id"), SearchDoc.asset_id, Asset.name, SearchDoc.version_id, Version.number,
+            SearchDoc.kind, SearchDoc.start_s, SearchDoc.end_s, SearchDoc.text)
 
 
 def _rows(session: Session, stmt: Select[Any]) -> list[Hit]:
     return [Hit(asset_id=row.asset_id, asset_name=row.name, version_id=row.version_id, version=row.number,
-                kind=row.kind, start_s=row.start_s, end_s=row.end_s, text=row.text, rank=float(row.rank))
-            for row in session.execute(stmt)]
+                kind=row.kind, start_s=row.start_s, end_s=row.end_s, text=row.text, rank=float(row.rank),
+                doc_id=row.doc_id) for row in session.execute(stmt)]
 
 
 def _match(expression: str) -> ColumnElement[bool]:

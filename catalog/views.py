@@ -24,7 +24,7 @@ from catalog.review import (
     review_status,
     status_of,
 )
-from catalog.search import SearchFilters, asset_matches, search
+from catalog.search import Hit, SearchFilters, asset_matches, search
 from catalog.tag_trust import trusted
 from rushes.errors import InvalidTimecode
 from rushes.timecode import seconds_to_timecode
@@ -222,11 +222,14 @@ def scene_view(scene: Scene, clock: Clock, decisions: dict[str, str] | None = No
 
 
 def search_hits(session: Session, q: str, filters: SearchFilters, *, limit: int = 50,
-                offset: int = 0) -> list[dict[str, Any]]:
+                offset: int = 0, found: list[Hit] | None = None) -> list[dict[str, Any]]:
     """Ranked hits with the source timecode and the keyframe of the scene each hit falls in: three queries
     a page (hits, the versions' media facts, their scenes), however many hits."""
-    hits = search(session, q, filters, limit=limit, offset=offset) if q.strip() else \
-        asset_matches(session, filters, limit=limit, offset=offset)
+    if found is not None:  # ranked already (words and meaning: catalog/semantic.py)
+        hits = found
+    else:
+        hits = search(session, q, filters, limit=limit, offset=offset) if q.strip() else \
+            asset_matches(session, filters, limit=limit, offset=offset)
     versions = {hit.version_id for hit in hits}
     infos = {row.version_id: row for row in session.scalars(
         select(MediaInfoRow).where(MediaInfoRow.version_id.in_(versions)))} if versions else {}
@@ -242,6 +245,7 @@ def search_hits(session: Session, q: str, filters: SearchFilters, *, limit: int 
         "version": hit.version, "kind": hit.kind, "start_s": hit.start_s, "end_s": hit.end_s,
         "timecode": clocks[hit.version_id](hit.start_s), "text": hit.text, "rank": hit.rank,
         "keyframe_url": _keyframe_at(hit.version_id, starts.get(hit.version_id, []), hit.start_s),
+        "doc_id": hit.doc_id, "matched": list(hit.matched), **hit.extra,
     } for hit in hits]
 
 

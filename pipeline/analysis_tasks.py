@@ -259,7 +259,7 @@ def warm_up(kinds: set[str], settings: Settings) -> None:
     started = time.monotonic()
     with WARMING:
         _warm_up(kinds, settings)
-    log.info("models for %s loaded in %.1fs", ", ".join(sorted(kinds & {"transcript", "tags"})) or "nothing",
+    log.info("models for %s loaded in %.1fs", ", ".join(sorted(kinds & {"transcript", "tags", "embed"})) or "nothing",
              time.monotonic() - started)
 
 
@@ -275,3 +275,8 @@ def _warm_up(kinds: set[str], settings: Settings) -> None:
         from analyzers.tags import warm_up as warm_up_taggers
 
         warm_up_taggers()
+    if "embed" in kinds:
+        from pipeline.embed_tasks import picture_embedder, text_embedder
+
+        text_embedder(settings)
+        picture_embedder(settings)

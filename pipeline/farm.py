@@ -114,6 +114,15 @@ class Farm:
         key = f"{self.broker.namespace}:__rushes__.turn.{task}"
         return bool(self.broker.client.set(key, self.name, nx=True, px=max(1, int(every_s * 1000))))
 
+    def release_turn(self, task: str) -> None:
+        """End this process's turn at ``task`` early (it finished), so the next pass need not wait for it."""
+        from dramatiq.brokers.redis import RedisBroker
+
+        if isinstance(self.broker, RedisBroker):
+            key = f"{self.broker.namespace}:__rushes__.turn.{task}"
+            if self.broker.client.get(key) == self.name.encode():
+                self.broker.client.delete(key)
+
     def steps_in_broker(self) -> set[int] | None:
         """The steps the broker holds a live message for (waiting, delayed, or taken by a live worker).
 

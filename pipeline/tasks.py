@@ -20,6 +20,7 @@ from analyzers.probe import probe
 from catalog.models import MediaInfoRow, Proxy, SearchDoc
 from catalog.search import replace_docs
 from pipeline import analysis_tasks as analysis
+from pipeline import embed_tasks as embed
 from pipeline.delivery_tasks import run_render
 from pipeline.jobs import Job, Outcome
 from pipeline.workflow import is_render
@@ -112,4 +113,5 @@ TASKS: dict[str, Callable[[Job], Outcome]] = {
     "keyframes": analysis.run_keyframes,
     "transcript": analysis.run_transcript,
     "tags": analysis.run_tags,
+    "embed": embed.run_embed,
 }

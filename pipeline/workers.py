@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import dramatiq
 
 from pipeline import step_metrics
+from pipeline.embed_tasks import EmbeddingBacklog
 from pipeline.farm import Farm
 from pipeline.reconcile import Reconciler
 from pipeline.registry import Announcer
@@ -40,6 +41,9 @@ class Workers:
         self.announcer = Announcer(farm, sorted(self.queues), threads or farm.settings.worker_threads,
                                    farm.settings.metrics_port)
         self.warmed = threading.Event()  # set once the models of this worker's steps are loaded (or failed to)
+        # documents made after their version's embed step (metadata edits) and a changed model: embedded here
+        embeds = "embed" in with_needs(farm.settings.steps) and queue_of("embed") in self.queues
+        self.backlog = EmbeddingBacklog(farm) if embeds else None
 
     def start(self) -> None:
         if self.farm.settings.metrics_port:
@@ -47,6 +51,8 @@ class Workers:
         self.worker.start()
         self.reconciler.start()
         self.announcer.start()
+        if self.backlog is not None:
+            self.backlog.start()
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
@@ -63,6 +69,8 @@ class Workers:
             self.warmed.set()
 
     def stop(self) -> None:
+        if self.backlog is not None and self.backlog.is_alive():
+            self.backlog.stop()
         self.reconciler.stop()
         self.announcer.stop()
         kill_all()  # a Dramatiq time limit cannot interrupt ffmpeg; we end it ourselves

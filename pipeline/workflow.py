@@ -40,6 +40,8 @@ WORKFLOW: dict[str, StepKind] = {
         StepKind("keyframes", needs=("scenes",)),
         StepKind("transcript", needs=("audio",)),
         StepKind("tags", needs=("keyframes",)),
+        # vectors for semantic search and similar shots: the version is ready without them
+        StepKind("embed", needs=("transcript", "tags"), required=False),
     )
 }
 

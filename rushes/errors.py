@@ -20,6 +20,7 @@
     ├── Interrupted          work stopped from outside (cancel, lost lease, shutdown): retried
     ├── OutputError          an output did not verify (missing, truncated, wrong streams)
     ├── IngestError          a dropped file could not be read or stored
+    ├── NotConfigured        a capability that needs something this farm was not given (a model)
     └── NotFound             an id that is not in the catalog
 
 Every class has its row in :data:`STATUS` (HTTP status, CLI exit code); a test keeps the table complete.
@@ -133,6 +134,10 @@ class IngestError(RushesError):
     """A dropped file could not be read or stored."""
 
 
+class NotConfigured(RushesError):
+    """A capability that needs something this farm was not given (e.g. a local CLIP model)."""
+
+
 class NotFound(RushesError):
     """No such object in the catalog."""
 
@@ -167,6 +172,7 @@ STATUS: dict[type[RushesError], Status] = {
     OutputError: Status(500, 1),
     IngestError: Status(400, 1),
     NotFound: Status(404, 3),
+    NotConfigured: Status(501, 2),
 }
 
 

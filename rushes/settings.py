@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     # keyframe labels under this confidence are hidden from people and from the search (an accepted one shows)
     tag_min_confidence: float = Field(0.2, ge=0, le=1)
     accepted_tags_field: str = "keywords"  # the metadata field an accepted tag is added to
+    # semantic search: a local folder with model.onnx + tokenizer.json (or a sentence-transformers folder);
+    # default: the bundled all-MiniLM-L6-v2 (int8 ONNX). Changing it re-embeds in the background.
+    text_model: str | None = None
+    # "shots like this": a local EfficientNet-Lite0 .pth or an ONNX features model; default: the bundled one
+    picture_model: str | None = None
+    # "describe the picture" search: a local CLIP-style ONNX pair (image and text towers) folder; default: none
+    clip_model: str | None = None
     steps: list[str] | None = None  # workflow steps to run (with what they need); default: all
     targets_file: Path | None = None  # distribution targets declared in YAML; default: presets/targets.yaml
     # the metadata schema's YAML files (fields, vocabularies, taxonomies, views); default: <data_dir>/metadata,

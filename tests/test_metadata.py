@@ -208,7 +208,7 @@ def test_bulk_edit_changes_every_asset_or_none(farm: Farm, client: TestClient,
         "asset_ids": ids, "set": {"production": "Match of the Day", "camera": "Drone"},
         "add": {"talent": ["Presenter"]}})
     assert done.status_code == 200, done.text
-    assert done.json()["changed"] == 3
+    assert done.json()["changed"] == 3 and done.json()["assets"] == 3
     talent = [client.get(f"/api/v1/assets/{i}/metadata", headers=tokens["vera"]).json() for i in ids]
     values = [{f["key"]: f["value"] for v in t["views"] for f in v["fields"]} for t in talent]
     assert [v["talent"] for v in values] == [["Guest", "Presenter"], ["Presenter"], ["Presenter"]]
@@ -561,3 +561,25 @@ def test_logged_ranges_are_markers_in_the_editor_exports(farm: Farm, client: Tes
     assert "* LOC: 01:00:03:10 GREEN   Goal, header - Moment: Sport > Football > Goal; Note: header" in edl
     otio_text = client.get(f"/api/v1/assets/{asset_id}/export.otio", headers=tokens["vera"]).text
     assert "Moment: Sport > Football > Goal; Note: header" in otio_text
+
+
+def test_a_refused_save_tells_only_what_the_caller_may_see_and_logging_does_not_make_it_stale(
+        farm: Farm, client: TestClient, tokens: dict[str, dict[str, str]]) -> None:
+    (farm.settings.metadata_folder / "board.yaml").write_text(
+        "fields:\n  fee: {type: number, label: Fee}\n"
+        "views:\n  board: {label: Board, fields: [fee], see: [admin], edit: [admin]}\n")
+    farm.sync_metadata_schema()
+    asset_id = _asset(farm, "secret.mov")
+    url = f"/api/v1/assets/{asset_id}/metadata"
+    # a logged range since the form was read: the asset's own fields did not change, the save goes through
+    client.post(f"/api/v1/assets/{asset_id}/logs", headers=tokens["rita"], json={"in": 0, "out": 25,
+                                                                                  "values": {"note": "walk-in"}})
+    assert client.patch(url, headers=tokens["ed"], json={"revision": 0, "set": {"camera": "A cam"}}).status_code == 200
+    client.patch(url, headers=tokens["root"], json={"revision": 2, "set": {"fee": 1200, "location": "Leeds"}})
+    stale = client.patch(url, headers=tokens["eve"], json={"revision": 2, "set": {"camera": "B cam"}})
+    assert stale.status_code == 409
+    assert [c["field"] for c in stale.json()["changes"]] == ["location"]  # not the fee: eve's views hide it
+    assert "fee" not in stale.json()["error"]
+    history = client.get(f"{url}/history", headers=tokens["eve"]).json()["changes"]
+    assert "fee" not in {c["field"] for c in history} and "location" in {c["field"] for c in history}
+    assert "fee" in {c["field"] for c in client.get(f"{url}/history", headers=tokens["root"]).json()["changes"]}

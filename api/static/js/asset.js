@@ -1,10 +1,12 @@
 // The asset page: a frame-accurate proxy player with source timecode, scenes, transcript, comments at a
-// frame, review decisions, QC markers, versions and the delivery panel. Everything goes through /api/v1.
+// frame, review decisions, QC markers, versions, the delivery panel, the team's metadata and ranges logged at
+// the player. Everything goes through /api/v1.
 //
 // This entry loads the asset and wires the sections together; each section is a module under asset/
-// (player, timeline, analysis, comments, review, delivery, rights, collections, versions, keys), and the
-// shared page state lives in asset/state.js. Imports go one way, never in a circle: this file → the
-// sections → the few sections they call (player, timeline, comments, delivery, versions) → state.js.
+// (player, timeline, analysis, comments, review, delivery, rights, metadata, logging, collections, versions,
+// keys), and the shared page state lives in asset/state.js. Imports go one way, never in a circle: this file →
+// the sections → the few sections they call (player, timeline, comments, delivery, versions) → state.js. The
+// controls of the team's metadata fields are shared with the library (fields.js).
 "use strict";
 
 import { api, el, showError, whoAmI } from "./common.js";
@@ -14,11 +16,13 @@ import { renderCollections, wireCollections } from "./asset/collections.js";
 import { loadComments, wireComments } from "./asset/comments.js";
 import { loadDelivery, wireDelivery } from "./asset/delivery.js";
 import { wireKeys } from "./asset/keys.js";
+import { loadLogs, setUpLogging, wireLogging } from "./asset/logging.js";
+import { loadMetadata, wireMetadata } from "./asset/metadata.js";
 import { onFrameShown, seekFrame, showTime, wirePlayer, wireTransport } from "./asset/player.js";
 import { loadReview, wireReview } from "./asset/review.js";
 import { loadRights, wireRights } from "./asset/rights.js";
 import { $, allowedTo, assetId, query, state, versionPath, video } from "./asset/state.js";
-import { drawCommentMarkers, drawQc, drawScenes } from "./asset/timeline.js";
+import { drawCommentMarkers, drawLogMarks, drawQc, drawScenes } from "./asset/timeline.js";
 import { loadChanges, renderMetadata, renderVersions, wireVersions } from "./asset/versions.js";
 
 async function optional(path) {
@@ -74,14 +78,21 @@ async function load() {
   if (!version.proxy_url) { seekFrame(0); document.body.dataset.ready = "true"; }
   $("rights-edit").hidden = !allowedTo("edit_metadata");
   await Promise.all([[loadComments(), "comments"], [loadReview(), "review"], [loadDelivery(), "delivery"],
-                     [loadRights(), "rights"],
+                     [loadRights(), "rights"], [loadTeamMetadata(), "metadata"],
                      [loadChanges(version), "what changed"]].map(([p, where]) => p.catch((err) => showError(err, where))));
 }
 
-function drawAll() { drawQc(); drawScenes(); drawCommentMarkers(); showTime(); }
+// the team's fields, then the logged ranges of the version (the range views come with the asset's views)
+async function loadTeamMetadata() {
+  const view = await loadMetadata();
+  setUpLogging(view.range_views);
+  await loadLogs();
+}
+
+function drawAll() { drawQc(); drawScenes(); drawCommentMarkers(); drawLogMarks(); showTime(); }
 
 // the scene strip, its tags and the transcript follow the frame shown
 onFrameShown((frame) => { followScene(frame); followTranscript(frame / state.clock.fps); });
 wirePlayer(); wireCollections(); wireVersions();
-wireTransport(); wireKeys(); wireComments(); wireReview(); wireDelivery(); wireRights();
+wireTransport(); wireKeys(); wireComments(); wireReview(); wireDelivery(); wireRights(); wireMetadata(); wireLogging();
 load().catch((err) => showError(err, "loading the asset"));

@@ -6,8 +6,10 @@ function csrfToken() {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
+// status: the HTTP status (0: no answer); body: the error's JSON when there was one (a stale save's "changes",
+// a refused value's "problems" field by field)
 export class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, body = null) { super(message); this.status = status; this.body = body; }
 }
 
 export async function api(path, { method = "GET", body, raw = false } = {}) {
@@ -27,8 +29,9 @@ export async function api(path, { method = "GET", body, raw = false } = {}) {
   }
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
-    try { message = (await response.json()).error || message; } catch (_) { /* not JSON */ }
-    throw new ApiError(response.status, message);
+    let body = null;
+    try { body = await response.json(); message = body.error || message; } catch (_) { /* not JSON */ }
+    throw new ApiError(response.status, message, body);
   }
   if (raw) return response;
   return response.status === 204 ? null : response.json();

@@ -1,13 +1,23 @@
 // The library: a grid of assets with live status, filters, and search hits that open the asset at a timecode.
+// The team's metadata narrows it: field terms in a filter box (camera:"A cam"), a facet sidebar whose values
+// add such terms, and an "Edit selected" form that sets, adds or removes a value on the assets ticked.
 "use strict";
 
 import { api, duration, el, showError, whoAmI } from "./common.js";
+import { shown, term, valueControl } from "./fields.js";
 
-const grid = document.getElementById("grid");
-const filters = document.getElementById("filters");
-const live = document.getElementById("live");
+const $ = (id) => document.getElementById(id);
+const grid = $("grid");
+const filters = $("filters");
+const live = $("live");
 const BUSY = new Set(["queued", "processing"]);
 let timer = null;
+let schema = null;          // GET /api/v1/metadata/schema: the fields, views and facets the caller may see
+let fieldQuery = "";        // the field terms the list is filtered by (as the server last accepted them)
+let shownIds = [];          // the assets in the grid now
+const selected = new Set(); // asset ids ticked for "Edit selected"
+let bulkFields = [];        // the fields the caller's role may edit (asset-level views)
+let asked = 0;              // the latest list asked for: an older answer arriving late is dropped
 
 function statusBadge(asset) {
   const badge = el("span", { class: `status status-${asset.status}` }, asset.status);
@@ -29,7 +39,14 @@ function card(asset) {
                   class: asset.poster_url ? "poster-picture" : "waveform" })
     : el("div", { class: "no-poster", "aria-hidden": "true" },
          asset.status === "failed" ? "✕" : asset.media === "audio" ? "♪" : "…");
+  const pick = bulkFields.length
+    ? el("label", { class: "pick" }, el("input", { type: "checkbox", class: "pick", value: asset.id,
+                                                  checked: selected.has(asset.id), "aria-label": `select ${asset.name}`,
+                                                  onchange: (event) => pickAsset(asset.id, event.target.checked) }),
+         "select")
+    : null;
   return el("li", { class: "card", dataset: { assetId: asset.id, status: asset.status } },
+    pick,
     el("a", { href: link, class: "poster" }, poster),
     el("h3", {}, el("a", { href: link }, asset.name)),
     el("dl", { class: "facts" },
@@ -41,21 +58,187 @@ function card(asset) {
     asset.error ? el("p", { class: "error" }, asset.error) : null);
 }
 
-async function refresh() {
-  clearTimeout(timer);
+function listParams(withFacets) {
   const params = new URLSearchParams();
   for (const name of ["collection", "status"]) if (filters[name].value) params.set(name, filters[name].value);
+  if (fieldQuery) params.set("q", fieldQuery);
+  if ($("attention").checked) params.set("attention", "true");
+  if (withFacets && schema && schema.facets.length) params.set("facets", schema.facets.join(","));
+  return params;
+}
+
+function showAssets(body) {
+  const focused = document.activeElement && document.activeElement.matches("input.pick") ? document.activeElement.value : null;
+  const { assets } = body;
+  grid.replaceChildren(...assets.map(card));
+  if (focused) { const again = grid.querySelector(`input.pick[value="${focused}"]`); if (again) again.focus(); }
+  shownIds = assets.map((a) => a.id);
+  for (const id of [...selected]) if (!shownIds.includes(id)) selected.delete(id);  // only what is in sight
+  showSelection();
+  const filtered = Boolean(fieldQuery || $("attention").checked || filters.collection.value || filters.status.value);
+  $("empty").hidden = assets.length > 0 || filtered;
+  $("no-match").hidden = assets.length > 0 || !filtered;
+  if (body.facets) showFacets(body.facets);
+  const busy = assets.filter((a) => BUSY.has(a.status)).length;
+  live.textContent = busy ? `${busy} asset(s) processing: updating live` : "";
+  return busy;
+}
+
+function later(busy, delay) {
+  clearTimeout(timer);
+  // live while something runs (the list only), a slow poll for new files (with the facets' counts)
+  timer = setTimeout(() => refresh({ facets: !busy }), delay ?? (busy ? 1500 : 8000));
+}
+
+async function list(withFacets) {
+  const mine = ++asked;
+  const body = await api(`/api/v1/assets?${listParams(withFacets)}`);
+  return mine === asked ? body : null;
+}
+
+async function refresh({ facets = true } = {}) {
+  clearTimeout(timer);
   try {
-    const { assets } = await api(`/api/v1/assets?${params}`);
-    grid.replaceChildren(...assets.map(card));
-    document.getElementById("empty").hidden = assets.length > 0;
-    const busy = assets.filter((a) => BUSY.has(a.status)).length;
-    live.textContent = busy ? `${busy} asset(s) processing: updating live` : "";
-    timer = setTimeout(refresh, busy ? 1500 : 8000);  // live while something runs, a slow poll for new files
+    const body = await list(facets);
+    if (body) later(showAssets(body));
   } catch (err) {
     showError(err, "loading the library");
-    timer = setTimeout(refresh, 10000);
+    later(0, 10000);
   }
+}
+
+// a new filter: the list and the counts narrow; a term the server refuses is told beside the box, and the list
+// stays as it was
+async function applyFilter(text) {
+  clearTimeout(timer);
+  const before = fieldQuery;
+  fieldQuery = text.trim();
+  const problem = $("fq-error");
+  try {
+    const body = await list(true);
+    if (!body) return;  // a newer filter is on its way
+    const busy = showAssets(body);
+    problem.hidden = true;
+    $("fq").removeAttribute("aria-invalid");
+    const url = new URLSearchParams(location.search);
+    if (fieldQuery) url.set("fq", fieldQuery); else url.delete("fq");
+    history.replaceState(null, "", url.toString() ? `?${url}` : location.pathname);
+    later(busy);
+  } catch (err) {
+    fieldQuery = before;
+    if (err.status === 400) {
+      problem.textContent = err.message;
+      problem.hidden = false;
+      $("fq").setAttribute("aria-invalid", "true");
+    } else showError(err, "filter");
+    later(0);
+  }
+}
+
+function showFacets(facets) {
+  const panel = $("facets-panel");
+  const fields = new Map((schema ? schema.fields : []).map((f) => [f.key, f]));
+  const groups = [];
+  for (const key of schema ? schema.facets : []) {
+    const values = facets[key] || [];
+    if (!values.length) continue;
+    const field = fields.get(key) || { key, label: key };
+    groups.push(el("div", { class: "facet", role: "group", "aria-labelledby": `facet-${key}`, dataset: { field: key } },
+      el("h3", { id: `facet-${key}` }, field.label),
+      el("ul", { "aria-labelledby": `facet-${key}` }, values.map((v) => {
+        const t = term(key, v.value);
+        const on = fieldQuery.includes(t);
+        return el("li", {}, el("button", {
+          type: "button", class: "facet-value", "aria-pressed": on ? "true" : "false", dataset: { term: t, value: String(v.value) },
+          "aria-label": `${field.label}: ${shown(field, v.value)}, ${v.assets} asset${v.assets === 1 ? "" : "s"}${on ? " (filtering; click to remove)" : ""}`,
+          onclick: () => toggleTerm(t),
+        }, el("span", { class: "value" }, shown(field, v.value)), el("span", { class: "count" }, String(v.assets))));
+      }))));
+  }
+  panel.hidden = !(schema && schema.facets.length);
+  $("facets").replaceChildren(...groups);
+  if (!groups.length) $("facets").append(el("p", { class: "muted" }, "No values to narrow by among these assets."));
+}
+
+function toggleTerm(t) {
+  const box = $("fq");
+  const text = box.value.includes(t) ? box.value.replace(t, " ") : `${box.value} ${t}`;
+  box.value = text.replace(/\s+/g, " ").trim();
+  applyFilter(box.value);
+}
+
+// ------------------------------------------------------------------------------------------ edit selected
+
+function pickAsset(id, on) {
+  if (on) selected.add(id); else selected.delete(id);
+  showSelection();
+}
+
+function showSelection() {
+  $("selected-count").textContent = `${selected.size} selected`;
+  for (const box of grid.querySelectorAll("input.pick")) box.checked = selected.has(Number(box.value));
+}
+
+function bulkField() { return bulkFields.find((f) => f.key === $("bulk-field").value); }
+
+function showBulkValue() {
+  const field = bulkField();
+  if (!field) return;
+  const op = $("bulk-op");
+  for (const option of op.options) option.disabled = option.value !== "set" && !field.multiple;
+  if (op.selectedOptions[0].disabled) op.value = "set";
+  const before = $("bulk-value");
+  const control = valueControl(field, "bulk-value");
+  if (before && before.dataset.field === field.key) control.value = before.value;  // another change, same value
+  control.dataset.field = field.key;
+  $("bulk-value-slot").replaceChildren(control);
+  $("bulk-value-help").textContent = op.value === "set"
+    ? `empty: clears ${field.label}${field.multiple ? "; set replaces every value" : ""}`
+    : `the value to ${op.value}${field.help ? ` · ${field.help}` : ""}`;
+}
+
+function setUpBulk() {
+  const seen = new Set();
+  bulkFields = schema.views.filter((v) => v.editable && v.level === "asset").flatMap((v) => v.fields)
+    .filter((f) => !seen.has(f.key) && seen.add(f.key));
+  $("bulk-form").hidden = bulkFields.length === 0;
+  $("bulk-field").replaceChildren(...bulkFields.map((f) => el("option", { value: f.key }, f.label)));
+  showBulkValue();
+}
+
+async function applyBulk(event) {
+  event.preventDefault();
+  const note = $("bulk-note");
+  const field = bulkField();
+  const op = $("bulk-op").value;
+  const raw = $("bulk-value").value.trim();
+  note.className = "field-error";
+  if (!selected.size) { note.textContent = "Tick the assets to change first (the boxes on their cards)."; return; }
+  if (op !== "set" && !raw) { note.textContent = `Choose the value to ${op}.`; return; }
+  let value = field.type === "boolean" ? (raw === "" ? null : raw === "true") : raw || null;
+  if (op === "set" && field.multiple && value !== null) value = [value];
+  const ids = [...selected];
+  try {
+    const done = await api("/api/v1/metadata/bulk", { method: "POST", body: { asset_ids: ids, [op]: { [field.key]: value } } });
+    const what = op === "set" ? (value === null ? `${field.label} cleared` : `${field.label} set to “${shown(field, value)}”`)
+      : `“${shown(field, value)}” ${op === "add" ? "added to" : "removed from"} ${field.label}`;
+    note.className = "ok";
+    note.textContent = `${what} on ${done.changed} asset${done.changed === 1 ? "" : "s"}.`;
+    await refresh({ facets: true });
+  } catch (err) {
+    const problems = err.body && err.body.problems ? Object.values(err.body.problems).join("; ") : err.message;
+    note.textContent = `Nothing changed: ${problems}`;
+  }
+}
+
+async function loadSchema() {
+  try {
+    schema = await api("/api/v1/metadata/schema");
+  } catch (err) {
+    showError(err, "metadata fields");
+    return;
+  }
+  setUpBulk();
 }
 
 async function loadCollections() {
@@ -64,7 +247,9 @@ async function loadCollections() {
 }
 
 function hit(h) {
-  const href = `/assets/${h.asset_id}?v=${h.version}&t=${h.start_s.toFixed(3)}`;
+  // a hit on a field or a field-only query (kind field/asset) has no time: the asset opens at its start
+  const at = h.start_s === null || h.start_s === undefined ? "" : `&t=${h.start_s.toFixed(3)}`;
+  const href = `/assets/${h.asset_id}?v=${h.version}${at}`;
   return el("li", { class: "hit" },
     el("a", { href },
       h.keyframe_url ? el("img", { src: h.keyframe_url, alt: "", width: "160", height: "90", loading: "lazy" }) : null,
@@ -106,13 +291,27 @@ async function loadExpiring() {
 document.getElementById("search").addEventListener("submit", (event) => {
   event.preventDefault();
   const q = event.target.q.value.trim();
-  history.replaceState(null, "", q ? `?q=${encodeURIComponent(q)}` : location.pathname);
+  const url = new URLSearchParams(location.search);  // the field filter (fq) stays
+  if (q) url.set("q", q); else url.delete("q");
+  history.replaceState(null, "", url.toString() ? `?${url}` : location.pathname);
   search(q);
 });
-filters.addEventListener("change", refresh);
+filters.addEventListener("change", () => refresh());
+$("field-filter").addEventListener("submit", (event) => { event.preventDefault(); applyFilter($("fq").value); });
+$("fq-clear").addEventListener("click", () => { $("fq").value = ""; applyFilter(""); });
+$("attention").addEventListener("change", () => applyFilter($("fq").value));
+$("bulk-field").addEventListener("change", showBulkValue);
+$("bulk-op").addEventListener("change", showBulkValue);
+$("bulk-form").addEventListener("submit", (event) => applyBulk(event).catch((err) => showError(err, "edit selected")));
+$("select-all").addEventListener("click", () => { for (const id of shownIds) selected.add(id); showSelection(); });
+$("select-none").addEventListener("click", () => { selected.clear(); showSelection(); });
 
+const start = new URLSearchParams(location.search);
+fieldQuery = (start.get("fq") || "").trim();
+$("fq").value = fieldQuery;
 whoAmI().catch((err) => showError(err, "who am I"));
-loadCollections().catch((err) => showError(err, "collections")).finally(refresh);
+Promise.all([loadCollections().catch((err) => showError(err, "collections")), loadSchema()])
+  .finally(() => (fieldQuery ? applyFilter(fieldQuery) : refresh({ facets: true })));
 loadExpiring().catch((err) => showError(err, "expiring rights"));
-const initial = new URLSearchParams(location.search).get("q");
-if (initial) { document.getElementById("q").value = initial; search(initial); }
+const initial = start.get("q");
+if (initial) { $("q").value = initial; search(initial); }

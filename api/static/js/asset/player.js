@@ -137,7 +137,7 @@ export function wireTransport() {
   $("jump").addEventListener("submit", (event) => { event.preventDefault(); jumpTo(event.target.tc.value); });
   const timeline = $("timeline");
   timeline.addEventListener("click", (event) => {
-    if (event.target.closest(".marker")) return;
+    if (event.target.closest(".marker, .logmark")) return;  // they seek on their own
     const box = timeline.getBoundingClientRect();
     seekFrame(((event.clientX - box.left) / box.width) * state.frames);
   });

@@ -1,5 +1,6 @@
-// The asset page's shared state, in one place: what is loaded, the frame shown, the comment range, who is
-// signed in; the video element; and the small helpers every section uses. Imports no other section.
+// The asset page's shared state, in one place: what is loaded, the frame shown, the comment range, the range
+// being logged, who is signed in; the video element; and the small helpers every section uses. Imports no other
+// section.
 "use strict";
 
 import { Clock } from "../timecode.js";
@@ -14,6 +15,7 @@ export const state = {
   frame: 0,            // the frame shown now (exact when paused; from the compositor while playing)
   scenes: [], segments: [], comments: [], qc: null,
   rangeIn: null, rangeOut: null,
+  logs: [], logIn: null, logOut: null,   // logged ranges of the version shown; the range being marked
   reverse: null, reverseSpeed: 0, me: null,
 };
 

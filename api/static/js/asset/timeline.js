@@ -1,4 +1,5 @@
-// The timeline's layers under the playhead: QC events, scene cuts and comment markers (click to seek).
+// The timeline's layers under the playhead: QC events, scene cuts, comment markers and logged ranges
+// (click to seek).
 "use strict";
 
 import { el } from "../common.js";
@@ -36,5 +37,17 @@ export function drawCommentMarkers() {
                           style: `left:${(c.start_frame / Math.max(1, state.frames) * 100).toFixed(3)}%;${width}`,
                           "aria-label": label, title: label, dataset: { frame: c.start_frame, commentId: c.id },
                           onclick: () => seekFrame(c.start_frame) });
+  }));
+}
+
+export function drawLogMarks() {
+  const layer = $("timeline-logs");
+  const frames = Math.max(1, state.frames);
+  layer.replaceChildren(...state.logs.map((log) => {
+    const label = `logged range ${log.in_tc} – ${log.out_tc}`;
+    const width = Math.max(0.4, (log.out_frame - log.in_frame) / frames * 100);
+    return el("button", { type: "button", class: "logmark", "aria-label": label, title: label,
+                          style: `left:${(log.in_frame / frames * 100).toFixed(3)}%;width:${width.toFixed(3)}%`,
+                          dataset: { frame: log.in_frame, logId: log.id }, onclick: () => seekFrame(log.in_frame) });
   }));
 }

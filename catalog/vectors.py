@@ -1,0 +1,119 @@
+"""Embeddings in the catalog's own tables: a vector per search document (``text_vectors``) and per shot keyframe
+(``picture_vectors``), each with the model that made it, as float16 bytes.
+
+What still needs a vector for a model (a new version's documents, a metadata edit's new document, every row when the
+model changed) is found by :func:`pending_docs` / :func:`pending_scenes`; the embedding step and the backlog fill
+it. Search reads only the vectors of the model in force, so it keeps answering while a new model catches up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from catalog.models import PictureVector, Scene, SearchDoc, TextVector, Version
+
+EMBEDDED_KINDS = ("transcript", "ocr", "tag", "metadata", "field", "log")  # not "name": a file name means nothing
+
+
+@dataclass(frozen=True)
+class PendingDoc:
+    doc_id: int
+    asset_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class PendingScene:
+    scene_id: int
+    asset_id: int
+    keyframe: str
+
+
+def pending_docs(session: Session, model: str, *, limit: int = 256, version_id: int | None = None,
+                 after: int = 0) -> list[PendingDoc]:
+    """Documents without a vector of ``model`` (none yet, or another model's), oldest first from ``after``."""
+    query = (select(SearchDoc.id, SearchDoc.asset_id, SearchDoc.text)
+             .outerjoin(TextVector, TextVector.doc_id == SearchDoc.id)
+             .where(SearchDoc.kind.in_(EMBEDDED_KINDS), SearchDoc.id > after,
+                    or_(TextVector.id.is_(None), TextVector.model != model)))
+    if version_id is not None:
+        query = query.where(SearchDoc.version_id == version_id)
+    return [PendingDoc(*row) for row in session.execute(query.order_by(SearchDoc.id).limit(limit))]
+
+
+def pending_scenes(session: Session, model: str, *, limit: int = 64, version_id: int | None = None,
+                   after: int = 0) -> list[PendingScene]:
+    query = (select(Scene.id, Version.asset_id, Scene.keyframe_path)
+             .join(Version, Version.id == Scene.version_id)
+             .outerjoin(PictureVector, PictureVector.scene_id == Scene.id)
+             .where(Scene.keyframe_path.is_not(None), Scene.id > after,
+                    or_(PictureVector.id.is_(None), PictureVector.model != model)))
+    if version_id is not None:
+        query = query.where(Scene.version_id == version_id)
+    rows = session.execute(query.order_by(Scene.id).limit(limit))
+    return [PendingScene(row[0], row[1], row[2] or "") for row in rows]
+
+
+def store_text(session: Session, model: str, rows: Sequence[tuple[int, int, bytes, bytes]]) -> None:
+    """(doc id, asset id, float16 bytes, SimHash bytes) rows; a document's older vector is replaced. A document
+    deleted meanwhile (a metadata edit re-made it) is skipped."""
+    if not rows:
+        return
+    ids = [row[0] for row in rows]
+    alive = set(session.scalars(select(SearchDoc.id).where(SearchDoc.id.in_(ids))))
+    session.execute(delete(TextVector).where(TextVector.doc_id.in_(ids)))
+    session.add_all(TextVector(doc_id=doc_id, asset_id=asset_id, model=model, vector=vector, bits=bits)
+                    for doc_id, asset_id, vector, bits in rows if doc_id in alive)
+    session.flush()
+
+
+def store_pictures(session: Session, model: str, rows: Sequence[tuple[int, int, bytes, bytes]]) -> None:
+    if not rows:
+        return
+    ids = [row[0] for row in rows]
+    alive = set(session.scalars(select(Scene.id).where(Scene.id.in_(ids))))
+    session.execute(delete(PictureVector).where(PictureVector.scene_id.in_(ids)))
+    session.add_all(PictureVector(scene_id=scene_id, asset_id=asset_id, model=model, vector=vector, bits=bits)
+                    for scene_id, asset_id, vector, bits in rows if scene_id in alive)
+    session.flush()
+
+
+def coverage(session: Session, text_model: str, picture_model: str | None) -> dict[str, dict[str, Any]]:
+    """How far the embeddings are: documents and shots with a vector of the model in force, of all."""
+    docs = session.scalar(select(func.count()).select_from(SearchDoc).where(SearchDoc.kind.in_(EMBEDDED_KINDS))) or 0
+    done = session.scalar(select(func.count()).select_from(TextVector).where(TextVector.model == text_model)) or 0
+    out: dict[str, dict[str, Any]] = {"text": {"model": text_model, "embedded": done, "total": docs}}
+    if picture_model is not None:
+        shots = session.scalar(select(func.count()).select_from(Scene).where(Scene.keyframe_path.is_not(None))) or 0
+        made = session.scalar(select(func.count()).select_from(PictureVector)
+                              .where(PictureVector.model == picture_model)) or 0
+        out["pictures"] = {"model": picture_model, "embedded": made, "total": shots}
+    return out
+
+
+def text_rows_after(session: Session, model: str, after: int, limit: int = 50_000) -> list[tuple[int, int, int, bytes]]:
+    """(vector row id, doc id, asset id, bytes) of ``model`` past row ``after``: an index catching up."""
+    return [tuple(row) for row in session.execute(  # type: ignore[misc]
+        select(TextVector.id, TextVector.doc_id, TextVector.asset_id, TextVector.vector)
+        .where(TextVector.model == model, TextVector.id > after).order_by(TextVector.id).limit(limit))]
+
+
+def picture_rows_after(session: Session, model: str, after: int,
+                       limit: int = 50_000) -> list[tuple[int, int, int, bytes]]:
+    return [tuple(row) for row in session.execute(  # type: ignore[misc]
+        select(PictureVector.id, PictureVector.scene_id, PictureVector.asset_id, PictureVector.vector)
+        .where(PictureVector.model == model, PictureVector.id > after).order_by(PictureVector.id).limit(limit))]
+
+
+def gone_text(session: Session, model: str, doc_ids: Sequence[int]) -> set[int]:
+    """Of ``doc_ids`` (an index's answer), those that no longer have this model's vector (deleted, re-made)."""
+    if not doc_ids:
+        return set()
+    present = set(session.scalars(select(TextVector.doc_id).where(
+        and_(TextVector.doc_id.in_(list(doc_ids)), TextVector.model == model))))
+    return set(doc_ids) - present
