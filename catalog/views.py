@@ -214,7 +214,8 @@ def scene_view(scene: Scene, clock: Clock, decisions: dict[str, str] | None = No
         tags["labels"], tags["labels_hidden"] = trusted(tags["labels"], decisions or {}, min_confidence)
     tags["decisions"] = decisions or {}
     return {
-        "index": scene.index, "start_s": scene.start_s, "end_s": scene.end_s, "start_frame": scene.start_frame,
+        "id": scene.id, "index": scene.index, "start_s": scene.start_s, "end_s": scene.end_s,
+        "start_frame": scene.start_frame,
         "end_frame": scene.end_frame, "start_tc": clock(scene.start_s), "end_tc": clock(scene.end_s),
         "keyframe_s": scene.keyframe_s, "keyframe_url": keyframe_url(scene), "faces": scene.faces,
         "tags": tags,
