@@ -22,6 +22,10 @@ the worker's threads: their sum exceeds the wall time). Goal (issue 11): median 
 ``--without-tags`` leaves tagging out of both sides, as the independent check of issue 11 did.
 
     .venv/bin/python bench/analysis.py [--reps 2] [--without-tags]
+    .venv/bin/python bench/analysis.py --embed-cost [--reps 3]
+
+``--embed-cost`` times ``rushes ingest`` with every step and without the ``embed`` step (sentence and keyframe
+vectors), interleaved, and prints what embedding adds (goal, issue 14: at most 10 %).
 
 Needs PySceneDetect without its opencv-python dependency (opencv-python-headless provides cv2):
     .venv/bin/python -m pip install --no-deps scenedetect==0.7.2
@@ -283,12 +287,42 @@ def check_scenedetect() -> None:
                  "(opencv-python-headless already provides cv2):\n    " + INSTALL_SCENEDETECT)
 
 
+def embed_cost(reps: int) -> None:
+    """``rushes ingest`` of the clip with every step, and without ``embed``, interleaved."""
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    source = make_source(out / f"analysis-{SECONDS}s-1080p25-speech-cuts.mp4")
+    from pipeline.workflow import WORKFLOW
+
+    without = dict(os.environ, RUSHES_STEPS=json.dumps([kind for kind in WORKFLOW if kind != "embed"]))
+    walls: dict[str, list[float]] = {"with embed": [], "without embed": []}
+    embed_s: list[float] = []
+    for rep in range(1, reps + 1):
+        order = ("with embed", "without embed") if rep % 2 else ("without embed", "with embed")
+        for label in order:
+            wall, _lines, seconds = run_rushes(source, out, dict(os.environ) if label == "with embed" else without)
+            walls[label].append(wall)
+            if "embed" in seconds:
+                embed_s.append(seconds["embed"])
+            print(f"rep {rep}: {label}: {wall:.2f}s" + (f" (embed step {seconds['embed']:.2f}s)"
+                                                       if "embed" in seconds else ""), flush=True)
+    with_, without_ = statistics.median(walls["with embed"]), statistics.median(walls["without embed"])
+    print(f"\n{os.cpu_count()} CPUs, {SECONDS}s 1080p25 clip, {reps} rep(s), load average {os.getloadavg()[0]:.2f}")
+    print(f"median rushes ingest: with embed {with_:.2f}s, without {without_:.2f}s; the embed step "
+          f"{statistics.median(embed_s) if embed_s else 0:.2f}s; embedding adds {100 * (with_ / without_ - 1):+.1f} % "
+          f"(goal <= +10 %)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--without-tags", action="store_true", help="leave tagging out of both sides")
+    parser.add_argument("--embed-cost", action="store_true", help="what the embed step adds to rushes ingest")
     parser.add_argument("--naive-child", nargs=2, metavar=("SOURCE", "WORKDIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.embed_cost:
+        embed_cost(args.reps)
+        return
     check_scenedetect()
     with_tags = not args.without_tags
     if args.naive_child:

@@ -105,7 +105,8 @@ def version_status(steps: list[Step] | Mapping[str, str]) -> str:
     """queued | processing | ready | failed, derived from the steps (or kind → status) alone."""
     pairs = steps.items() if isinstance(steps, Mapping) else ((s.kind, s.status) for s in steps)
     statuses = {kind: status for kind, status in pairs if kind in WORKFLOW}  # renditions have their own status
-    if any(status == "failed" for status in statuses.values()):
+    # a step the version does not need to be ready (embed) fails alone: its error is on the step, not the version
+    if any(status == "failed" and WORKFLOW[kind].required for kind, status in statuses.items()):
         return "failed"
     required = [k.name for k in WORKFLOW.values() if k.required and k.name in statuses]
     if all(statuses[name] in FINISHED for name in required):

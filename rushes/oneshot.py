@@ -32,6 +32,8 @@ def version_state(farm: Farm, version_id: int) -> tuple[str, str | None, float, 
         steps = session.execute(_STEP_STATES, {"version_id": version_id}).all()
     done = sum(1.0 if state in ("done", "skipped") else progress or 0.0 for _, state, progress in steps)
     running = ", ".join(kind for kind, state, _ in steps if state == "running") or status
+    if status == "ready" and any(state in ("pending", "queued", "running") for _, state, _ in steps):
+        status = "processing"  # ready, but a step it does not need (embed) still runs: the command waits for it
     return status, error, done / max(1, len(WORKFLOW)), running
 
 
