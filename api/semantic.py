@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from api.auth import visible_asset
 from api.deps import DB, ReadDB, Reader
 from api.events import audit
 from catalog.models import Asset, MediaInfoRow, PictureVector, Scene, TextVector, User, Version
-from catalog.permissions import asset_scope
+from catalog.permissions import asset_scope, visible_asset_ids
 from catalog.vector_index import PICTURES, TEXT, VectorIndex
 from catalog.vectors import coverage
 from catalog.views import Clock, keyframe_url
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["search"])
 NEAR_DUPLICATE = 0.97  # keyframe cosine from which two shots are the same material: a re-encode at half size and
 # JPEG quality 60 scores 0.98, another frame of the same shot 0.92 at most here, a quarter-size copy 0.95 (missed)
+ASSETS_TTL_S = 30.0
 SIMILAR = 0.6  # cosine under which a shot is not offered as "like this one"
 
 
@@ -41,6 +43,7 @@ class Semantic:
         self._lock = threading.Lock()
         self._text: tuple[Any, VectorIndex] | None = None
         self._pictures: tuple[Any, VectorIndex] | None = None
+        self._assets: dict[int, tuple[float, list[int]]] = {}
 
     def _folder(self) -> Path:
         return self.farm.settings.data / "indexes"
@@ -62,6 +65,17 @@ class Semantic:
                 embedder = picture_embedder(self.farm.settings)
                 self._pictures = embedder, VectorIndex(PICTURES, embedder.name, self._folder() / "pictures.npz")
             return self._pictures
+
+    def visible_assets(self, session: Session, user: User) -> list[int] | None:
+        """The assets a caller sees (None: an admin), kept 30 s per user: it narrows the indexes' candidates
+        only; every answer is checked against the catalog's grants as it is read."""
+        if user.role == "admin":
+            return None
+        now = time.monotonic()
+        cached = self._assets.get(user.id)
+        if cached is None or now - cached[0] > ASSETS_TTL_S:
+            cached = self._assets[user.id] = (now, visible_asset_ids(session, user) or [])
+        return cached[1]
 
     def any_text(self, session: Session) -> bool:
         """Whether any document has a vector: without, search is by words alone (and no model is loaded)."""
@@ -144,7 +158,7 @@ def similar_shots(scene_id: int, request: Request, session: ReadDB, user: Reader
                        f"keyframe could not be read)")
     query = np.frombuffer(own, dtype=np.float16).astype(np.float32)
     rows = index.nearest(session, query, limit, _visible_scenes(session, user), exclude=[scene_id],
-                         min_score=min_similarity)
+                         min_score=min_similarity, assets=semantic_of(request).visible_assets(session, user))
     return {"scene_id": scene_id, "asset_id": version.asset_id, "index": scene.index,
             "shots": _shot_view(session, rows, NEAR_DUPLICATE)}
 

@@ -629,10 +629,11 @@ class TextVector(Base):
     """A search document's sentence embedding (float16, L2-normalised) made by ``model``: semantic search."""
 
     __tablename__ = "text_vectors"
+    __table_args__ = (Index("ix_text_vectors_model_id", "model", "id"),)  # an index catching up by row id
     id: Mapped[int] = mapped_column(primary_key=True)  # grows with every vector made: indexes catch up by it
     doc_id: Mapped[int] = mapped_column(ForeignKey("search_docs.id", ondelete="CASCADE"), unique=True)
     asset_id: Mapped[int] = mapped_column(index=True)  # no foreign key: the document's own cascades it
-    model: Mapped[str] = mapped_column(String(200), index=True)
+    model: Mapped[str] = mapped_column(String(200))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     bits: Mapped[bytes] = mapped_column(LargeBinary)  # its SimHash (catalog/vector_index.py): what indexes hold
 
@@ -641,9 +642,10 @@ class PictureVector(Base):
     """A shot's keyframe embedding (float16, L2-normalised) made by ``model``: "shots like this"."""
 
     __tablename__ = "picture_vectors"
+    __table_args__ = (Index("ix_picture_vectors_model_id", "model", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"), unique=True)
     asset_id: Mapped[int] = mapped_column(index=True)
-    model: Mapped[str] = mapped_column(String(200), index=True)
+    model: Mapped[str] = mapped_column(String(200))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     bits: Mapped[bytes] = mapped_column(LargeBinary)  # its SimHash (catalog/vector_index.py): what indexes hold

@@ -101,3 +101,15 @@ def in_collection(name: str) -> ColumnElement[bool]:
     # assets matched and hashed them all for a search's 5 000-match window (90 ms)
     return or_(Asset.collection_id == wanted,
                exists().where(AssetCollection.asset_id == Asset.id, AssetCollection.collection_id == wanted))
+
+
+def visible_asset_ids(session: Session, user: User) -> list[int] | None:
+    """Every asset ``user`` may see (None: all, an admin), read from the grants outward on indexes (assets of the
+    granted collections, those added to them, single assets): a vector index narrows its search with them."""
+    if user.role == "admin":
+        return None
+    granted = select(Grant.collection_id).where(Grant.user_id == user.id, Grant.collection_id.is_not(None))
+    own = select(Asset.id).where(Asset.collection_id.in_(granted))
+    added = select(AssetCollection.asset_id).where(AssetCollection.collection_id.in_(granted))
+    single = select(Grant.asset_id).where(Grant.user_id == user.id, Grant.asset_id.is_not(None))
+    return list(session.scalars(own.union(added, single)))

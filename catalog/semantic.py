@@ -8,7 +8,7 @@ the meaning finds still comes in. Each hit says how it matched. Filters and the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,16 +36,19 @@ def visible_docs(session: Session, filters: SearchFilters) -> Callable[[list[int
 
 
 def by_meaning(session: Session, index: VectorIndex, query_vector: np.ndarray, filters: SearchFilters,
-               depth: int = DEPTH, min_score: float = MIN_MEANING) -> list[tuple[int, float]]:
-    return index.nearest(session, query_vector, depth, visible_docs(session, filters), min_score=min_score)
+               depth: int = DEPTH, min_score: float = MIN_MEANING,
+               assets: Sequence[int] | None = None) -> list[tuple[int, float]]:
+    return index.nearest(session, query_vector, depth, visible_docs(session, filters), min_score=min_score,
+                         assets=assets)
 
 
 def hybrid(session: Session, query: str, query_vector: np.ndarray, index: VectorIndex, filters: SearchFilters,
-           *, limit: int = 50, offset: int = 0, words: bool = True) -> list[Hit]:
-    """Hits ranked by words and meaning together (``words=False``: by meaning alone)."""
+           *, limit: int = 50, offset: int = 0, words: bool = True, assets: Sequence[int] | None = None) -> list[Hit]:
+    """Hits ranked by words and meaning together (``words=False``: by meaning alone); ``assets``: those the caller
+    sees (catalog.permissions.visible_asset_ids), to narrow the meaning's candidates."""
     depth = max(DEPTH, offset + limit)
     text_hits = search(session, query, filters, limit=depth) if words and query.strip() else []
-    meaning = by_meaning(session, index, query_vector, filters, depth)
+    meaning = by_meaning(session, index, query_vector, filters, depth, assets=assets)
     fused: dict[int, float] = {}
     how: dict[int, list[str]] = {}
     for rank, hit in enumerate(text_hits):

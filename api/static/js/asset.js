@@ -3,10 +3,11 @@
 // the player. Everything goes through /api/v1.
 //
 // This entry loads the asset and wires the sections together; each section is a module under asset/
-// (player, timeline, analysis, comments, review, delivery, rights, metadata, logging, collections, versions,
-// keys), and the shared page state lives in asset/state.js. Imports go one way, never in a circle: this file →
-// the sections → the few sections they call (player, timeline, comments, delivery, versions) → state.js. The
-// controls of the team's metadata fields are shared with the library (fields.js).
+// (player, timeline, analysis with the current scene's tags and similar shots, comments, review, delivery, rights,
+// metadata, logging, collections, versions, keys), and the shared page state lives in asset/state.js. Imports go
+// one way, never in a circle: this file → the sections → the few sections they call (player, timeline, comments,
+// delivery, versions, tags, similar, metadata) → state.js. The controls of the team's metadata fields are shared
+// with the library (fields.js), and so are lists of shots found by their picture (shots.js).
 "use strict";
 
 import { api, el, showError, whoAmI } from "./common.js";
@@ -21,6 +22,7 @@ import { loadMetadata, wireMetadata } from "./asset/metadata.js";
 import { onFrameShown, seekFrame, showTime, wirePlayer, wireTransport } from "./asset/player.js";
 import { loadReview, wireReview } from "./asset/review.js";
 import { loadRights, wireRights } from "./asset/rights.js";
+import { wireSimilar } from "./asset/similar.js";
 import { $, allowedTo, assetId, query, state, versionPath, video } from "./asset/state.js";
 import { drawCommentMarkers, drawLogMarks, drawQc, drawScenes } from "./asset/timeline.js";
 import { loadChanges, renderMetadata, renderVersions, wireVersions } from "./asset/versions.js";
@@ -71,6 +73,7 @@ async function load() {
     optional(`/api/v1/assets/${assetId}/scenes${v}`), optional(`/api/v1/assets/${assetId}/transcript${v}`),
     optional(`/api/v1/assets/${assetId}/qc${v}`)]);
   state.scenes = scenes ? scenes.scenes : [];
+  state.tagMinConfidence = scenes ? scenes.tag_min_confidence : null;
   renderScenes(); drawScenes(); renderTranscript(transcript); renderQc(qc);
   const start = query.has("t") ? state.clock.nearestFrame(Number(query.get("t"))) : 0;
   const ready = () => { if (video.duration) state.frames = Math.max(1, Math.round(video.duration * state.clock.fps)); seekFrame(start); drawAll(); document.body.dataset.ready = "true"; };
@@ -95,4 +98,5 @@ function drawAll() { drawQc(); drawScenes(); drawCommentMarkers(); drawLogMarks(
 onFrameShown((frame) => { followScene(frame); followTranscript(frame / state.clock.fps); });
 wirePlayer(); wireCollections(); wireVersions();
 wireTransport(); wireKeys(); wireComments(); wireReview(); wireDelivery(); wireRights(); wireMetadata(); wireLogging();
+wireSimilar();
 load().catch((err) => showError(err, "loading the asset"));

@@ -12,14 +12,16 @@ export class ApiError extends Error {
   constructor(status, message, body = null) { super(message); this.status = status; this.body = body; }
 }
 
+// body: sent as JSON, or as it is when it is a file or Blob (a picture: its own Content-Type)
 export async function api(path, { method = "GET", body, raw = false } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrfToken();
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const bytes = body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = bytes ? body.type || "application/octet-stream" : "application/json";
   let response;
   try {
     response = await fetch(path, { method, headers, credentials: "same-origin",
-                                   body: body === undefined ? undefined : JSON.stringify(body) });
+                                   body: body === undefined ? undefined : bytes ? body : JSON.stringify(body) });
   } catch (err) {
     throw new ApiError(0, "cannot reach the Rushes server: is it running?");
   }

@@ -1,10 +1,12 @@
-// The library: a grid of assets with live status, filters, and search hits that open the asset at a timecode.
+// The library: a grid of assets with live status, filters, and search hits that open the asset at a timecode,
+// each saying how it matched (its words, its meaning); shots like an uploaded still (search by picture).
 // The team's metadata narrows it: field terms in a filter box (camera:"A cam"), a facet sidebar whose values
 // add such terms, and an "Edit selected" form that sets, adds or removes a value on the assets ticked.
 "use strict";
 
 import { api, duration, el, showError, whoAmI } from "./common.js";
 import { shown, term, valueControl } from "./fields.js";
+import { percent, shotList } from "./shots.js";
 
 const $ = (id) => document.getElementById(id);
 const grid = $("grid");
@@ -246,19 +248,32 @@ async function loadCollections() {
   filters.collection.append(...collections.map((c) => el("option", { value: c.name }, `${c.name} (${c.assets})`)));
 }
 
+// how a hit matched: its words (full text), its meaning (sentence embeddings, with how close), or both
+function matched(h) {
+  return (h.matched || []).map((how) => how === "meaning"
+    ? el("span", { class: "match match-meaning", title: "found by meaning: how close the passage is to the query" },
+         h.similarity === undefined || h.similarity === null ? "meaning" : `meaning ${percent(h.similarity)}`)
+    : el("span", { class: `match match-${how}`, title: "found by the words of the query" }, how));
+}
+
 function hit(h) {
   // a hit on a field or a field-only query (kind field/asset) has no time: the asset opens at its start
   const at = h.start_s === null || h.start_s === undefined ? "" : `&t=${h.start_s.toFixed(3)}`;
   const href = `/assets/${h.asset_id}?v=${h.version}${at}`;
-  return el("li", { class: "hit" },
+  const how = matched(h);
+  return el("li", { class: "hit", dataset: { assetId: h.asset_id, matched: (h.matched || []).join(" ") } },
     el("a", { href },
       h.keyframe_url ? el("img", { src: h.keyframe_url, alt: "", width: "160", height: "90", loading: "lazy" }) : null,
       el("span", { class: "hit-text" },
         el("strong", {}, h.asset_name), " ",
         el("span", { class: "tc" }, h.timecode || ""), " ",
-        el("span", { class: `kind kind-${h.kind}` }, h.kind), el("br"),
+        el("span", { class: `kind kind-${h.kind}` }, h.kind),
+        how.length ? el("span", { class: "matched" }, el("span", { class: "visually-hidden" }, "matched by "), how) : null,
+        el("br"),
         el("span", {}, h.text || ""))));
 }
+
+const MODES = { hybrid: "by words and meaning", words: "by words", meaning: "by meaning" };
 
 async function search(q) {
   const section = document.getElementById("hits-section");
@@ -268,13 +283,73 @@ async function search(q) {
   section.hidden = false;
   summary.textContent = "Searching…";
   try {
-    const { hits } = await api(`/api/v1/search?q=${encodeURIComponent(q)}`);
+    const { hits, mode } = await api(`/api/v1/search?q=${encodeURIComponent(q)}`);
     list.replaceChildren(...hits.map(hit));
-    summary.textContent = hits.length ? `${hits.length} hit(s) for “${q}”` : `Nothing found for “${q}”.`;
+    const by = MODES[mode] ? ` (${MODES[mode]})` : "";
+    summary.textContent = hits.length ? `${hits.length} hit(s) for “${q}”${by}` : `Nothing found for “${q}”${by}.`;
+    if (mode === "words") summary.append(await meaningNotReady());
   } catch (err) {
     summary.textContent = "";
     showError(err, "search");
   }
+}
+
+// searched by words alone although meaning was asked for: say why (nothing embedded yet), in the API's words
+async function meaningNotReady() {
+  try {
+    const status = await api("/api/v1/search/status");
+    return status.semantic ? "" : ` Search by meaning is not ready: ${status.reason || "nothing is embedded yet"}.`;
+  } catch (_) { return ""; }
+}
+
+// ------------------------------------------------------------------------------------------ search by a still
+
+let stillUrl = null;  // the preview of the picture searched for (a blob: URL, freed when replaced)
+let stillAsked = 0;
+
+async function searchPicture(file) {
+  const section = $("picture-section");
+  const summary = $("picture-summary");
+  const list = $("picture-shots");
+  if (!file) return;
+  const mine = ++stillAsked;
+  section.hidden = false;
+  list.replaceChildren();
+  if (stillUrl) URL.revokeObjectURL(stillUrl);
+  stillUrl = URL.createObjectURL(file);
+  $("still-preview").src = stillUrl;
+  $("still-preview").alt = `the picture searched for: ${file.name}`;
+  if (!["image/jpeg", "image/png"].includes(file.type)) {
+    summary.className = "field-error";
+    summary.textContent = `${file.name} is not a JPEG or PNG picture: choose a frame grab or photo in one of those.`;
+    return;
+  }
+  summary.className = "";
+  summary.textContent = `Looking for shots like ${file.name}…`;
+  try {
+    const { shots } = await api("/api/v1/search/picture", { method: "POST", body: file });
+    if (mine !== stillAsked) return;
+    list.replaceChildren(...shotList(shots));
+    const same = shots.filter((s) => s.near_duplicate).length;
+    summary.textContent = shots.length
+      ? `${shots.length} shot${shots.length === 1 ? "" : "s"} like ${file.name}, best first${same ? `; ${same} the same picture` : ""}.`
+      : `No shot in the library looks like ${file.name}.`;
+  } catch (err) {
+    if (mine !== stillAsked) return;
+    summary.className = "field-error";
+    summary.textContent = err.status === 400 || err.status === 422 ? err.message : "";
+    if (!summary.textContent) showError(err, "search by picture");
+  }
+}
+
+function clearPicture() {
+  stillAsked++;
+  $("picture-section").hidden = true;
+  $("picture-shots").replaceChildren();
+  $("still").value = "";
+  if (stillUrl) { URL.revokeObjectURL(stillUrl); stillUrl = null; }
+  $("still-preview").removeAttribute("src");
+  $("still").focus();
 }
 
 async function loadExpiring() {
@@ -297,6 +372,9 @@ document.getElementById("search").addEventListener("submit", (event) => {
   search(q);
 });
 filters.addEventListener("change", () => refresh());
+$("picture-search").addEventListener("submit", (event) => { event.preventDefault(); searchPicture($("still").files[0]); });
+$("still").addEventListener("change", () => searchPicture($("still").files[0]));
+$("picture-clear").addEventListener("click", clearPicture);
 $("field-filter").addEventListener("submit", (event) => { event.preventDefault(); applyFilter($("fq").value); });
 $("fq-clear").addEventListener("click", () => { $("fq").value = ""; applyFilter(""); });
 $("attention").addEventListener("change", () => applyFilter($("fq").value));

@@ -1,5 +1,5 @@
 """embeddings for semantic search and "shots like this": a vector per search document and per shot keyframe,
-with the model that made it (float16 bytes; the ANN indexes are made from these rows)
+with the model that made it (float16 bytes and their SimHash; the in-process indexes are made from these rows)
 
 Revision ID: 0013
 Revises: 0012
@@ -32,7 +32,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('picture_vectors', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_picture_vectors_asset_id'), ['asset_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_picture_vectors_model'), ['model'], unique=False)
+        batch_op.create_index('ix_picture_vectors_model_id', ['model', 'id'], unique=False)
 
     op.create_table('text_vectors',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -48,18 +48,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('text_vectors', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_text_vectors_asset_id'), ['asset_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_text_vectors_model'), ['model'], unique=False)
+        batch_op.create_index('ix_text_vectors_model_id', ['model', 'id'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('text_vectors', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_text_vectors_model'))
+        batch_op.drop_index('ix_text_vectors_model_id')
         batch_op.drop_index(batch_op.f('ix_text_vectors_asset_id'))
 
     op.drop_table('text_vectors')
     with op.batch_alter_table('picture_vectors', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_picture_vectors_model'))
+        batch_op.drop_index('ix_picture_vectors_model_id')
         batch_op.drop_index(batch_op.f('ix_picture_vectors_asset_id'))
 
     op.drop_table('picture_vectors')

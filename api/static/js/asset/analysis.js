@@ -1,10 +1,12 @@
-// What the analysis found: the scene strip and the current scene's tags, the transcript (both follow
-// playback; click to seek), and the loudness/QC report with its events.
+// What the analysis found: the scene strip, and for the current scene its tags (tags.js) and the shots like it
+// (similar.js); the transcript (both follow playback; click to seek), and the loudness/QC report with its events.
 "use strict";
 
 import { el } from "../common.js";
 import { seekFrame, seekSeconds } from "./player.js";
+import { similarFor } from "./similar.js";
 import { $, state } from "./state.js";
+import { renderTags } from "./tags.js";
 import { drawQc } from "./timeline.js";
 
 export function renderScenes() {
@@ -38,26 +40,7 @@ export function followScene(frame) {
     if (button) { if (current) button.setAttribute("aria-current", "true"); else button.removeAttribute("aria-current"); }
   }
   renderTags(scene);
-}
-
-function renderTags(scene) {
-  const box = $("tags");
-  if (!scene || !scene.tags || !Object.keys(scene.tags).length) {
-    box.replaceChildren(el("p", { class: "muted" }, scene ? "No tags for this scene (yet)." : "No scene here."));
-    return;
-  }
-  const t = scene.tags;
-  const rows = [];
-  const add = (label, value) => { if (value !== undefined && value !== null && value !== "" && !(Array.isArray(value) && !value.length)) rows.push(el("dt", {}, label), el("dd", {}, value)); };
-  add("Scene", `${scene.index + 1}: ${scene.start_tc} – ${scene.end_tc}`);
-  add("Labels", (t.labels || []).map(([label, score]) => `${label} (${Math.round(score * 100)}%)`).join(", "));
-  add("Faces", t.faces);
-  add("On-screen text", t.text);
-  add("Colours", (t.colors || []).map(([hex, share]) =>
-    el("span", { class: "chip", style: `background:${hex}`, title: `${hex}: ${Math.round(share * 100)}% of the frame` }, `${Math.round(share * 100)}%`)));
-  const flags = ["black", "blurry"].filter((f) => t[f]);
-  add("Flags", flags.join(", "));
-  box.replaceChildren(el("dl", { class: "metadata" }, rows));
+  similarFor(scene);
 }
 
 export function renderTranscript(transcript) {

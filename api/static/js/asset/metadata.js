@@ -35,6 +35,34 @@ export async function loadMetadata() {
   return view;
 }
 
+// a field's label as the schema names it ("Keywords"), its key when the caller sees no view with it
+export function fieldLabel(key) { return label(key); }
+
+// Show what was saved meanwhile from elsewhere on the page (an accepted tag joins Keywords): the values are read
+// again; what is being typed in the form stays as typed, and is saved against the new revision.
+export async function refreshMetadata() {
+  if (!current) return;
+  const typed = changedValues();
+  const before = valuesOf(current);
+  const view = await api(path());
+  render(view);
+  const now = valuesOf(view);
+  for (const [key, value] of Object.entries(typed)) {
+    const row = controls.get(key);
+    if (!row) continue;
+    let keep = value;
+    if (row.field.multiple) {  // a list typed into: it also takes the values that arrived meanwhile
+      const list = (v) => (Array.isArray(v) ? v : v === null || v === undefined ? [] : [v]);
+      const old = new Set(list(before.get(key)));
+      keep = [...list(value), ...list(now.get(key)).filter((v) => !old.has(v) && !list(value).includes(v))];
+    }
+    const again = fieldRow(row.field, keep ?? "", `md-${key}`);
+    row.row.replaceWith(again.row);
+    controls.set(key, again);
+  }
+  if (Object.keys(typed).length) $("metadata-saved").textContent = "Reloaded the saved values; your changes are still in the form, not saved.";
+}
+
 function render(view) {
   current = view;
   fieldsByKey = new Map([...view.views, ...view.range_views].flatMap((v) => v.fields.map((f) => [f.key, f])));

@@ -14,6 +14,7 @@ export const state = {
   asset: null, version: null, clock: new Clock(), frames: 0,
   frame: 0,            // the frame shown now (exact when paused; from the compositor while playing)
   scenes: [], segments: [], comments: [], qc: null,
+  tagMinConfidence: null,  // the farm's threshold under which keyframe labels are hidden
   rangeIn: null, rangeOut: null,
   logs: [], logIn: null, logOut: null,   // logged ranges of the version shown; the range being marked
   reverse: null, reverseSpeed: 0, me: null,
