@@ -22,8 +22,9 @@ from catalog.vectors import EMBEDDED_KINDS
 
 RRF_K = 60
 DEPTH = 100  # how deep each ranking is read before fusing
-MIN_MEANING = 0.3  # cosine under which a document is not taken to mean the query (all-MiniLM-L6-v2: unrelated
-# passages score about -0.1 to 0.2, paraphrases 0.4 to 0.7)
+MIN_MEANING = 0.2  # cosine under which a document is not taken to mean the query (all-MiniLM-L6-v2 here: unrelated
+# passages -0.1 to 0.15, paraphrases 0.3 to 0.7; "president speaking to the nation" against JFK's "my fellow
+# Americans, ask not..." 0.30)
 
 
 def visible_docs(session: Session, filters: SearchFilters) -> Callable[[list[int]], set[int]]:
