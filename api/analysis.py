@@ -63,7 +63,7 @@ def search_route(request: Request, session: DB, user: Reader, q: Annotated[str, 
         embedder, index = semantic.text()
         vector = embedder.embed([parsed.text])[0]
         ranked = hybrid(session, parsed.text, vector, index, filters, limit=limit, offset=offset,
-                        words=mode == "hybrid", assets=semantic.visible_assets(session, user))
+                        words=mode == "hybrid", **semantic.narrowing(session, user))
         hits = search_hits(session, parsed.text, filters, found=ranked)
         used = mode
     elif mode == "meaning" and parsed.text:

@@ -22,7 +22,7 @@ from api.deps import DB, ReadDB, Reader
 from api.events import audit
 from catalog.models import Asset, MediaInfoRow, PictureVector, Scene, TextVector, User, Version
 from catalog.permissions import asset_scope, visible_asset_ids
-from catalog.vector_index import PICTURES, TEXT, VectorIndex
+from catalog.vector_index import PICTURE_CANDIDATES, PICTURES, TEXT, VectorIndex
 from catalog.vectors import coverage
 from catalog.views import Clock, keyframe_url
 from rushes.errors import InvalidInput, NotConfigured, NotFound
@@ -64,19 +64,25 @@ class Semantic:
                 from pipeline.embed_tasks import picture_embedder
 
                 embedder = picture_embedder(self.farm.settings)
-                self._pictures = embedder, VectorIndex(PICTURES, embedder.name, self._folder() / "pictures.npz")
+                self._pictures = embedder, VectorIndex(PICTURES, embedder.name, self._folder() / "pictures.npz",
+                                                       candidates=PICTURE_CANDIDATES)
             return self._pictures
 
-    def visible_assets(self, session: Session, user: User) -> list[int] | None:
+    def visible_assets(self, session: Session, user: User) -> tuple[list[int] | None, Any]:
         """The assets a caller sees (None: an admin), kept 30 s per user: it narrows the indexes' candidates
         only; every answer is checked against the catalog's grants as it is read."""
         if user.role == "admin":
-            return None
+            return None, None
         now = time.monotonic()
         cached = self._assets.get(user.id)
         if cached is None or now - cached[0] > ASSETS_TTL_S:
             cached = self._assets[user.id] = (now, visible_asset_ids(session, user) or [])
-        return cached[1]
+        return cached[1], (user.id, cached[0])  # the key of this set: an index keeps its row mask
+
+    def narrowing(self, session: Session, user: User) -> dict[str, Any]:
+        """The ``assets``/``assets_key`` arguments of an index's ``nearest`` for this caller."""
+        assets, key = self.visible_assets(session, user)
+        return {"assets": assets, "assets_key": key}
 
     def any_text(self, session: Session) -> bool:
         """Whether any document has a vector: without, search is by words alone (and no model is loaded)."""
@@ -159,7 +165,7 @@ def similar_shots(scene_id: int, request: Request, session: ReadDB, user: Reader
                        f"keyframe could not be read)")
     query = np.frombuffer(own, dtype=np.float16).astype(np.float32)
     rows = index.nearest(session, query, limit, _visible_scenes(session, user), exclude=[scene_id],
-                         min_score=min_similarity, assets=semantic_of(request).visible_assets(session, user))
+                         min_score=min_similarity, **semantic_of(request).narrowing(session, user))
     return {"scene_id": scene_id, "asset_id": version.asset_id, "index": scene.index,
             "shots": _shot_view(session, rows, NEAR_DUPLICATE)}
 
@@ -216,7 +222,7 @@ def search_by_picture(request: Request, session: DB, user: Reader,
 def describe_the_picture(request: Request, user: Reader,
                          q: Annotated[str, Query(min_length=1, max_length=500)]) -> dict[str, Any]:
     """Text-to-picture search needs an image-text (CLIP-style) model, and none ships in a package this project can
-    install (every CLIP package downloads its weights at run time): 501 says so until ``RUSHES_CLIP_MODEL`` names a
+    install (every CLIP package downloads its weights at run time): 409 says so until ``RUSHES_CLIP_MODEL`` names a
     local one."""
     path = request.app.state.farm.settings.clip_model
     if path is None:

@@ -38,18 +38,19 @@ def visible_docs(session: Session, filters: SearchFilters) -> Callable[[list[int
 
 def by_meaning(session: Session, index: VectorIndex, query_vector: np.ndarray, filters: SearchFilters,
                depth: int = DEPTH, min_score: float = MIN_MEANING,
-               assets: Sequence[int] | None = None) -> list[tuple[int, float]]:
+               assets: Sequence[int] | None = None, assets_key: Any = None) -> list[tuple[int, float]]:
     return index.nearest(session, query_vector, depth, visible_docs(session, filters), min_score=min_score,
-                         assets=assets)
+                         assets=assets, assets_key=assets_key)
 
 
 def hybrid(session: Session, query: str, query_vector: np.ndarray, index: VectorIndex, filters: SearchFilters,
-           *, limit: int = 50, offset: int = 0, words: bool = True, assets: Sequence[int] | None = None) -> list[Hit]:
+           *, limit: int = 50, offset: int = 0, words: bool = True, assets: Sequence[int] | None = None,
+           assets_key: Any = None) -> list[Hit]:
     """Hits ranked by words and meaning together (``words=False``: by meaning alone); ``assets``: those the caller
     sees (catalog.permissions.visible_asset_ids), to narrow the meaning's candidates."""
     depth = max(DEPTH, offset + limit)
     text_hits = search(session, query, filters, limit=depth) if words and query.strip() else []
-    meaning = by_meaning(session, index, query_vector, filters, depth, assets=assets)
+    meaning = by_meaning(session, index, query_vector, filters, depth, assets=assets, assets_key=assets_key)
     fused: dict[int, float] = {}
     how: dict[int, list[str]] = {}
     for rank, hit in enumerate(text_hits):

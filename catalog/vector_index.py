@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SEED = 14  # the projection is a function of the dimension and this seed: every process hashes alike
 LOAD_BATCH = 100_000
 CANDIDATES = 1000  # the nearest by Hamming distance that are ranked exactly (recall@10 0.96 at 1M, measured)
+PICTURE_CANDIDATES = 400  # a keyframe's vector is 3.3 times a sentence's: reading it is what a query costs
 MAX_CANDIDATES = 256_000  # how far a caller who sees little of the library is looked for
 
 
@@ -67,8 +68,11 @@ PICTURES = Table(PictureVector, PictureVector.scene_id)
 class VectorIndex:
     """The SimHash rows of one table and model, kept in step with the catalog; thread-safe."""
 
-    def __init__(self, table: Table, model_name: str, cache_file: Path | None = None) -> None:
+    def __init__(self, table: Table, model_name: str, cache_file: Path | None = None,
+                 candidates: int = CANDIDATES) -> None:
         self.table, self.model_name, self.cache_file = table, model_name, cache_file
+        self.candidates = candidates  # how many of the nearest hashes are ranked exactly
+        self._masks: dict[Any, np.ndarray] = {}
         self.keys = np.zeros(0, dtype=np.int64)
         self.assets = np.zeros(0, dtype=np.int64)
         self.words = np.zeros((0, 0), dtype=np.uint64)  # hash words x rows
@@ -119,11 +123,13 @@ class VectorIndex:
 
     def nearest(self, session: Session, query: np.ndarray, limit: int,
                 allowed: Callable[[list[int]], set[int]] | None = None, *, exclude: Iterable[int] = (),
-                min_score: float = -1.0, assets: Sequence[int] | None = None) -> list[tuple[int, float]]:
+                min_score: float = -1.0, assets: Sequence[int] | None = None,
+                assets_key: Any = None) -> list[tuple[int, float]]:
         """The ``limit`` keys nearest to ``query`` (a unit vector) with their cosine, best first. ``allowed``
         keeps the candidate keys the caller may see (a catalog query: the truth); ``assets``, when given, the
         assets the caller sees, so the candidates are taken among them first (a caller who sees a tenth of the
-        library would otherwise have nine candidates in ten refused); ``exclude``: keys not to answer."""
+        library would otherwise have nine candidates in ten refused; ``assets_key`` names that set, so its row mask
+        is made once); ``exclude``: keys not to answer."""
         self.refresh(session)
         if self.size == 0:
             return []
@@ -135,10 +141,9 @@ class VectorIndex:
         for column, word in zip(words, target, strict=True):
             distance += np.bitwise_count(column ^ word)
         if assets is not None:
-            hidden = ~np.isin(self.assets[:len(distance)], np.asarray(assets, dtype=np.int64))
-            distance[hidden] = np.iinfo(np.uint16).max
+            distance[self._hidden(assets, assets_key, len(distance))] = np.iinfo(np.uint16).max
         skip = set(exclude)
-        candidates = max(CANDIDATES, limit * 10)
+        candidates = max(self.candidates, limit * 10)
         while True:
             take = min(candidates, len(keys))
             nearest = np.argpartition(distance, take - 1)[:take] if take < len(keys) else np.arange(len(keys))
@@ -148,11 +153,23 @@ class VectorIndex:
                 visible = set().union(*(allowed(chosen[i:i + 5000]) for i in range(0, len(chosen), 5000)))
                 chosen = [k for k in chosen if k in visible]
             # enough the caller may see among the nearest (or nowhere further to look): rank them exactly
-            if len(chosen) >= min(CANDIDATES, limit * 10) or take >= len(keys) or take >= MAX_CANDIDATES:
+            if len(chosen) >= min(self.candidates, limit * 10) or take >= len(keys) or take >= MAX_CANDIDATES:
                 break
             candidates *= 8
-        found = self._rank(session, query, chosen[:max(CANDIDATES, limit * 10)], min_score)
+        found = self._rank(session, query, chosen[:max(self.candidates, limit * 10)], min_score)
         return sorted(found.items(), key=lambda item: -item[1])[:limit]
+
+    def _hidden(self, assets: Sequence[int], key: Any, rows: int) -> np.ndarray:
+        """The rows whose asset is not in ``assets`` (kept per ``key`` while the index does not grow)."""
+        cached = self._masks.get(key) if key is not None else None
+        if cached is not None and len(cached) == rows:
+            return cached
+        hidden = ~np.isin(self.assets[:rows], np.asarray(assets, dtype=np.int64))
+        if key is not None:
+            if len(self._masks) >= 64:
+                self._masks.pop(next(iter(self._masks)))
+            self._masks[key] = hidden
+        return hidden
 
     def _rank(self, session: Session, query: np.ndarray, keys: list[int], min_score: float) -> dict[int, float]:
         columns = self.table.model

@@ -172,7 +172,7 @@ STATUS: dict[type[RushesError], Status] = {
     OutputError: Status(500, 1),
     IngestError: Status(400, 1),
     NotFound: Status(404, 3),
-    NotConfigured: Status(501, 2),
+    NotConfigured: Status(409, 4),
 }
 
 

@@ -231,4 +231,4 @@ def _asset_of(farm: Farm, scene_id: int) -> int:
 def test_describing_the_picture_says_it_is_not_configured(farm: Farm, client: TestClient) -> None:
     headers = bearers(farm, {"vera": "viewer"})["vera"]
     reply = client.get("/api/v1/search/describe", params={"q": "a red car on a bridge"}, headers=headers)
-    assert reply.status_code == 501 and "RUSHES_CLIP_MODEL" in reply.json()["error"]
+    assert reply.status_code == 409 and "RUSHES_CLIP_MODEL" in reply.json()["error"]
