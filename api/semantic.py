@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.auth import visible_asset
 from api.deps import DB, ReadDB, Reader
 from api.events import audit
+from catalog.db import one_of
 from catalog.models import Asset, MediaInfoRow, PictureVector, Scene, TextVector, User, Version
 from catalog.permissions import asset_scope, visible_asset_ids
 from catalog.vector_index import PICTURE_CANDIDATES, PICTURES, TEXT, VectorIndex
@@ -141,7 +142,7 @@ def _visible_scenes(session: Session, user: User) -> Any:
     def allowed(keys: list[int]) -> set[int]:
         return set(session.scalars(select(Scene.id).join(Version, Version.id == Scene.version_id)
                                    .join(Asset, Asset.id == Version.asset_id)
-                                   .where(Scene.id.in_(keys), asset_scope(user))))
+                                   .where(one_of(session, Scene.id, keys), asset_scope(user))))
     return allowed
 
 

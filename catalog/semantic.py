@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.db import one_of
 from catalog.models import Asset, SearchDoc, Version
 from catalog.search import Hit, SearchFilters, _filtered, search
 from catalog.vector_index import VectorIndex
@@ -31,7 +32,7 @@ def visible_docs(session: Session, filters: SearchFilters) -> Callable[[list[int
     """The documents of ``keys`` that the filters and the caller's grants allow."""
     def allowed(keys: list[int]) -> set[int]:
         query = (select(SearchDoc.id).join(Asset, Asset.id == SearchDoc.asset_id)
-                 .where(SearchDoc.id.in_(keys), SearchDoc.kind.in_(EMBEDDED_KINDS)))
+                 .where(one_of(session, SearchDoc.id, keys), SearchDoc.kind.in_(EMBEDDED_KINDS)))
         return set(session.scalars(_filtered(query, filters)))
     return allowed
 

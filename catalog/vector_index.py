@@ -28,6 +28,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from catalog.db import one_of
 from catalog.models import PictureVector, TextVector
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class VectorIndex:
             # by the key's unique index alone: with "model = ?" too, SQLite's planner chose the model's index and
             # read every row of the model (0.6 s at a million)
             rows = session.execute(select(self.table.key, columns.vector, columns.model).where(
-                self.table.key.in_(keys[start:start + 5000]))).all()
+                one_of(session, self.table.key, keys[start:start + 5000]))).all()
             rows = [row for row in rows if row[1] and row[2] == self.model_name]
             if not rows:
                 continue
