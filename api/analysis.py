@@ -10,7 +10,7 @@ import opentimelineio as otio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import visible_asset
@@ -21,8 +21,8 @@ from catalog.lookup import version_of
 from catalog.metadata import SchemaInForce, schema_in_force
 from catalog.metadata_query import facet_counts, parse_query
 from catalog.metadata_values import log_notes
-from catalog.models import MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, User, Version
-from catalog.permissions import asset_scope, in_collection
+from catalog.models import Asset, MediaInfoRow, QCReport, Scene, Transcript, TranscriptSegment, User, Version
+from catalog.permissions import asset_scope, in_collection, visible_asset_select
 from catalog.search import SearchFilters
 from catalog.semantic import hybrid
 from catalog.tag_trust import decide, decisions_of
@@ -75,21 +75,19 @@ def search_route(request: Request, session: DB, user: Reader, q: Annotated[str, 
                             "filters": [vars(f) for f in parsed.filters], "hits": hits, "limit": limit,
                             "offset": offset}
     if facets:
-        body["facets"] = _facets(session, user, state, facets, parsed.clause(), collection)
+        body["facets"] = _facets(session, user, state, facets, parsed.asset_selects(), collection)
     return body
 
 
 def _facets(session: Session, user: User, state: SchemaInForce | None, names: str,
-            metadata: ColumnElement[bool] | None, collection: str | None) -> dict[str, Any]:
+            selects: list[Any], collection: str | None) -> dict[str, Any]:
     if state is None:
         raise InvalidInput("no metadata schema yet: no facets")
-    clauses = [asset_scope(user)]
-    if metadata is not None:
-        clauses.append(metadata)
+    within = [chosen] if (chosen := visible_asset_select(user)) is not None else []
+    within += selects
     if collection:
-        clauses.append(in_collection(collection))
-    scope = and_(*clauses) if len(clauses) > 1 or user.role != "admin" else None
-    return facet_counts(session, state.schema, [n.strip() for n in names.split(",") if n.strip()], scope)
+        within.append(select(Asset.id).where(in_collection(collection)))
+    return facet_counts(session, state.schema, [n.strip() for n in names.split(",") if n.strip()], within)
 
 
 @router.get("/assets/{asset_id}/scenes")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import exists, func, select
 
 from api.auth import visible_asset
 from api.deps import (
@@ -27,7 +27,7 @@ from catalog.collections import collections_of, put_in_collection, take_out_of_c
 from catalog.metadata import schema_in_force
 from catalog.metadata_query import facet_counts, parse_query
 from catalog.models import Asset, AssetCollection, AssetMetadata, Collection, Proxy
-from catalog.permissions import ACTIONS, asset_scope, can, in_collection, visible_collections
+from catalog.permissions import ACTIONS, asset_scope, can, in_collection, visible_asset_select, visible_collections
 from catalog.views import SUMMARY_LOAD, asset_detail, asset_summary
 from pipeline.retry import retry_asset
 from rushes.errors import InvalidInput, NotFound
@@ -59,10 +59,13 @@ def list_assets(session: ReadDB, user: CanView, status: Status = None, collectio
     however deep it is. ``offset`` still works, but a deep offset reads every row before it."""
     query = select(Asset).where(asset_scope(user)).order_by(Asset.id.desc())
     clauses: list[Any] = []
+    within: list[Any] = [chosen] if (chosen := visible_asset_select(user)) is not None else []
     if status:
         clauses.append(Asset.status == status)
+        within.append(select(Asset.id).where(Asset.status == status))
     if collection:
         clauses.append(in_collection(collection))
+        within.append(select(Asset.id).where(in_collection(collection)))
     state = schema_in_force(session)
     if q:
         parsed = parse_query(state.schema if state else None, q)
@@ -71,9 +74,12 @@ def list_assets(session: ReadDB, user: CanView, status: Status = None, collectio
                                f"{parsed.text!r}")
         if parsed.filters:
             clauses.append(parsed.clause())
+            within += parsed.asset_selects()
     if attention is not None:
         needs = exists().where(AssetMetadata.asset_id == Asset.id, AssetMetadata.attention > 0)
         clauses.append(needs if attention else ~needs)
+        flagged = select(AssetMetadata.asset_id).where(AssetMetadata.attention > 0)
+        within.append(flagged if attention else select(Asset.id).where(Asset.id.not_in(flagged)))
     for clause in clauses:
         query = query.where(clause)
     if after is not None:
@@ -84,9 +90,8 @@ def list_assets(session: ReadDB, user: CanView, status: Status = None, collectio
     if facets:
         if state is None:
             raise InvalidInput("no metadata schema yet: no facets")
-        scope = and_(asset_scope(user), *clauses) if clauses or user.role != "admin" else None
         body["facets"] = facet_counts(session, state.schema, [n.strip() for n in facets.split(",") if n.strip()],
-                                      scope)
+                                      within)
     return body
 
 
