@@ -111,8 +111,12 @@ def test_search_finds_a_spoken_phrase_and_on_screen_text_at_their_timecodes(anal
     ocr = [h for h in slate if h["kind"] == "ocr"]
     assert ocr and ocr[0]["start_s"] == 4.0 and ocr[0]["timecode"] == "01:00:04:00"
     assert ocr[0]["keyframe_url"].endswith("/keyframes/1")
-    by_name = client.get("/api/v1/search", params={"q": "programme"}, headers=viewer).json()["hits"]
+    # a file name is found by its words (it has no embedding: its words mean nothing); by meaning, the speech is
+    by_name = client.get("/api/v1/search", params={"q": "programme", "mode": "words"}, headers=viewer).json()["hits"]
     assert [h["kind"] for h in by_name] == ["name"]
+    meant = client.get("/api/v1/search", params={"q": "a president addressing his citizens"}, headers=viewer).json()
+    assert meant["mode"] == "hybrid" and meant["hits"][0]["kind"] == "transcript"
+    assert meant["hits"][0]["matched"] == ["meaning"] and "country" in meant["hits"][0]["text"]
     assert client.get("/api/v1/search", params={"q": "country", "has_faces": True},
                       headers=viewer).json()["hits"] == []
     assert client.get("/api/v1/search", params={"q": "country", "collection": "nope"},
