@@ -139,13 +139,21 @@ def running_farm(farm: Farm) -> Iterator[Farm]:
 
 
 def wait_version(farm: Farm, version_id: int, timeout: float = 60.0) -> Any:
-    """Wait until a version is ready or failed and return it (detached)."""
+    """Wait until a version is ready (with every step finished, those it does not need too) or failed, and
+    return it (detached)."""
     from catalog.models import Version
 
     def finished() -> Any:
+        from catalog.models import Step
+
         with farm.sessions() as session:
             version = session.get(Version, version_id)
-            return version if version is not None and version.status in ("ready", "failed") else None
+            if version is None or version.status not in ("ready", "failed"):
+                return None
+            # ready, and the steps it does not need (embed) finished too: what a test looks at next is all there
+            busy = session.scalar(select(Step.id).where(Step.version_id == version_id,
+                                                        Step.status.in_(("pending", "queued", "running"))).limit(1))
+            return version if version.status == "failed" or busy is None else None
 
     try:
         return wait_for(finished, timeout=timeout, what=f"version {version_id} to finish")
