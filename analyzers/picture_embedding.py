@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from analyzers.onnx_session import cpu_session
 from rushes.errors import ConfigError, MediaError
 
 __all__ = ["DIM", "SIZE", "PictureEmbedder", "default_weights", "export_onnx", "load_picture_embedder"]
@@ -147,19 +148,6 @@ def export_onnx(weights: Path, destination: Path | None = None) -> bytes | Path:
     return destination
 
 
-def _session(model: bytes | Path, threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
-    source = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-
-
 def _open(item: Image.Image | str | os.PathLike[str]) -> Image.Image:
     if isinstance(item, Image.Image):
         return item if item.mode == "RGB" else item.convert("RGB")
@@ -252,7 +240,7 @@ def _load(path: str | None, cache_dir: str | None, threads: int, backend: Backen
             if backend == "torch":
                 raise ConfigError(f"{weights} is an ONNX model: load it with backend='onnx'")
             try:
-                return PictureEmbedder(_onnx_runner(_session(weights, threads)), name, "onnx")
+                return PictureEmbedder(_onnx_runner(cpu_session(weights, threads)), name, "onnx")
             except Exception as exc:  # onnxruntime's errors are not one class
                 raise ConfigError(f"cannot run the picture embedding model {weights}: {exc}") from exc
         if weights.suffix not in (".pth", ".pt"):
@@ -261,14 +249,14 @@ def _load(path: str | None, cache_dir: str | None, threads: int, backend: Backen
     if backend == "torch":
         return PictureEmbedder(_torch_runner(_features_network(weights), threads), name, "torch")
     if cache_dir is None:
-        return PictureEmbedder(_onnx_runner(_session(export_onnx(weights), threads)), name, "onnx")
+        return PictureEmbedder(_onnx_runner(cpu_session(export_onnx(weights), threads)), name, "onnx")
     cached = Path(cache_dir) / f"efficientnet-lite0-features-{digest[:16]}-opset{OPSET}.onnx"
     if cached.is_file():
         try:
-            return PictureEmbedder(_onnx_runner(_session(cached, threads)), name, "onnx")
+            return PictureEmbedder(_onnx_runner(cpu_session(cached, threads)), name, "onnx")
         except Exception:  # a damaged cache file: made again below
             cached.unlink(missing_ok=True)
-    return PictureEmbedder(_onnx_runner(_session(export_onnx(weights, cached), threads)), name, "onnx")
+    return PictureEmbedder(_onnx_runner(cpu_session(export_onnx(weights, cached), threads)), name, "onnx")
 
 
 _LOCK = threading.Lock()

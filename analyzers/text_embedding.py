@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from analyzers.onnx_session import cpu_session
 from rushes.errors import ConfigError
 
 __all__ = ["MAX_TOKENS", "TextEmbedder", "default_model_files", "load_text_embedder", "package_file"]
@@ -131,7 +132,6 @@ class OnnxTextEmbedder(TextEmbedder):
 
     def __init__(self, model: Path, tokenizer: Path, *, name: str | None = None, threads: int = 1,
                  max_tokens: int = MAX_TOKENS) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         try:
@@ -140,14 +140,8 @@ class OnnxTextEmbedder(TextEmbedder):
             raise ConfigError(f"cannot read the tokenizer {tokenizer}: {exc}") from exc
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=max_tokens)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            self._session = cpu_session(model, threads)
         except Exception as exc:  # onnxruntime's errors are not one class
             raise ConfigError(f"cannot load the text embedding model {model}: {exc}") from exc
         inputs = {item.name: item for item in self._session.get_inputs()}

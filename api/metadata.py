@@ -39,7 +39,16 @@ from catalog.metadata_values import (
     save,
     stored_values,
 )
-from catalog.models import Asset, AssetMetadata, MediaInfoRow, MetadataChange, MetadataLog, User, Version
+from catalog.models import (
+    Asset,
+    AssetMetadata,
+    MediaInfoRow,
+    MetadataChange,
+    MetadataLog,
+    MetadataReject,
+    User,
+    Version,
+)
 from catalog.permissions import asset_scope
 from catalog.views import Clock, media_kind
 from rushes.errors import InvalidInput, NotFound
@@ -144,7 +153,7 @@ def _view_of(view: ViewDef, schema: Schema, role: str, values: dict[str, Any] | 
             "editable": role == "admin" or view.editable_by(role), "fields": fields}
 
 
-def _frame(value: int | str, info: MediaInfoRow | None, clock: Clock) -> int:
+def _frame(value: int | str, clock: Clock) -> int:
     if isinstance(value, int):
         return value
     if value.strip().isdigit():
@@ -292,8 +301,6 @@ def history(asset_id: int, session: ReadDB, user: Reader) -> dict[str, Any]:
 
 @router.post("/metadata/rejects/{reject_id}/resolve", summary="Mark a value kept aside at ingest as dealt with")
 def resolve(reject_id: int, request: Request, session: DB, user: Reader) -> dict[str, Any]:
-    from catalog.models import MetadataReject
-
     row = session.get(MetadataReject, reject_id)
     if row is None:
         raise NotFound(f"no kept-aside metadata value {reject_id}")
@@ -370,12 +377,11 @@ def create_log(asset_id: int, request: LogRequest, session: DB, user: Reader) ->
     asset = visible_asset(session, user, asset_id, "edit_metadata")
     chosen = version_of(asset, request.version)
     state = _state(session)
-    _refuse_fields(user, asset, set(request.values), _editable(state.schema, user, session, asset, "range"))
-    if not _editable(state.schema, user, session, asset, "range"):
-        _refuse_fields(user, asset, {"(range)"}, set())
+    editable = _editable(state.schema, user, session, asset, "range")
+    _refuse_fields(user, asset, set(request.values) or ({"(range)"} if not editable else set()), editable)
     info = session.get(MediaInfoRow, chosen.id)
     clock = Clock(info)
-    log = add_log(session, state.schema, chosen, _frame(request.in_, info, clock), _frame(request.out, info, clock),
+    log = add_log(session, state.schema, chosen, _frame(request.in_, clock), _frame(request.out, clock),
                   request.values, actor=user.name, role=user.role)
     rows = stored_values(session, asset_id, [log.id]).get(log.id, {})
     return log_view(log, state.schema, rows, clock, chosen.number)
@@ -399,8 +405,8 @@ def edit_log(log_id: int, change: LogChange, session: DB, user: Reader) -> dict[
     info = session.get(MediaInfoRow, version.id)
     clock = Clock(info)
     change_log(session, state.schema, log, edit, actor=user.name, role=user.role,
-               start_frame=None if change.in_ is None else _frame(change.in_, info, clock),
-               end_frame=None if change.out is None else _frame(change.out, info, clock))
+               start_frame=None if change.in_ is None else _frame(change.in_, clock),
+               end_frame=None if change.out is None else _frame(change.out, clock))
     rows = stored_values(session, log.asset_id, [log.id]).get(log.id, {})
     return log_view(log, state.schema, rows, clock, version.number)
 

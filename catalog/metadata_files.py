@@ -4,6 +4,7 @@ and changed file by file through the admin API (validated as a whole before anyt
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -86,8 +87,6 @@ def sync_folder(session: Session, folder: Path, *, actor: str) -> SchemaSync:
 def write_file(session: Session, folder: Path, name: str, body: str | None, *, actor: str) -> SchemaSync:
     """Replace (or, with ``body`` None, remove) one schema file: the whole schema is checked with the change first;
     nothing is written when it does not hold."""
-    import re
-
     if not re.match(FILE_NAME, name):
         raise ConfigError(f"a metadata schema file is named like production.yaml (letters, digits, _ . -), "
                           f"not {name!r}")

@@ -324,23 +324,11 @@ def _field(path: str, key: str, data: Any, vocabularies: dict[str, tuple[str, ..
         raise ConfigError(f"metadata schema {path}: fields.{key}.type: unknown type {_shown(data['type'])} "
                           f"(allowed: {', '.join(FIELD_TYPES)})")
     field: FieldDef = _model(path, f"fields.{key}", FieldDef, data, key=key)
-    allowed: tuple[str, ...] = ()
-    if field.type in ("choice", "choices"):
-        if field.vocabulary not in vocabularies:
-            problem = "missing" if field.vocabulary is None else f"unknown vocabulary {field.vocabulary!r}"
-            raise ConfigError(f"metadata schema {path}: fields.{key}.vocabulary: {problem} "
-                              f"(allowed: {', '.join(vocabularies) or 'none defined'})")
-        allowed = vocabularies[field.vocabulary]
-    elif field.vocabulary is not None:
-        raise ConfigError(f"metadata schema {path}: fields.{key}.vocabulary: only a choice or choices field has one")
-    if field.type == "taxonomy":
-        if field.taxonomy not in taxonomies:
-            problem = "missing" if field.taxonomy is None else f"unknown taxonomy {field.taxonomy!r}"
-            raise ConfigError(f"metadata schema {path}: fields.{key}.taxonomy: {problem} "
-                              f"(allowed: {', '.join(taxonomies) or 'none defined'})")
-        allowed = taxonomies[field.taxonomy]
-    elif field.taxonomy is not None:
-        raise ConfigError(f"metadata schema {path}: fields.{key}.taxonomy: only a taxonomy field has one")
+    choices = _reference(path, key, "vocabulary", field.vocabulary, vocabularies, field.type in ("choice", "choices"),
+                         "a choice or choices field")
+    terms = _reference(path, key, "taxonomy", field.taxonomy, taxonomies, field.type == "taxonomy",
+                       "a taxonomy field")
+    allowed = choices or terms
     if field.facet and field.type == "long_text":
         raise ConfigError(f"metadata schema {path}: fields.{key}.facet: a long_text field cannot be a facet")
     field = field.model_copy(update={"allowed": allowed})
@@ -350,6 +338,21 @@ def _field(path: str, key: str, data: Any, vocabularies: dict[str, tuple[str, ..
         except InvalidInput as exc:
             raise ConfigError(f"metadata schema {path}: fields.{key}.default: {exc}") from exc
     return field
+
+
+def _reference(path: str, key: str, what: str, name: str | None, known: dict[str, tuple[str, ...]], needed: bool,
+               holder: str) -> tuple[str, ...]:
+    """The values of the vocabulary or taxonomy ``name`` a field refers to (none when it needs none); ConfigError
+    when it is missing, unknown, or given to a field that takes none."""
+    if not needed:
+        if name is not None:
+            raise ConfigError(f"metadata schema {path}: fields.{key}.{what}: only {holder} has one")
+        return ()
+    if name not in known:
+        problem = "missing" if name is None else f"unknown {what} {name!r}"
+        raise ConfigError(f"metadata schema {path}: fields.{key}.{what}: {problem} "
+                          f"(allowed: {', '.join(known) or 'none defined'})")
+    return known[name]
 
 
 def _check_renames(fields: dict[str, FieldDef], where: dict[tuple[str, str], str]) -> None:

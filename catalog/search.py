@@ -11,7 +11,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, column, delete, exists, func, literal_column, select, table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -92,21 +92,13 @@ def replace_docs(session: Session, version_id: int, kinds: tuple[str, ...], docs
     session.add_all(docs)
 
 
+_Query = TypeVar("_Query", bound=Select)  # a select of any columns
+
+
 def _filtered(query: Select[Any], filters: SearchFilters) -> Select[Any]:
-    if filters.asset_scope is not None:
-        query = query.where(filters.asset_scope)
-    if filters.collection:
-        query = query.where(in_collection(filters.collection))
-    if filters.metadata is not None:
-        query = query.where(filters.metadata)
-    if filters.status:
-        query = query.where(Asset.status == filters.status)
+    query = _on_asset(query, filters)
     if filters.kind:
         query = query.where(SearchDoc.kind == filters.kind)
-    if filters.created_from:
-        query = query.where(Asset.created_at >= filters.created_from)
-    if filters.created_to:
-        query = query.where(Asset.created_at <= filters.created_to)
     if filters.min_duration_s is not None or filters.max_duration_s is not None:
         query = query.join(MediaInfoRow, MediaInfoRow.version_id == SearchDoc.version_id)
         if filters.min_duration_s is not None:
@@ -116,6 +108,22 @@ def _filtered(query: Select[Any], filters: SearchFilters) -> Select[Any]:
     if filters.has_faces is not None:
         faces = exists().where(Scene.version_id == SearchDoc.version_id, Scene.faces > 0)
         query = query.where(faces if filters.has_faces else ~faces)
+    return query
+
+
+def _on_asset(query: _Query, filters: SearchFilters) -> _Query:
+    """The filters on the asset itself: the caller's grants, collection, field terms, status, when it came."""
+    for clause in (filters.asset_scope, filters.metadata):
+        if clause is not None:
+            query = query.where(clause)
+    if filters.collection:
+        query = query.where(in_collection(filters.collection))
+    if filters.status:
+        query = query.where(Asset.status == filters.status)
+    if filters.created_from:
+        query = query.where(Asset.created_at >= filters.created_from)
+    if filters.created_to:
+        query = query.where(Asset.created_at <= filters.created_to)
     return query
 
 
@@ -253,17 +261,7 @@ def asset_matches(session: Session, filters: SearchFilters, *, limit: int = 50, 
     newest = select(func.max(Version.id)).where(Version.asset_id == Asset.id).correlate(Asset).scalar_subquery()
     query = select(Asset.id, Asset.name, Version.id.label("version_id"), Version.number).join(
         Version, Version.id == newest)
-    for clause in (filters.asset_scope, filters.metadata):
-        if clause is not None:
-            query = query.where(clause)
-    if filters.collection:
-        query = query.where(in_collection(filters.collection))
-    if filters.status:
-        query = query.where(Asset.status == filters.status)
-    if filters.created_from:
-        query = query.where(Asset.created_at >= filters.created_from)
-    if filters.created_to:
-        query = query.where(Asset.created_at <= filters.created_to)
+    query = _on_asset(query, filters)
     rows = session.execute(query.order_by(Asset.id.desc()).limit(limit).offset(offset)).all()
     texts = dict(session.execute(select(SearchDoc.asset_id, SearchDoc.text).where(
         SearchDoc.asset_id.in_([row.id for row in rows]), SearchDoc.kind == "field")).tuples().all()) if rows else {}

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.models import PictureVector, Scene, SearchDoc, TextVector, Version
@@ -62,24 +62,23 @@ def pending_scenes(session: Session, model: str, *, limit: int = 64, version_id:
 def store_text(session: Session, model: str, rows: Sequence[tuple[int, int, bytes, bytes]]) -> None:
     """(doc id, asset id, float16 bytes, SimHash bytes) rows; a document's older vector is replaced. A document
     deleted meanwhile (a metadata edit re-made it) is skipped."""
-    if not rows:
-        return
-    ids = [row[0] for row in rows]
-    alive = set(session.scalars(select(SearchDoc.id).where(SearchDoc.id.in_(ids))))
-    session.execute(delete(TextVector).where(TextVector.doc_id.in_(ids)))
-    session.add_all(TextVector(doc_id=doc_id, asset_id=asset_id, model=model, vector=vector, bits=bits)
-                    for doc_id, asset_id, vector, bits in rows if doc_id in alive)
-    session.flush()
+    _store(session, TextVector, TextVector.doc_id, SearchDoc.id, model, rows)
 
 
 def store_pictures(session: Session, model: str, rows: Sequence[tuple[int, int, bytes, bytes]]) -> None:
+    """(scene id, asset id, float16 bytes, SimHash bytes) rows, as :func:`store_text` for shots."""
+    _store(session, PictureVector, PictureVector.scene_id, Scene.id, model, rows)
+
+
+def _store(session: Session, table: type[TextVector] | type[PictureVector], key: Any, owner: Any, model: str,
+           rows: Sequence[tuple[int, int, bytes, bytes]]) -> None:
     if not rows:
         return
     ids = [row[0] for row in rows]
-    alive = set(session.scalars(select(Scene.id).where(Scene.id.in_(ids))))
-    session.execute(delete(PictureVector).where(PictureVector.scene_id.in_(ids)))
-    session.add_all(PictureVector(scene_id=scene_id, asset_id=asset_id, model=model, vector=vector, bits=bits)
-                    for scene_id, asset_id, vector, bits in rows if scene_id in alive)
+    alive = set(session.scalars(select(owner).where(owner.in_(ids))))
+    session.execute(delete(table).where(key.in_(ids)))
+    session.add_all(table(**{key.key: row_key, "asset_id": asset_id, "model": model, "vector": vector, "bits": bits})
+                    for row_key, asset_id, vector, bits in rows if row_key in alive)
     session.flush()
 
 
@@ -94,26 +93,3 @@ def coverage(session: Session, text_model: str, picture_model: str | None) -> di
                               .where(PictureVector.model == picture_model)) or 0
         out["pictures"] = {"model": picture_model, "embedded": made, "total": shots}
     return out
-
-
-def text_rows_after(session: Session, model: str, after: int, limit: int = 50_000) -> list[tuple[int, int, int, bytes]]:
-    """(vector row id, doc id, asset id, bytes) of ``model`` past row ``after``: an index catching up."""
-    return [tuple(row) for row in session.execute(  # type: ignore[misc]
-        select(TextVector.id, TextVector.doc_id, TextVector.asset_id, TextVector.vector)
-        .where(TextVector.model == model, TextVector.id > after).order_by(TextVector.id).limit(limit))]
-
-
-def picture_rows_after(session: Session, model: str, after: int,
-                       limit: int = 50_000) -> list[tuple[int, int, int, bytes]]:
-    return [tuple(row) for row in session.execute(  # type: ignore[misc]
-        select(PictureVector.id, PictureVector.scene_id, PictureVector.asset_id, PictureVector.vector)
-        .where(PictureVector.model == model, PictureVector.id > after).order_by(PictureVector.id).limit(limit))]
-
-
-def gone_text(session: Session, model: str, doc_ids: Sequence[int]) -> set[int]:
-    """Of ``doc_ids`` (an index's answer), those that no longer have this model's vector (deleted, re-made)."""
-    if not doc_ids:
-        return set()
-    present = set(session.scalars(select(TextVector.doc_id).where(
-        and_(TextVector.doc_id.in_(list(doc_ids)), TextVector.model == model))))
-    return set(doc_ids) - present

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,10 +78,10 @@ def _wait_ready(server: Server, name: str, timeout: float = 180) -> dict:
     return asset
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`rushes up` (embedded farm, SQLite) with an 11 s programme whose sound is JFK's speech."""
-    tmp = tmp_path_factory.mktemp("browser")
+@contextmanager
+def rushes_up(tmp: Path) -> Iterator[tuple[str, str, Path]]:
+    """A real `rushes up` (embedded farm, SQLite, default settings) with its data under ``tmp``: its address, the
+    admin's token and the data folder; stopped (and the tail of its log printed) afterwards."""
     data, port = tmp / "data", free_port()
     log = (tmp / "up.log").open("wb")
     proc = subprocess.Popen([RUSHES, "up", "--port", str(port), "--data", str(data)], stdout=log,
@@ -88,12 +89,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base)
-        token = (data / "admin.token").read_text().strip()
-        programme = make_programme(tmp, JFK)
-        shutil.copyfile(programme, data / "watch" / "default" / "interview.mov")
-        server = Server(base, token, data, 0, tmp)
-        server.asset_id = _wait_ready(server, "interview.mov")["id"]
-        yield server
+        yield base, (data / "admin.token").read_text().strip(), data
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -101,6 +97,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
         print((tmp / "up.log").read_text(errors="replace")[-3000:])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`rushes up` with an 11 s programme whose sound is JFK's speech."""
+    tmp = tmp_path_factory.mktemp("browser")
+    with rushes_up(tmp) as (base, token, data):
+        programme = make_programme(tmp, JFK)
+        shutil.copyfile(programme, data / "watch" / "default" / "interview.mov")
+        server = Server(base, token, data, 0, tmp)
+        server.asset_id = _wait_ready(server, "interview.mov")["id"]
+        yield server
 
 
 @pytest.fixture(scope="module")

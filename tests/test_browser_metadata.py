@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +20,8 @@ import httpx
 import pytest
 
 from tests import test_browser
-from tests.conftest import wait_healthy
-from tests.farmproc import RUSHES, free_port
 from tests.media_fixtures import make_clip
-from tests.test_browser import Server, _env, _wait_ready
+from tests.test_browser import Server, _wait_ready, rushes_up
 
 pytestmark = pytest.mark.slow
 # the browser fixtures of tests/test_browser.py (Debian's Chromium; a signed-in admin's page on this module's server)
@@ -53,14 +49,7 @@ class Library(Server):
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
     """`rushes up` (embedded farm, SQLite, the bundled metadata schema) with three 4 s clips and their sidecars."""
     tmp = tmp_path_factory.mktemp("browser-metadata")
-    data, port = tmp / "data", free_port()
-    log = (tmp / "up.log").open("wb")
-    proc = subprocess.Popen([RUSHES, "up", "--port", str(port), "--data", str(data)], stdout=log,
-                            stderr=subprocess.STDOUT, env=_env())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base)
-        token = (data / "admin.token").read_text().strip()
+    with rushes_up(tmp) as (base, token, data):
         watch = data / "watch" / "default"
         for name, (pattern, sidecar) in CLIPS.items():
             clip = make_clip(tmp / name, seconds=4, size="640x360", timecode="10:00:00:00", pattern=pattern)
@@ -70,13 +59,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
         server.ids = {name: _wait_ready(server, name)["id"] for name in CLIPS}
         server.asset_id = server.ids["A001.mov"]
         yield server
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        print((tmp / "up.log").read_text(errors="replace")[-3000:])
 
 
 def _shot(name: str, tmp: Path, *parts: Any) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +22,9 @@ import httpx
 import pytest
 
 from tests import test_browser
-from tests.conftest import wait_for, wait_healthy
-from tests.farmproc import RUSHES, free_port
+from tests.conftest import wait_for
 from tests.media_fixtures import JFK, ffmpeg, make_programme
-from tests.test_browser import Server, _env, _sign_in, _wait_ready
+from tests.test_browser import Server, _sign_in, _wait_ready, rushes_up
 from tests.test_browser_metadata import _shot
 
 pytestmark = pytest.mark.slow
@@ -63,14 +60,7 @@ def _embedded(server: Library, name: str, timeout: float = 120) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
     """`rushes up` (embedded farm, SQLite, default settings) with the programme and its half-size re-encode."""
     tmp = tmp_path_factory.mktemp("browser-search")
-    data, port = tmp / "data", free_port()
-    log = (tmp / "up.log").open("wb")
-    proc = subprocess.Popen([RUSHES, "up", "--port", str(port), "--data", str(data)], stdout=log,
-                            stderr=subprocess.STDOUT, env=_env())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base)
-        token = (data / "admin.token").read_text().strip()
+    with rushes_up(tmp) as (base, token, data):
         programme = make_programme(tmp, JFK)
         copy = tmp / COPY
         ffmpeg("-i", str(programme), "-vf", "scale=320:180", "-c:v", "libx264", "-preset", "ultrafast",
@@ -84,13 +74,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
             _embedded(server, name)
         server.asset_id = server.ids[INTERVIEW]
         yield server
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        print((tmp / "up.log").read_text(errors="replace")[-3000:])
 
 
 def _open(page: Any, server: Library, name: str, at: str | None = None) -> None:
