@@ -23,10 +23,10 @@ from api.events import audit
 from catalog.db import one_of
 from catalog.models import Asset, MediaInfoRow, PictureVector, Scene, TextVector, User, Version
 from catalog.permissions import asset_scope, visible_asset_ids
-from catalog.vector_index import PICTURE_CANDIDATES, PICTURES, TEXT, VectorIndex
+from catalog.vector_index import DESCRIBED, PICTURE_CANDIDATES, PICTURES, TEXT, VectorIndex
 from catalog.vectors import coverage
 from catalog.views import Clock, keyframe_url
-from rushes.errors import InvalidInput, NotConfigured, NotFound
+from rushes.errors import ConfigError, InvalidInput, NotConfigured, NotFound
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["search"])
@@ -45,6 +45,7 @@ class Semantic:
         self._lock = threading.Lock()
         self._text: tuple[Any, VectorIndex] | None = None
         self._pictures: tuple[Any, VectorIndex] | None = None
+        self._described: tuple[Any, VectorIndex] | None = None
         self._assets: dict[int, tuple[float, list[int]]] = {}
 
     def _folder(self) -> Path:
@@ -68,6 +69,26 @@ class Semantic:
                 self._pictures = embedder, VectorIndex(PICTURES, embedder.name, self._folder() / "pictures.npz",
                                                        candidates=PICTURE_CANDIDATES)
             return self._pictures
+
+    def described(self) -> tuple[Any, VectorIndex]:
+        """The image-text model and its index; ``NotConfigured`` without ``RUSHES_CLIP_MODEL``."""
+        with self._lock:
+            if self._described is None:
+                from pipeline.embed_tasks import described_embedder
+
+                try:
+                    model = described_embedder(self.farm.settings)
+                except ConfigError as exc:
+                    raise NotConfigured(f"describe-the-picture search cannot start: {exc}") from None
+                if model is None:
+                    raise NotConfigured(
+                        "describe-the-picture search is not configured: it needs an image-text (CLIP) model, and "
+                        "none can be installed from a package; set RUSHES_CLIP_MODEL to a local OpenCLIP ONNX export "
+                        "(see the README). Search by words, by meaning (/search) and by a still (/search/picture) "
+                        "work without it.")
+                self._described = model, VectorIndex(DESCRIBED, model.name, self._folder() / "described.npz",
+                                                     candidates=PICTURE_CANDIDATES)
+            return self._described
 
     def visible_assets(self, session: Session, user: User) -> tuple[list[int] | None, Any]:
         """The assets a caller sees (None: an admin), kept 30 s per user: it narrows the indexes' candidates
@@ -101,11 +122,15 @@ class Semantic:
                     _, index = self.pictures()
                     index.refresh(session, force=True)
                     index.save()
+                if self.farm.settings.clip_model is not None:
+                    _, index = self.described()
+                    index.refresh(session, force=True)
+                    index.save()
         except Exception:  # search still answers by words; the reason is in the log
             log.exception("semantic indexes not warmed")
 
     def save(self) -> None:
-        for pair in (self._text, self._pictures):
+        for pair in (self._text, self._pictures, self._described):
             if pair is not None:
                 pair[1].save()
 
@@ -220,19 +245,18 @@ def search_by_picture(request: Request, session: DB, user: Reader,
 
 
 @router.get("/search/describe", summary="Shots whose picture matches a description (needs a CLIP model)")
-def describe_the_picture(request: Request, user: Reader,
-                         q: Annotated[str, Query(min_length=1, max_length=500)]) -> dict[str, Any]:
-    """Text-to-picture search needs an image-text (CLIP-style) model, and none ships in a package this project can
-    install (every CLIP package downloads its weights at run time): 409 says so until ``RUSHES_CLIP_MODEL`` names a
-    local one."""
-    path = request.app.state.farm.settings.clip_model
-    if path is None:
-        raise NotConfigured("describe-the-picture search is not configured: it needs an image-text (CLIP) model, "
-                            "and none can be installed from a package; set RUSHES_CLIP_MODEL to a local OpenCLIP "
-                            "ONNX export (see the README). Search by words, by meaning (/search) and by a still "
-                            "(/search/picture) work without it.")
-    raise NotConfigured(f"RUSHES_CLIP_MODEL is set ({path}), but this version of Rushes does not run CLIP models "
-                        f"yet: only the setting's place is ready")
+def describe_the_picture(request: Request, session: ReadDB, user: Reader,
+                         q: Annotated[str, Query(min_length=1, max_length=500)],
+                         limit: Annotated[int, Query(ge=1, le=200)] = 24,
+                         min_similarity: Annotated[float, Query(ge=-1, le=1)] = 0.0) -> dict[str, Any]:
+    """Shots whose keyframe an image-text (CLIP) model places nearest to the description, best first, in what the
+    caller may see. No such model ships in a package this project can install (every CLIP package downloads its
+    weights at run time): 409 says so until ``RUSHES_CLIP_MODEL`` names a local one."""
+    model, index = semantic_of(request).described()
+    query = model.embed_text([q])[0]
+    rows = index.nearest(session, query, limit, _visible_scenes(session, user), min_score=min_similarity,
+                         **semantic_of(request).narrowing(session, user))
+    return {"query": q, "model": model.name, "shots": _shot_view(session, rows, 2.0)}
 
 
 @router.get("/search/status", summary="How far the embeddings are (documents and keyframes with vectors)")
@@ -242,5 +266,10 @@ def search_status(request: Request, session: ReadDB, user: Reader) -> dict[str, 
         return {"semantic": False, "reason": "no document has an embedding yet (the embed step has not run)"}
     embedder, index = semantic.text()
     pictures, picture_index = semantic.pictures()
-    return {"semantic": True, "coverage": coverage(session, embedder.name, pictures.name),
-            "indexed": {"text": index.size, "pictures": picture_index.size}}
+    indexed = {"text": index.size, "pictures": picture_index.size}
+    described_name = None
+    if request.app.state.farm.settings.clip_model is not None:
+        described, described_index = semantic.described()
+        described_name, indexed["described"] = described.name, described_index.size
+    return {"semantic": True, "coverage": coverage(session, embedder.name, pictures.name, described_name),
+            "indexed": indexed}

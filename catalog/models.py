@@ -649,3 +649,17 @@ class PictureVector(Base):
     model: Mapped[str] = mapped_column(String(200))
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     bits: Mapped[bytes] = mapped_column(LargeBinary)  # its SimHash (catalog/vector_index.py): what indexes hold
+
+
+class DescribedVector(Base):
+    """A shot's keyframe in an image-text (CLIP) model's space: "describe the picture" search (``RUSHES_CLIP_MODEL``).
+    Beside, not instead of, its ``picture_vectors`` row: the two models answer different questions."""
+
+    __tablename__ = "described_vectors"
+    __table_args__ = (Index("ix_described_vectors_model_id", "model", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"), unique=True)
+    asset_id: Mapped[int] = mapped_column(index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    bits: Mapped[bytes] = mapped_column(LargeBinary)

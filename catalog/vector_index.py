@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.db import one_of
-from catalog.models import PictureVector, TextVector
+from catalog.models import DescribedVector, PictureVector, TextVector
 
 log = logging.getLogger(__name__)
 SEED = 14  # the projection is a function of the dimension and this seed: every process hashes alike
@@ -58,12 +58,13 @@ def simhash(vectors: np.ndarray) -> np.ndarray:
 class Table:
     """What an index reads: a vector table, its key column and its model."""
 
-    model: type[TextVector] | type[PictureVector]
-    key: Any  # TextVector.doc_id | PictureVector.scene_id
+    model: type[TextVector] | type[PictureVector] | type[DescribedVector]
+    key: Any  # TextVector.doc_id | PictureVector.scene_id | DescribedVector.scene_id
 
 
 TEXT = Table(TextVector, TextVector.doc_id)
 PICTURES = Table(PictureVector, PictureVector.scene_id)
+DESCRIBED = Table(DescribedVector, DescribedVector.scene_id)
 
 
 class VectorIndex:

@@ -1,5 +1,6 @@
 """Embeddings in the catalog's own tables: a vector per search document (``text_vectors``) and per shot keyframe
-(``picture_vectors``), each with the model that made it, as float16 bytes.
+(``picture_vectors``, and ``described_vectors`` when an image-text model is configured), each with the model that
+made it, as float16 bytes.
 
 What still needs a vector for a model (a new version's documents, a metadata edit's new document, every row when the
 model changed) is found by :func:`pending_docs` / :func:`pending_scenes`; the embedding step and the backlog fill
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from catalog.models import PictureVector, Scene, SearchDoc, TextVector, Version
+from catalog.models import DescribedVector, PictureVector, Scene, SearchDoc, TextVector, Version
 
 EMBEDDED_KINDS = ("transcript", "ocr", "tag", "metadata", "field", "log")  # not "name": a file name means nothing
 
@@ -46,13 +47,17 @@ def pending_docs(session: Session, model: str, *, limit: int = 256, version_id: 
     return [PendingDoc(*row) for row in session.execute(query.order_by(SearchDoc.id).limit(limit))]
 
 
+ShotTable = type[PictureVector] | type[DescribedVector]
+
+
 def pending_scenes(session: Session, model: str, *, limit: int = 64, version_id: int | None = None,
-                   after: int = 0) -> list[PendingScene]:
+                   after: int = 0, table: ShotTable = PictureVector) -> list[PendingScene]:
+    """Shots with a keyframe and no vector of ``model`` in ``table``, oldest first from ``after``."""
     query = (select(Scene.id, Version.asset_id, Scene.keyframe_path)
              .join(Version, Version.id == Scene.version_id)
-             .outerjoin(PictureVector, PictureVector.scene_id == Scene.id)
+             .outerjoin(table, table.scene_id == Scene.id)
              .where(Scene.keyframe_path.is_not(None), Scene.id > after,
-                    or_(PictureVector.id.is_(None), PictureVector.model != model)))
+                    or_(table.id.is_(None), table.model != model)))
     if version_id is not None:
         query = query.where(Scene.version_id == version_id)
     rows = session.execute(query.order_by(Scene.id).limit(limit))
@@ -65,12 +70,13 @@ def store_text(session: Session, model: str, rows: Sequence[tuple[int, int, byte
     _store(session, TextVector, TextVector.doc_id, SearchDoc.id, model, rows)
 
 
-def store_pictures(session: Session, model: str, rows: Sequence[tuple[int, int, bytes, bytes]]) -> None:
+def store_pictures(session: Session, model: str, rows: Sequence[tuple[int, int, bytes, bytes]],
+                   table: ShotTable = PictureVector) -> None:
     """(scene id, asset id, float16 bytes, SimHash bytes) rows, as :func:`store_text` for shots."""
-    _store(session, PictureVector, PictureVector.scene_id, Scene.id, model, rows)
+    _store(session, table, table.scene_id, Scene.id, model, rows)
 
 
-def _store(session: Session, table: type[TextVector] | type[PictureVector], key: Any, owner: Any, model: str,
+def _store(session: Session, table: type[TextVector] | ShotTable, key: Any, owner: Any, model: str,
            rows: Sequence[tuple[int, int, bytes, bytes]]) -> None:
     if not rows:
         return
@@ -82,7 +88,8 @@ def _store(session: Session, table: type[TextVector] | type[PictureVector], key:
     session.flush()
 
 
-def coverage(session: Session, text_model: str, picture_model: str | None) -> dict[str, dict[str, Any]]:
+def coverage(session: Session, text_model: str, picture_model: str | None,
+             described_model: str | None = None) -> dict[str, dict[str, Any]]:
     """How far the embeddings are: documents and shots with a vector of the model in force, of all."""
     docs = session.scalar(select(func.count()).select_from(SearchDoc).where(SearchDoc.kind.in_(EMBEDDED_KINDS))) or 0
     done = session.scalar(select(func.count()).select_from(TextVector).where(TextVector.model == text_model)) or 0
@@ -92,4 +99,8 @@ def coverage(session: Session, text_model: str, picture_model: str | None) -> di
         made = session.scalar(select(func.count()).select_from(PictureVector)
                               .where(PictureVector.model == picture_model)) or 0
         out["pictures"] = {"model": picture_model, "embedded": made, "total": shots}
+        if described_model is not None:
+            made = session.scalar(select(func.count()).select_from(DescribedVector)
+                                  .where(DescribedVector.model == described_model)) or 0
+            out["described"] = {"model": described_model, "embedded": made, "total": shots}
     return out

@@ -1,6 +1,7 @@
 """The ``embed`` step and the embedding backlog: sentence vectors of a version's search documents (transcript,
 on-screen text, tags, metadata, logged ranges) and a picture vector per shot keyframe, stored in the catalog
-(``catalog/vectors.py``) for semantic search and "shots like this".
+(``catalog/vectors.py``) for semantic search and "shots like this"; with an image-text model configured
+(``RUSHES_CLIP_MODEL``), each keyframe in its space too, for "describe the picture".
 
 The step embeds what its version has when its transcript and tags are done. Documents made later (a metadata edit,
 a logged range) and everything when the model changes are the **backlog**, worked off a batch at a time by
@@ -18,6 +19,7 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import transaction
+from catalog.models import DescribedVector
 from catalog.vector_index import simhash
 from catalog.vectors import PendingDoc, PendingScene, pending_docs, pending_scenes, store_pictures, store_text
 from pipeline.jobs import Job, Outcome
@@ -40,6 +42,15 @@ def picture_embedder(settings: Settings) -> Any:
     from analyzers.picture_embedding import load_picture_embedder
 
     return load_picture_embedder(settings.picture_model, cache_dir=settings.model_cache_dir)
+
+
+def described_embedder(settings: Settings) -> Any | None:
+    """The image-text (CLIP) model of ``RUSHES_CLIP_MODEL``, or None when none is configured."""
+    if settings.clip_model is None:
+        return None
+    from analyzers.clip_embedding import load_clip
+
+    return load_clip(settings.clip_model)
 
 
 def stored(vectors: np.ndarray) -> list[tuple[bytes, bytes]]:
@@ -85,20 +96,31 @@ def run_embed(job: Job) -> Outcome:
     settings = job.settings
     texts = text_embedder(settings)
     pictures = picture_embedder(settings)
+    note = None
+    try:
+        described = described_embedder(settings)
+    except ConfigError as exc:  # the other vectors are still made; the note says why these are not
+        described, note = None, f"describe-the-picture vectors not made: {exc}"
+        log.error(note)
     with job.sessions() as session:
         docs = pending_docs(session, texts.name, limit=1_000_000, version_id=version.id)
         scenes = pending_scenes(session, pictures.name, limit=100_000, version_id=version.id)
-    if not docs and not scenes:
+        described_scenes = [] if described is None else pending_scenes(
+            session, described.name, limit=100_000, version_id=version.id, table=DescribedVector)
+    if not docs and not scenes and not described_scenes:
         return Outcome(status="skipped", note="nothing to embed")
     text_rows = embed_docs(texts, docs, job.cancel, lambda share: job.report(0.5 * share))
     picture_rows = embed_scenes(pictures, scenes)
+    described_rows = embed_scenes(described, described_scenes) if described is not None else []
     job.report(1.0)
 
     def store(session: Session) -> None:
         store_text(session, texts.name, text_rows)
         store_pictures(session, pictures.name, picture_rows)
+        if described is not None:
+            store_pictures(session, described.name, described_rows, DescribedVector)
 
-    return Outcome(store)
+    return Outcome(store, note=note)
 
 
 def work_backlog(sessions: sessionmaker[Session], settings: Settings) -> int:
@@ -110,17 +132,27 @@ def work_backlog(sessions: sessionmaker[Session], settings: Settings) -> int:
     except ConfigError as exc:
         _say_once(f"embeddings wait: {exc}")
         return 0
+    try:
+        described = described_embedder(settings)
+    except ConfigError as exc:  # the other embeddings go on; describe-the-picture search says what is wrong
+        _say_once(f"describe-the-picture embeddings wait: {exc}")
+        described = None
     with sessions() as session:
         docs = pending_docs(session, texts.name, limit=BACKLOG_DOCS)
         scenes = pending_scenes(session, pictures.name, limit=BACKLOG_SCENES)
-    if not docs and not scenes:
+        described_scenes = [] if described is None else pending_scenes(
+            session, described.name, limit=BACKLOG_SCENES, table=DescribedVector)
+    if not docs and not scenes and not described_scenes:
         return 0
     text_rows = embed_docs(texts, docs)
     picture_rows = embed_scenes(pictures, scenes)
+    described_rows = embed_scenes(described, described_scenes) if described is not None else []
     with transaction(sessions) as session:
         store_text(session, texts.name, text_rows)
         store_pictures(session, pictures.name, picture_rows)
-    return len(text_rows) + len(picture_rows)
+        if described is not None:
+            store_pictures(session, described.name, described_rows, DescribedVector)
+    return len(text_rows) + len(picture_rows) + len(described_rows)
 
 
 _SAID: set[str] = set()
