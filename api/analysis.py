@@ -87,7 +87,7 @@ def _facets(session: Session, user: User, state: SchemaInForce | None, names: st
     within += selects
     if collection:
         within.append(select(Asset.id).where(in_collection(collection)))
-    return facet_counts(session, state.schema, [n.strip() for n in names.split(",") if n.strip()], within)
+    return facet_counts(session, state, [n.strip() for n in names.split(",") if n.strip()], within)
 
 
 @router.get("/assets/{asset_id}/scenes")

@@ -33,6 +33,7 @@ from api.review import router as review_router
 from api.rights import router as rights_router
 from api.semantic import Semantic
 from api.semantic import router as semantic_router
+from catalog.facet_index import warm_facets
 from delivery.target_files import apply_targets_file, targets_file_of
 from pipeline.farm import Farm
 from rushes.errors import RushesError, status_of
@@ -44,10 +45,20 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     freeze_heap()  # everything loaded so far lives as long as the server: out of the collector's way
-    # the embedders and vector indexes load beside the server, so the first search by meaning does not wait
-    threading.Thread(target=app.state.semantic.warm, name="semantic-warm-up", daemon=True).start()
+    # the facet index, the embedders and the vector indexes load beside the server, so the first library page
+    # and the first search by meaning do not wait
+    threading.Thread(target=_warm, args=(app,), name="index-warm-up", daemon=True).start()
     yield
     app.state.semantic.save()  # the indexes' rows so far: a restart reads only what came since
+
+
+def _warm(app: FastAPI) -> None:
+    try:
+        with app.state.farm.readers() as session:
+            warm_facets(session)
+    except Exception:  # facets are then counted on the first request; the reason is in the log
+        log.exception("facet index not warmed")
+    app.state.semantic.warm()
 
 
 def create_app(farm: Farm) -> FastAPI:

@@ -90,7 +90,7 @@ def list_assets(session: ReadDB, user: CanView, status: Status = None, collectio
     if facets:
         if state is None:
             raise InvalidInput("no metadata schema yet: no facets")
-        body["facets"] = facet_counts(session, state.schema, [n.strip() for n in facets.split(",") if n.strip()],
+        body["facets"] = facet_counts(session, state, [n.strip() for n in facets.split(",") if n.strip()],
                                       within)
     return body
 

@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="the seeded embedded catalog's folder")
     parser.add_argument("--database-url", help="a seeded PostgreSQL catalog instead")
     parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--only", help="time only the requests whose label holds this (e.g. facets)")
     args = parser.parse_args()
     from fastapi.testclient import TestClient
 
@@ -89,6 +90,8 @@ def main() -> None:
         for caller, token in (("admin", admin), ("editor", editor)):
             headers = {"Authorization": f"Bearer {token}"}
             for label, path in requests(assets):
+                if args.only and args.only not in label:
+                    continue
                 reply = client.get(path, headers=headers)
                 assert reply.status_code == 200, (path, reply.status_code, reply.text[:300])
                 times = []

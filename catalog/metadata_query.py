@@ -8,22 +8,28 @@ finds ``Sport > Football > Goal``); a value is checked like an edit is (``camera
 allowed values). Words that are not field terms stay the full-text query. Several terms all apply (AND); a field
 named twice must hold both values. A field's filter matches an asset's own values and its logged ranges' values.
 
-Facets count, per value, the assets whose own values hold it, among the assets a scope allows.
+Facets count, per value, the assets whose own values hold it (values that fit the schema), among the assets a scope
+allows: on an in-process index (catalog/facet_index.py), not in SQL.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+import numpy as np
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from catalog.facet_index import INDEXES, FacetIndex, all_of, asset_mask, select_mask
 from catalog.metadata_schema import TERM_SEPARATOR, Schema
 from catalog.metadata_values import field_for
 from catalog.models import Asset, MetadataValue
 from rushes.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from catalog.metadata import SchemaInForce
 
 TERM = re.compile(r'(?<![\w"])([A-Za-z][\w:.-]*?):("([^"]*)"|(\S+))')
 FACET_VALUES = 50  # the most common values of a facet
@@ -42,10 +48,28 @@ class FieldFilter:
         held = aliased(MetadataValue)  # its own alias: the clause may sit in a query on metadata_values (facets)
         return exists().where(held.asset_id == Asset.id, *self._conditions(held))
 
-    def assets(self) -> Any:
-        """The ids of the assets it keeps, read on the (field, value) index: for counting over many assets."""
+    def assets(self, logged_only: bool = False) -> Any:
+        """The ids of the assets it keeps, read on the (field, value) index: for counting over many assets.
+        ``logged_only``: only those whose logged ranges hold the value (the facet index has the assets' own)."""
         held = aliased(MetadataValue)
-        return select(held.asset_id).where(*self._conditions(held))
+        query = select(held.asset_id).where(*self._conditions(held))
+        return query.where(held.log_id.is_not(None)) if logged_only else query
+
+    def keeps(self, value: str) -> bool:
+        """Whether an asset-level value (as stored) passes this filter: the facet index's test."""
+        if self.value is not None and value != self.value and not (
+                self.narrower and value.startswith(self.value + TERM_SEPARATOR)):
+            return False
+        if self.low is None and self.high is None:
+            return True
+        if isinstance(self.low, float) or isinstance(self.high, float):
+            try:
+                number: Any = float(value)
+            except ValueError:
+                return False
+        else:
+            number = value
+        return (self.low is None or number >= self.low) and (self.high is None or number <= self.high)
 
     def _conditions(self, held: Any) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [held.field == self.field]
@@ -72,8 +96,8 @@ class ParsedQuery:
         return and_(*(f.clause() for f in self.filters)) if self.filters else None
 
     def asset_selects(self) -> list[Any]:
-        """One select of asset ids per field term (for facets)."""
-        return [f.assets() for f in self.filters]
+        """What each field term keeps, for facets: the filter itself (counted on the facet index)."""
+        return list(self.filters)
 
 
 def parse_query(schema: Schema | None, query: str) -> ParsedQuery:
@@ -119,26 +143,32 @@ def _filter(schema: Schema, key: str, raw: str) -> FieldFilter:
     return FieldFilter(key, value=value.text, narrower=f.type == "taxonomy")
 
 
-def facet_counts(session: Session, schema: Schema, keys: list[str], within: list[Any] | None = None,
+def facet_counts(session: Session, state: SchemaInForce, keys: list[str], within: list[Any] | None = None,
                  limit: int = FACET_VALUES) -> dict[str, list[dict[str, Any]]]:
     """For each facet field: its most common values with how many assets hold them, among the assets every select
     of ``within`` names (the caller's, a filter's: selects of asset ids read on indexes, never a per-asset test of a
-    million rows). One grouped query a field, on the facet index."""
-    out: dict[str, list[dict[str, Any]]] = {}
+    million rows). Counted on the process's facet index (``catalog/facet_index.py``), brought up to date first."""
+    schema = state.schema
     for key in keys:
         f = schema.fields.get(key)
         if f is None or not f.facet:
             raise InvalidInput(f"{key!r} is not a facet; facets: {', '.join(schema.facets()) or 'none'}")
-        count = func.count().label("assets")
-        query = (select(MetadataValue.value, count)
-                 .where(MetadataValue.field == key, MetadataValue.log_id.is_(None), MetadataValue.problem.is_(None)))
-        for chosen in within or []:
-            query = query.where(MetadataValue.asset_id.in_(chosen))
-        rows = session.execute(query.group_by(MetadataValue.value).order_by(count.desc(), MetadataValue.value)
-                               .limit(limit)).all()
-        kind = f.type
-        out[key] = [{"value": _shown(kind, row.value), "assets": row.assets} for row in rows if row.value is not None]
-    return out
+    index = INDEXES.get(session, state.version, schema.facets())
+    keep = all_of([_mask(session, index, chosen) for chosen in within or []])
+    return {key: [{"value": _shown(schema.fields[key].type, value), "assets": count}
+                  for value, count in index.counts(key, keep, limit)] for key in keys}
+
+
+def _mask(session: Session, index: FacetIndex, chosen: Any) -> np.ndarray:
+    """The assets a ``within`` item keeps: a field term on a facet field from the index (the assets' own values)
+    and the catalog (their logged ranges'), anything else from the catalog."""
+    if not isinstance(chosen, FieldFilter):
+        return select_mask(session, chosen)
+    if chosen.field not in index.columns:
+        return select_mask(session, chosen.assets())
+    own = index.assets_where(chosen.field, chosen.keeps)
+    logged = np.fromiter(session.scalars(chosen.assets(logged_only=True)), dtype=np.int64)
+    return asset_mask(np.concatenate([own, logged]))
 
 
 def _shown(kind: str, value: str) -> Any:

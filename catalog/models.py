@@ -563,7 +563,10 @@ class MetadataValue(Base):
                       Index("ix_metadata_values_field_number", "field", "number"),
                       Index("ix_metadata_values_facet", "field", "value",
                             sqlite_where=text("log_id IS NULL AND problem IS NULL"),
-                            postgresql_where=text("log_id IS NULL AND problem IS NULL")))
+                            postgresql_where=text("log_id IS NULL AND problem IS NULL")),
+                      # the logged ranges' values (few): what a field term adds to the facet index's assets
+                      Index("ix_metadata_values_logged", "field", "value", sqlite_where=text("log_id IS NOT NULL"),
+                            postgresql_where=text("log_id IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
     log_id: Mapped[int | None] = mapped_column(ForeignKey("metadata_logs.id", ondelete="CASCADE"), index=True)
