@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from catalog.models import MetadataChange, MetadataValue
 
 GAP_TTL_S = 600.0
+KEEP = 8  # catalogs a process keeps an index of
 READ_BATCH = 2000
 
 
@@ -174,9 +175,12 @@ class FacetIndexes:
         name = str(bind.url)  # type: ignore[union-attr]
         wanted = tuple(sorted(keys))
         with self._lock:
-            index = self._indexes.get(name)
+            index = self._indexes.pop(name, None)  # back in last: the least recently asked goes first
             if index is None or index.schema_version != schema_version or tuple(sorted(index.columns)) != wanted:
-                index = self._indexes[name] = FacetIndex(schema_version, wanted)
+                index = FacetIndex(schema_version, wanted)
+            self._indexes[name] = index
+            while len(self._indexes) > KEEP:
+                self._indexes.pop(next(iter(self._indexes)))
         index.refresh(session)
         return index
 
