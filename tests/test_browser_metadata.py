@@ -235,6 +235,27 @@ def test_a_range_logged_at_the_player_is_listed_at_its_timecodes(page: Any, serv
     assert page.is_hidden("#metadata-conflict")
     assert server.values("A001.mov")["location"] == "Anfield Road"
 
+    # the range edited: its marks and values back in the form, the out point moved, a player added, the note cleared
+    logged.get_by_role("button", name="edit the logged range 10:00:00:10 – 10:00:01:11").click()
+    assert page.text_content("#log-in") == "10:00:00:10" and page.text_content("#log-out") == "10:00:01:11"
+    assert page.input_value("#range-note") == "Header from the corner"
+    assert page.text_content("#btn-save-log").startswith("Save changes to 10:00:00:10")
+    assert "editing" in (logged.get_attribute("class") or "")
+    page.locator("#player").focus()
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")  # two seconds after the in point: 10:00:02:10
+    page.click("#btn-mark-out")
+    page.check("fieldset[data-field=players] input[value=Presenter]")
+    page.fill("#range-note", "")
+    page.click("#btn-save-log")
+    changed = page.locator("#logs li.log").filter(has_text="10:00:00:10 – 10:00:02:10")
+    changed.wait_for()
+    assert "Players: Presenter, Guest" in changed.text_content() and "Note" not in changed.text_content()
+    assert page.text_content("#btn-save-log") == "Save logged range" and page.is_hidden("#btn-cancel-log-edit")
+    (log,) = server.get(f"/api/v1/assets/{server.ids['A001.mov']}/logs?version=1")["logs"]
+    assert (log["in_frame"], log["out_frame"]) == (10, 60)
+    assert log["values"] == {"moment": "Sport > Football > Goal", "players": ["Presenter", "Guest"]}
+
 
 def test_three_assets_edited_at_once_from_the_library(page: Any, server: Library) -> None:
     assert _wait_cards(page, 3)

@@ -1,6 +1,7 @@
 // Logging at the player: mark an in and an out frame (the frame shown, as comments take it), fill the range
 // views' fields and save a logged range (POST …/logs); the version's logged ranges listed with their source
-// timecodes (click to seek) and drawn on the timeline.
+// timecodes (click to seek) and drawn on the timeline. "Edit" puts a range's marks and values back in the form;
+// saving then changes that range (PATCH /logs/{id}) until it is saved or the edit is cancelled.
 "use strict";
 
 import { api, el, showError } from "../common.js";
@@ -12,6 +13,7 @@ import { drawLogMarks } from "./timeline.js";
 const controls = new Map();   // range field key → its row in the logging form
 let fields = new Map();       // range field key → definition (for showing logged values)
 let editableViews = [];       // the range views the caller may fill in (the form's fieldsets)
+let editing = null;           // the logged range the form changes (null: the form logs a new one)
 
 function note(text, bad = false) {
   const slot = $("log-status");
@@ -51,12 +53,12 @@ export function markOut() {
 
 function clearMarks() { state.logIn = null; state.logOut = null; showMarks(); }
 
-function buildForm(views) {
+function buildForm(views, values = {}) {
   controls.clear();
   $("log-fields").replaceChildren(...views.map((v) => el("fieldset", { class: "view", dataset: { view: v.key } },
     el("legend", {}, v.label), v.help ? el("p", { class: "muted help" }, v.help) : null,
     v.fields.map((f) => {
-      const row = fieldRow(f, null, `range-${f.key}`);
+      const row = fieldRow(f, values[f.key] ?? null, `range-${f.key}`);
       controls.set(f.key, row);
       return row.row;
     }))));
@@ -84,8 +86,38 @@ function logItem(log, editable) {
                    "aria-label": `go to ${log.in_tc} (logged range to ${log.out_tc})` }, span),
     " ", el("span", { class: "log-values" }, summary(log) || "no values"),
     " ", el("span", { class: "muted" }, `by ${log.created_by}`),
+    editable ? el("button", { type: "button", class: "secondary small", onclick: () => startEdit(log),
+                              "aria-label": `edit the logged range ${span}` }, "Edit") : null,
     editable ? el("button", { type: "button", class: "secondary small", onclick: () => remove(log),
                               "aria-label": `delete the logged range ${span}` }, "Delete") : null);
+}
+
+function setEditing(log) {
+  editing = log;
+  $("btn-save-log").textContent = log ? `Save changes to ${log.in_tc} – ${log.out_tc}` : "Save logged range";
+  $("btn-cancel-log-edit").hidden = !log;
+  for (const item of $("logs").querySelectorAll("li.log")) {
+    item.classList.toggle("editing", Boolean(log) && item.dataset.logId === String(log.id));
+  }
+}
+
+function startEdit(log) {
+  state.logIn = log.in_frame;
+  state.logOut = log.out_frame;
+  showMarks();
+  buildForm(editableViews, log.values);
+  setEditing(log);
+  note(`Editing the range ${log.in_tc} – ${log.out_tc}: move its marks or change its values, then save.`);
+  seekFrame(log.in_frame);
+  const first = controls.values().next().value;
+  if (first) first.focus();
+}
+
+function cancelEdit() {
+  setEditing(null);
+  clearMarks();
+  buildForm(editableViews);
+  note("");
 }
 
 export async function loadLogs() {
@@ -101,6 +133,7 @@ export async function loadLogs() {
 async function remove(log) {
   try {
     await api(`/api/v1/logs/${log.id}`, { method: "DELETE" });
+    if (editing && editing.id === log.id) cancelEdit();
     await loadLogs();
   } catch (err) { showError(err, "delete a logged range"); }
 }
@@ -115,11 +148,21 @@ async function save(event) {
     if (value !== null) values[key] = value;
   }
   try {
-    const log = await api(`/api/v1/assets/${assetId}/logs`, { method: "POST",
-      body: { version: state.version.number, in: state.logIn, out: state.logOut, values } });
+    let log;
+    if (editing) {
+      const set = {};  // every field of the form: one emptied is cleared
+      for (const [key, row] of controls) set[key] = outgoing(row.field, row.read());
+      log = await api(`/api/v1/logs/${editing.id}`, { method: "PATCH",
+        body: { in: state.logIn, out: state.logOut, set } });
+    } else {
+      log = await api(`/api/v1/assets/${assetId}/logs`, { method: "POST",
+        body: { version: state.version.number, in: state.logIn, out: state.logOut, values } });
+    }
+    const changed = Boolean(editing);
+    setEditing(null);
     clearMarks();
     buildForm(editableViews);  // empty again for the next range
-    note(`Logged ${log.in_tc} – ${log.out_tc}.`);
+    note(changed ? `Changed the range, now ${log.in_tc} – ${log.out_tc}.` : `Logged ${log.in_tc} – ${log.out_tc}.`);
     await loadLogs();
   } catch (err) {
     if (err.status === 422 && err.body && err.body.problems) {
@@ -137,5 +180,6 @@ export function wireLogging() {
   $("btn-mark-in").addEventListener("click", markIn);
   $("btn-mark-out").addEventListener("click", markOut);
   $("btn-clear-log").addEventListener("click", () => { clearMarks(); note(""); });
+  $("btn-cancel-log-edit").addEventListener("click", cancelEdit);
   $("log-form").addEventListener("submit", (event) => save(event).catch((err) => showError(err, "logging")));
 }
