@@ -38,6 +38,7 @@ from catalog.metadata_values import (
     resolve_reject,
     save,
     stored_values,
+    user_names,
 )
 from catalog.models import (
     Asset,
@@ -136,16 +137,26 @@ def _refuse_fields(user: User, asset: Asset, fields: Iterable[str], editable: se
                             subject=f"edit {', '.join(wrong)}"))
 
 
-def field_view(f: FieldDef) -> dict[str, Any]:
-    return {"key": f.key, "label": f.title, "type": f.type, "help": f.help, "required": f.required,
+def field_view(f: FieldDef, people: list[str] | None = None) -> dict[str, Any]:
+    """A field as the pages draw it; a user field offers ``people`` (the team's active sign-ins) as suggestions."""
+    view = {"key": f.key, "label": f.title, "type": f.type, "help": f.help, "required": f.required,
             "multiple": f.multiple, "facet": f.facet, "searchable": f.searchable,
             "allowed": list(f.allowed) or None, "default": f.default}
+    if f.type == "user" and people is not None:
+        view["suggestions"] = people
+    return view
 
 
-def _view_of(view: ViewDef, schema: Schema, role: str, values: dict[str, Any] | None) -> dict[str, Any]:
+def _people(session: Session) -> list[str]:
+    """People a user field may name: active users, not machines (``cli:…``, ``target:…``)."""
+    return sorted(name for name in user_names(session) if ":" not in name)
+
+
+def _view_of(view: ViewDef, schema: Schema, role: str, values: dict[str, Any] | None,
+             people: list[str] | None = None) -> dict[str, Any]:
     fields = []
     for key in view.fields:
-        entry = field_view(schema.fields[key])
+        entry = field_view(schema.fields[key], people)
         if values is not None:
             entry["value"] = values.get(key, [] if schema.fields[key].multiple else None)
         fields.append(entry)
@@ -191,8 +202,9 @@ def schema_route(session: ReadDB, user: Reader) -> dict[str, Any]:
     schema = state.schema
     views = [v for v in schema.views.values() if v.visible_to(user.role)]
     keys = {k for v in views for k in v.fields}
-    return {"version": state.version, "views": [_view_of(v, schema, user.role, None) for v in views],
-            "fields": [field_view(f) for k, f in schema.fields.items() if k in keys],
+    people = _people(session)
+    return {"version": state.version, "views": [_view_of(v, schema, user.role, None, people) for v in views],
+            "fields": [field_view(f, people) for k, f in schema.fields.items() if k in keys],
             "facets": [k for k in schema.facets() if k in keys]}
 
 
@@ -250,11 +262,12 @@ def metadata_view(session: Session, user: User, asset: Asset) -> dict[str, Any]:
     flagged = [{"field": r.field, "value": r.value if r.value is not None else r.long, "problem": r.problem}
                for vs in rows.values() for r in vs if r.problem and r.field in visible]
     missing = [k for k in sorted(visible) if schema.fields[k].required and not values.get(k)]
+    people = _people(session)
     return {
         "asset_id": asset.id, "revision": meta.revision if meta else 0,
         "attention": meta.attention if meta else 0, "needs_attention": bool(meta and meta.attention),
-        "views": [_view_of(v, schema, user.role, values) for v in views],
-        "range_views": [_view_of(v, schema, user.role, None)
+        "views": [_view_of(v, schema, user.role, values, people) for v in views],
+        "range_views": [_view_of(v, schema, user.role, None, people)
                         for v in (schema.views_for(user.role, collections, kind, "range") if user.role != "admin"
                                   else [v for v in schema.views.values() if v.level == "range"])],
         "rejects": [{"id": r.id, "field": r.field, "value": r.value, "source": r.source, "reason": r.reason,

@@ -106,6 +106,10 @@ def test_a_view_edited_on_the_asset_page_is_there_after_a_reload(page: Any, serv
     page.fill("#md-location", "Anfield")
     page.fill("#md-episode", "3")
     page.fill("#md-shoot_date", "2026-11-03")
+    # a user field offers the team's people as the name is typed
+    people = page.get_attribute("#md-producer", "list")
+    assert people and "admin" in page.locator(f"#{people} option").evaluate_all("o => o.map(x => x.value)")
+    page.fill("#md-producer", "admin")
     page.select_option("#md-subject", "Sport > Football > Goal")
     page.check("fieldset[data-field=talent] input[value=Presenter]")
     page.check("fieldset[data-field=talent] input[value=Guest]")
@@ -131,6 +135,7 @@ def test_a_view_edited_on_the_asset_page_is_there_after_a_reload(page: Any, serv
     assert page.input_value("#md-shoot_date") == "2026-11-03"
     assert page.input_value("#md-subject") == "Sport > Football > Goal"
     assert page.input_value("#md-source_url") == "https://example.com/derby"
+    assert page.input_value("#md-producer") == "admin"
     assert page.input_value("#md-usage_notes") == "News use only.\nNo archive sales."
     assert page.is_checked("#md-graded")
     talent = page.locator("fieldset[data-field=talent] input:checked")

@@ -88,11 +88,17 @@ export function fieldRow(field, value, id) {
                               placeholder: field.type === "url" ? "https://…" : undefined });
       control.value = value ?? "";
     }
+    if (field.type === "user" && field.suggestions && !field.multiple) {
+      // the team's people offered as the name is typed (any name the server knows is taken)
+      const list = el("datalist", { id: `${id}-people` }, field.suggestions.map((name) => el("option", { value: name })));
+      control.setAttribute("list", list.id);
+      control.people = list;
+    }
     read = field.multiple
       ? () => control.value.split(",").map((v) => v.trim()).filter(Boolean)
       : () => control.value.trim();
     row = el("div", { class: `field ${field.type}`, dataset: { field: field.key } },
-      el("label", { for: id }, label), control, help, problem);
+      el("label", { for: id }, label), control, control.people || null, help, problem);
   }
   focusable = () => control;
   return { field, row, read, showProblem: problemShower(control, problem, focusable), focus: () => control.focus() };
