@@ -641,12 +641,10 @@ class TextVector(Base):
     bits: Mapped[bytes] = mapped_column(LargeBinary)  # its SimHash (catalog/vector_index.py): what indexes hold
 
 
-class PictureVector(Base):
-    """A shot's keyframe embedding (float16, L2-normalised) made by ``model``: "shots like this"."""
+class _ShotVector:
+    """The columns of a vector per shot keyframe (one table per kind of model)."""
 
-    __tablename__ = "picture_vectors"
-    __table_args__ = (Index("ix_picture_vectors_model_id", "model", "id"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # grows with every vector made: indexes catch up by it
     scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"), unique=True)
     asset_id: Mapped[int] = mapped_column(index=True)
     model: Mapped[str] = mapped_column(String(200))
@@ -654,15 +652,16 @@ class PictureVector(Base):
     bits: Mapped[bytes] = mapped_column(LargeBinary)  # its SimHash (catalog/vector_index.py): what indexes hold
 
 
-class DescribedVector(Base):
+class PictureVector(_ShotVector, Base):
+    """A shot's keyframe embedding (float16, L2-normalised) made by ``model``: "shots like this"."""
+
+    __tablename__ = "picture_vectors"
+    __table_args__ = (Index("ix_picture_vectors_model_id", "model", "id"),)
+
+
+class DescribedVector(_ShotVector, Base):
     """A shot's keyframe in an image-text (CLIP) model's space: "describe the picture" search (``RUSHES_CLIP_MODEL``).
     Beside, not instead of, its ``picture_vectors`` row: the two models answer different questions."""
 
     __tablename__ = "described_vectors"
     __table_args__ = (Index("ix_described_vectors_model_id", "model", "id"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"), unique=True)
-    asset_id: Mapped[int] = mapped_column(index=True)
-    model: Mapped[str] = mapped_column(String(200))
-    vector: Mapped[bytes] = mapped_column(LargeBinary)
-    bits: Mapped[bytes] = mapped_column(LargeBinary)
