@@ -31,6 +31,7 @@ from api.pages import api as session_router
 from api.pages import router as pages_router
 from api.review import router as review_router
 from api.rights import router as rights_router
+from api.rules import router as rules_router
 from api.semantic import Semantic
 from api.semantic import router as semantic_router
 from catalog.facet_index import warm_facets
@@ -82,6 +83,7 @@ def create_app(farm: Farm) -> FastAPI:
     app.include_router(delivery_router)
     app.include_router(review_router)
     app.include_router(rights_router)
+    app.include_router(rules_router)
     app.include_router(session_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

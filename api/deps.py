@@ -47,6 +47,7 @@ CanDeliver = Annotated[User, Depends(allowed("deliver"))]
 CanEditMetadata = Annotated[User, Depends(allowed("edit_metadata"))]
 CanManageUsers = Annotated[User, Depends(allowed("manage_users"))]
 CanManageSchema = Annotated[User, Depends(allowed("manage_schema"))]
+CanManageRules = Annotated[User, Depends(allowed("manage_rules"))]
 Reader = CanView  # every person's role; a distribution target reaches only its own feed (api/delivery.py)
 Editor = CanEditMetadata
 

@@ -32,7 +32,8 @@ def audit_now(request: Request, user: User | None, action: str, *, outcome: str 
 AUDIT_ACTION = {"view": "view asset", "download_original": "download original",
                 "download_rendition": "download rendition", "comment": "comment", "approve": "approve",
                 "deliver": "render", "manage_users": "permission change", "sign-in": "sign-in",
-                "edit_metadata": "metadata change", "manage_schema": "metadata schema change"}
+                "edit_metadata": "metadata change", "manage_schema": "metadata schema change",
+                "manage_rules": "rules dry run"}
 
 
 def audit_denial(request: Request, denial: Denial) -> None:

@@ -26,6 +26,7 @@ ACTIONS: dict[str, str] = {
     "edit_metadata": "edit rights, move or add assets to collections",
     "manage_users": "users, tokens, grants, distribution targets, the audit trail",
     "manage_schema": "the metadata schema: fields, vocabularies, taxonomies and views (who sees and edits them)",
+    "manage_rules": "orchestration rules: what happens without a click when footage is ready (and dry runs)",
 }
 
 MATRIX: dict[str, frozenset[str]] = {

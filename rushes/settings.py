@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # the metadata schema's YAML files (fields, vocabularies, taxonomies, views); default: <data_dir>/metadata,
     # made from the bundled schema on first start
     metadata_dir: Path | None = None
+    # orchestration rules' YAML files (triggers, CEL conditions, actions); default: <data_dir>/rules
+    rules_dir: Path | None = None
 
     # the approval rule: a version is approved when nobody's latest decision is "changes", every required
     # reviewer's latest is "approve", and at least approval_min_approvals reviewers' latest is "approve"
@@ -154,6 +156,10 @@ class Settings(BaseSettings):
     @property
     def metadata_folder(self) -> Path:
         return (self.metadata_dir or self.data / "metadata").resolve()
+
+    @property
+    def rules_folder(self) -> Path:
+        return (self.rules_dir or self.data / "rules").resolve()
 
     @property
     def quarantine_dir(self) -> Path:

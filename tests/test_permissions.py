@@ -67,6 +67,7 @@ def _attempt(client: TestClient, token: str, action: str, ids: dict[str, int]) -
         "edit_metadata": ("POST", f"/api/v1/assets/{asset}/collections", {"collection": "promo"}),
         "manage_users": ("GET", "/api/v1/users", None),
         "manage_schema": ("GET", "/api/v1/admin/metadata/schema", None),
+        "manage_rules": ("GET", "/api/v1/admin/rules", None),
     }
     method, url, body = calls[action]
     return client.request(method, url, headers=headers, json=body)
