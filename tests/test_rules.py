@@ -35,7 +35,7 @@ rules:
       - add_to_collection: news-desk
   small-pictures:
     trigger: version.ready
-    condition: 'media.has_video && media.width < 1000 && !("Crowd" in metadata.talent)'
+    condition: 'media.has_video && media.width < 1000 && !metadata.talent.exists(t, t == "Crowd")'
     actions:
       - move_to_collection: web-only
   wrong-at-run-time:

@@ -41,6 +41,7 @@ FUNCTIONS = frozenset({"size", "contains", "startsWith", "endsWith", "matches", 
                        "bool", "bytes", "timestamp", "duration", "type", "dyn", "getFullYear", "getMonth",
                        "getDayOfMonth", "getDayOfWeek", "getHours", "getMinutes"})
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_BOUND = re.compile(r"\.(?:exists|all|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,")  # a macro's own variable
 _MEMBER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(?!\s*\()")
 
 
@@ -74,7 +75,8 @@ def compile_condition(source: str, schema: Schema | None = None) -> Condition:
         detail = " ".join(line.strip() for line in str(exc).splitlines()[1:3])
         raise InvalidInput(f"not a CEL expression: {detail or exc}") from None
     refs = program.references()
-    unknown = sorted(set(refs.get("variables", [])) - set(FIELDS))
+    bound = set(_BOUND.findall(_STRINGS.sub('""', source)))  # tags.exists(t, t == "car"): t is the macro's
+    unknown = sorted(set(refs.get("variables", [])) - set(FIELDS) - bound)
     if unknown:
         raise InvalidInput(f"unknown name {', '.join(unknown)} (allowed: {', '.join(FIELDS)})")
     strange = sorted(f for f in refs.get("functions", []) if f[0] not in "_@!" and f not in FUNCTIONS)
