@@ -12,6 +12,7 @@ from api.events import audit_now
 from catalog.metadata import schema_in_force
 from pipeline.rules.dry_run import dry_run, since_moment
 from pipeline.rules.files import ACTIONS, TRIGGERS, parse_rules, read_rules
+from pipeline.rules.store import rule_versions
 from rushes.errors import ConfigError, InvalidInput
 
 router = APIRouter(prefix="/api/v1/admin/rules", tags=["rules"])
@@ -23,14 +24,15 @@ def _rule_view(rule: Any) -> dict[str, Any]:
             "actions": [{"action": a.name, "argument": a.argument, "does": a.describe()} for a in rule.actions]}
 
 
-@router.get("", summary="The farm's rules as their files read (with what triggers and actions there are)")
+@router.get("", summary="The farm's rules as their files read, and every rule version the catalog has run")
 def list_rules(request: Request, session: ReadDB, user: CanManageRules) -> dict[str, Any]:
     """Every rule of ``<data>/rules`` (``RUSHES_RULES_DIR``), checked against the metadata schema in force; a file
     that does not hold is a 400 naming the file, the line and the field."""
     folder = request.app.state.farm.settings.rules_folder
     state = schema_in_force(session)
     found = read_rules(folder, state.schema if state else None) if folder.is_dir() else []
-    return {"folder": str(folder), "rules": [_rule_view(r) for r in found], "triggers": TRIGGERS, "actions": ACTIONS}
+    return {"folder": str(folder), "rules": [_rule_view(r) for r in found], "triggers": TRIGGERS, "actions": ACTIONS,
+            "versions": rule_versions(session)}
 
 
 @router.post("/test", summary="Dry run: what a rules file would have done since a moment (nothing is changed)")

@@ -68,6 +68,7 @@ ACTION_HELP: dict[str, str] = {
     "metadata change": "an asset's metadata or a logged range changed (detail: each field's old and new values)",
     "tag decision": "a keyframe tag of a shot was accepted (it became metadata) or rejected (never shown again)",
     "metadata schema change": "the metadata schema (fields, vocabularies, taxonomies, views) got a new version",
+    "rule action": "an orchestration rule acted on an asset (actor rule:<name>; detail: what each action did)",
     "rules dry run": "what orchestration rules would have done was asked (subject: the rules; detail: matches)",
     "view audit": "the audit trail was read, exported or verified",
     "denied": "a request was refused before it named an action (no or bad token, unknown route)",

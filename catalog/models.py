@@ -665,3 +665,45 @@ class DescribedVector(_ShotVector, Base):
 
     __tablename__ = "described_vectors"
     __table_args__ = (Index("ix_described_vectors_model_id", "model", "id"),)
+
+
+class RuleVersion(Base):
+    """One version of an orchestration rule as its file read (``<data>/rules``): the newest of a name with
+    ``retired_at`` None is in force; older ones stay, the history of what ran."""
+
+    __tablename__ = "rule_versions"
+    __table_args__ = (UniqueConstraint("name", "content_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    file: Mapped[str] = mapped_column(String(500))
+    line: Mapped[int]
+    trigger: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+
+
+class RuleRun(Base):
+    """A rule version that acted on an event (or whose condition failed on it): one row per (rule version,
+    trigger, version of an asset), so a rule acts once per event however often the event is looked at."""
+
+    __tablename__ = "rule_runs"
+    __table_args__ = (UniqueConstraint("rule_version_id", "trigger", "version_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    asset_id: Mapped[int] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16))  # done | failed
+    outcome: Mapped[str] = mapped_column(Text)  # what each action did, or why the condition failed
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RuleCursor(Base):
+    """How far the rule runner has looked at a trigger's events (their time): it goes on from there after a
+    restart, so an event that came while no worker ran is still seen."""
+
+    __tablename__ = "rule_cursors"
+    trigger: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime]

@@ -57,6 +57,7 @@ class Farm:
         self.sessions = session_factory(self.engine)
         if migrate_schema:
             self.sync_metadata_schema()
+            self.sync_rules()
         self.readers = reader_factory(self.engine)  # read-only work: never takes SQLite's write lock
         self.broker = make_broker(settings)
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
@@ -87,6 +88,24 @@ class Farm:
             return None
         if result.created:
             log.info("metadata schema version %s: %s", result.version, result.summary)
+        return result
+
+    def sync_rules(self) -> Any:
+        """Bring the catalog's rules in line with the rules folder; a folder that does not hold is reported and
+        the rules in force stay."""
+        from catalog.metadata import schema_in_force
+        from pipeline.rules.store import sync_rules
+
+        try:
+            with self.transaction() as session:
+                state = schema_in_force(session)
+                result = sync_rules(session, self.settings.rules_folder, state.schema if state else None)
+        except ConfigError as exc:
+            log.error("rules not applied, the rules in force stay: %s", exc)
+            return None
+        if result.added or result.retired:
+            log.info("rules: %d new version(s) (%s), %d retired (%s), %d kept", len(result.added),
+                     ", ".join(result.added), len(result.retired), ", ".join(result.retired), len(result.kept))
         return result
 
     @property

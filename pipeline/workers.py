@@ -15,6 +15,7 @@ from pipeline.embed_tasks import EmbeddingBacklog
 from pipeline.farm import Farm
 from pipeline.reconcile import Reconciler
 from pipeline.registry import Announcer
+from pipeline.rules.runner import RuleThread
 from pipeline.workflow import queue_of, with_needs
 from rushes.heap import freeze_heap
 from transcoders.ffmpeg import kill_all
@@ -44,6 +45,7 @@ class Workers:
         # documents made after their version's embed step (metadata edits) and a changed model: embedded here
         embeds = "embed" in with_needs(farm.settings.steps) and queue_of("embed") in self.queues
         self.backlog = EmbeddingBacklog(farm) if embeds else None
+        self.rules = RuleThread(farm)  # orchestration rules acting on events (one process a turn)
 
     def start(self) -> None:
         if self.farm.settings.metrics_port:
@@ -53,6 +55,7 @@ class Workers:
         self.announcer.start()
         if self.backlog is not None:
             self.backlog.start()
+        self.rules.start()
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
@@ -71,6 +74,8 @@ class Workers:
     def stop(self) -> None:
         if self.backlog is not None and self.backlog.is_alive():
             self.backlog.stop()
+        if self.rules.is_alive():
+            self.rules.stop()
         self.reconciler.stop()
         self.announcer.stop()
         kill_all()  # a Dramatiq time limit cannot interrupt ffmpeg; we end it ourselves

@@ -169,6 +169,15 @@ def test_the_cli_validates_and_dry_runs(running_farm: Farm, tmp_path: Path,
     assert "ERROR asset" in ran.output and "nothing was changed" in ran.output
     wider = runner.invoke(main, ["--data", data, "rules", "test", str(rules), "--since", "5d"])
     assert "news-to-desk (version.ready): 2 of 5 event(s) match" in wider.output  # the old one too
+    folder = farm.settings.rules_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "desk.yaml").write_text(RULES)
+    synced = runner.invoke(main, ["--data", data, "rules", "sync"])
+    assert synced.exit_code == 0 and "4 unchanged" in synced.output, synced.output  # applied as the farm opened
+    (folder / "desk.yaml").write_text(RULES.replace("version.ready", "version.redy", 1))
+    refused_sync = runner.invoke(main, ["--data", data, "rules", "sync"])
+    assert refused_sync.exit_code != 0 and "unknown trigger 'version.redy'" in refused_sync.output
+    (folder / "desk.yaml").write_text(RULES)
     bad = tmp_path / "bad.yaml"
     bad.write_text(RULES.replace("metadata.production > 3", "metadata.producton > 3"))
     refused = runner.invoke(main, ["--data", data, "rules", "validate", str(bad)])

@@ -116,6 +116,7 @@ class Rule:
     actions: tuple[Action, ...]
     enabled: bool
     content_hash: str  # of the rule's own definition: each version of a rule acts once per event
+    definition: dict[str, Any]  # as the file gave it (what the catalog keeps of each rule version)
 
 
 # ------------------------------------------------------------------------------------------------ YAML with lines
@@ -197,10 +198,11 @@ def parse_rules(text: str, name: str, schema: Schema | None = None) -> list[Rule
             except InvalidInput as exc:
                 problems.append(f"line {_line_of(lines, (*where, 'actions', index))}: "
                                 f"rules.{rule_name}.actions[{index}].{action}: {exc}")
-        definition = json.dumps({"name": rule_name, **model.model_dump()}, sort_keys=True, ensure_ascii=False)
+        definition = model.model_dump()
+        digest = hashlib.sha256(json.dumps({"name": rule_name, **definition}, sort_keys=True, ensure_ascii=False)
+                                .encode()).hexdigest()
         rules.append(Rule(rule_name, name, _line_of(lines, where), model.label or rule_name, model.trigger,
-                          condition, tuple(actions), model.enabled,
-                          hashlib.sha256(definition.encode()).hexdigest()))
+                          condition, tuple(actions), model.enabled, digest, definition))
     if problems:
         raise ConfigError(f"rules file {name}: " + "; ".join(problems))
     return rules

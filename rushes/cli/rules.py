@@ -50,6 +50,22 @@ def rules_validate(ctx: click.Context, path: Path | None) -> None:
         for r in found))
 
 
+@rules.command("sync")
+@click.pass_context
+def rules_sync(ctx: click.Context) -> None:
+    """Apply the rules folder now (after editing it or a git pull): a new rule version for each changed rule."""
+    from catalog.metadata import schema_in_force
+    from pipeline.rules.store import sync_rules
+
+    farm = open_farm(ctx)  # every process applies the folder at its start too
+    with farm.transaction() as session:  # a ConfigError names the file, the line, the field; nothing changes
+        state = schema_in_force(session)
+        result = sync_rules(session, farm.settings.rules_folder, state.schema if state else None)
+    farm.close()
+    click.echo(f"rules: {len(result.added)} new version(s) {result.added}, {len(result.retired)} retired "
+               f"{result.retired}, {len(result.kept)} unchanged")
+
+
 @rules.command("test")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--since", "since", default="30d", show_default=True,
