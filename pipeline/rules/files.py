@@ -63,12 +63,7 @@ class RuleModel(BaseModel):
     @field_validator("trigger")
     @classmethod
     def _trigger(cls, value: str) -> str:
-        if value in PLANNED_TRIGGERS:
-            raise ValueError(f"trigger {value!r} is planned but not raised by this version of Rushes yet "
-                             f"(allowed: {', '.join(TRIGGERS)})")
-        if value not in TRIGGERS:
-            raise ValueError(f"unknown trigger {value!r} (allowed: {', '.join(TRIGGERS)})")
-        return value
+        return _known("trigger", value, TRIGGERS, PLANNED_TRIGGERS, "raised")
 
     @field_validator("actions")
     @classmethod
@@ -78,12 +73,17 @@ class RuleModel(BaseModel):
                 raise ValueError("each action is one mapping of an action name to its argument, e.g. "
                                  "`- add_to_collection: news-desk`")
             (name,) = action
-            if name in PLANNED_ACTIONS:
-                raise ValueError(f"action {name!r} is planned but not available in this version of Rushes yet "
-                                 f"(allowed: {', '.join(ACTIONS)})")
-            if name not in ACTIONS:
-                raise ValueError(f"unknown action {name!r} (allowed: {', '.join(ACTIONS)})")
+            _known("action", name, ACTIONS, PLANNED_ACTIONS, "available")
         return value
+
+
+def _known(what: str, value: str, known: dict[str, str], planned: tuple[str, ...], how: str) -> str:
+    if value in planned:
+        raise ValueError(f"{what} {value!r} is planned but not {how} in this version of Rushes yet "
+                         f"(allowed: {', '.join(known)})")
+    if value not in known:
+        raise ValueError(f"unknown {what} {value!r} (allowed: {', '.join(known)})")
+    return value
 
 
 class FileModel(BaseModel):
