@@ -6,7 +6,8 @@
     │   ├── InvalidTimecode  not a SMPTE timecode, or a label that does not exist at the rate
     │   ├── ReviewError      a comment or decision that does not fit the version
     │   ├── RightsError      an unknown channel, not a country code, a window that ends before it starts
-    │   └── MetadataError    values that do not fit the metadata schema (each field with its reason)
+    │   ├── MetadataError    values that do not fit the metadata schema (each field with its reason)
+    │   └── ConditionError   a rule's condition failed as it ran on one asset (text compared with a number…)
     ├── Conflict             the request does not fit the record's present state
     │   ├── NotReady         the version is still processing or failed: not yet reviewable or renderable
     │   ├── NotApproved      only approved versions are delivered
@@ -65,6 +66,10 @@ class MetadataError(InvalidInput):
         self.extra = {"problems": self.problems}
         super().__init__("; ".join(f"{field}: {reason}" if not reason.startswith(field) else reason
                                    for field, reason in problems.items()))
+
+
+class ConditionError(InvalidInput):
+    """A rule's condition failed as it ran on one asset: said for that asset, never taken as false."""
 
 
 class Conflict(RushesError):
@@ -158,6 +163,7 @@ STATUS: dict[type[RushesError], Status] = {
     ReviewError: Status(400, 2),
     RightsError: Status(422, 2),
     MetadataError: Status(422, 2),
+    ConditionError: Status(422, 2),
     Conflict: Status(409, 4),
     NotReady: Status(409, 4),
     NotApproved: Status(409, 4),

@@ -26,7 +26,7 @@ from typing import Any
 import cel
 
 from catalog.metadata_schema import Schema
-from rushes.errors import InvalidInput
+from rushes.errors import ConditionError, InvalidInput
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "asset": ("id", "name", "collection", "collections", "kind", "status", "version"),
@@ -43,10 +43,6 @@ FUNCTIONS = frozenset({"size", "contains", "startsWith", "endsWith", "matches", 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 _BOUND = re.compile(r"\.(?:exists|all|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,")  # a macro's own variable
 _MEMBER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(?!\s*\()")
-
-
-class ConditionError(Exception):
-    """A condition that failed as it ran (for one asset): said, never taken as false."""
 
 
 @dataclass(frozen=True)
