@@ -131,7 +131,8 @@ def test_a_running_farm_acts_on_a_real_clip_as_it_becomes_ready(make_settings: C
     (settings.rules_folder / "web.yaml").write_text(
         "rules:\n  small-to-web:\n    trigger: version.ready\n"
         "    condition: 'media.has_video && media.width < 1000 && asset.kind == \"video\"'\n"
-        "    actions:\n      - move_to_collection: web-only\n      - set_metadata: {camera: Phone}\n")
+        "    actions:\n      - move_to_collection: web-only\n      - set_metadata: {camera: Phone}\n"
+        "  new-footage:\n    trigger: version.new\n    actions:\n      - add_metadata: {keywords: [new]}\n")
     farm = Farm(settings)
     workers = Workers(farm)
     workers.start()
@@ -140,16 +141,19 @@ def test_a_running_farm_acts_on_a_real_clip_as_it_becomes_ready(make_settings: C
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with farm.sessions() as session:
-                run = session.scalar(select(RuleRun).where(RuleRun.version_id == result.version_id))
-            if run is not None:
+                runs = session.scalars(select(RuleRun).where(RuleRun.version_id == result.version_id)).all()
+            if len(runs) == 2:
                 break
             time.sleep(0.2)
-        assert run is not None and run.status == "done", "the rule acted within 30 s of the version being ready"
+        assert sorted((r.trigger, r.status) for r in runs) == [("version.new", "done"), ("version.ready", "done")], \
+            "both rules acted within 30 s"
         with farm.sessions() as session:
             asset = session.get(Asset, result.asset_id)
             assert collections_of(session, asset)["collection"] == "web-only"
             values = stored_values(session, asset.id, []).get(None, {})
-            assert plain(require_schema(session).schema, "camera", values["camera"]) == "Phone"
+            schema = require_schema(session).schema
+            assert plain(schema, "camera", values["camera"]) == "Phone"
+            assert plain(schema, "keywords", values["keywords"]) == ["new"]
     finally:
         workers.stop()
         farm.close()
