@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from analyzers.onnx_session import cpu_session
-from rushes.errors import ConfigError, MediaError
+from analyzers.picture_embedding import open_picture
+from rushes.errors import ConfigError
 
 __all__ = ["ClipModel", "load_clip"]
 
@@ -137,16 +138,6 @@ class ClipModel:
 
     # ------------------------------------------------------------------------------------------------ pictures
 
-    def _open(self, item: Image.Image | str | os.PathLike[str]) -> Image.Image:
-        if isinstance(item, Image.Image):
-            return item if item.mode == "RGB" else item.convert("RGB")
-        try:
-            with Image.open(item) as opened:
-                opened.draft("RGB", (self.size, self.size))
-                return ImageOps.exif_transpose(opened).convert("RGB")
-        except (UnidentifiedImageError, OSError) as exc:
-            raise MediaError(f"cannot read image {os.fspath(item)!r}: {exc}") from exc
-
     def preprocess(self, image: Image.Image) -> np.ndarray:
         if self.resize_mode == "squash":
             image = image.resize((self.size, self.size), self.resampling)
@@ -166,12 +157,15 @@ class ClipModel:
         """``len(images) x dim`` unit rows (the picture side); ``MediaError``: not an image."""
         if not images:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.concatenate([self._run_visual(self.preprocess(self._open(item))[None]) for item in images])
+        return np.concatenate([self._run_visual(self.preprocess(open_picture(item, self.size))[None])
+                               for item in images])
 
     # ------------------------------------------------------------------------------------------------ words
 
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
         """``len(texts) x dim`` unit rows (the description side)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
         rows = []
         for text in texts:
             encoding = self.tokenizer.encode(" ".join(text.lower().split()))
@@ -179,7 +173,7 @@ class ClipModel:
             feeds = {name: np.asarray([values.get(name, encoding.ids)], dtype=self._text_types[name])
                      for name in self._text_names}
             rows.append(_unit(self.textual.run(None, feeds)[0]))
-        return np.concatenate(rows) if rows else np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
+        return np.concatenate(rows)
 
     def __repr__(self) -> str:
         return f"<ClipModel {self.name} dim={self.dim} size={self.size}>"

@@ -148,12 +148,14 @@ def export_onnx(weights: Path, destination: Path | None = None) -> bytes | Path:
     return destination
 
 
-def _open(item: Image.Image | str | os.PathLike[str]) -> Image.Image:
+def open_picture(item: Image.Image | str | os.PathLike[str], size: int = SIZE) -> Image.Image:
+    """An RGB picture: a PIL image as it is, or a file decoded at a reduced scale where the format allows while both
+    sides stay >= ``size`` (JPEG's ``draft``), turned upright by its EXIF orientation; ``MediaError`` if unreadable."""
     if isinstance(item, Image.Image):
         return item if item.mode == "RGB" else item.convert("RGB")
     try:
         with Image.open(item) as opened:
-            opened.draft("RGB", (SIZE, SIZE))  # JPEG: decode at 1/2, 1/4... while both sides stay >= 224
+            opened.draft("RGB", (size, size))  # JPEG: decode at 1/2, 1/4... while both sides stay >= size
             return ImageOps.exif_transpose(opened).convert("RGB")
     except (UnidentifiedImageError, OSError) as exc:
         raise MediaError(f"cannot read image {os.fspath(item)!r}: {exc}") from exc
@@ -184,7 +186,7 @@ class PictureEmbedder:
         items = list(images)
         result = np.empty((len(items), self.dim), dtype=np.float32)
         for start in range(0, len(items), batch_size):
-            batch = np.stack([preprocess(_open(item)) for item in items[start:start + batch_size]])
+            batch = np.stack([preprocess(open_picture(item)) for item in items[start:start + batch_size]])
             features = np.asarray(self._run(batch), dtype=np.float32).reshape(len(batch), -1)
             norms = np.linalg.norm(features, axis=1, keepdims=True)
             result[start:start + len(batch)] = features / np.maximum(norms, 1e-12)

@@ -75,7 +75,7 @@ def search_route(request: Request, session: DB, user: Reader, q: Annotated[str, 
                             "filters": [vars(f) for f in parsed.filters], "hits": hits, "limit": limit,
                             "offset": offset}
     if facets:
-        body["facets"] = _facets(session, user, state, facets, parsed.asset_selects(), collection)
+        body["facets"] = _facets(session, user, state, facets, list(parsed.filters), collection)
     return body
 
 

@@ -74,7 +74,7 @@ def list_assets(session: ReadDB, user: CanView, status: Status = None, collectio
                                f"{parsed.text!r}")
         if parsed.filters:
             clauses.append(parsed.clause())
-            within += parsed.asset_selects()
+            within += parsed.filters
     if attention is not None:
         needs = exists().where(AssetMetadata.asset_id == Asset.id, AssetMetadata.attention > 0)
         clauses.append(needs if attention else ~needs)

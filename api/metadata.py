@@ -147,8 +147,11 @@ def field_view(f: FieldDef, people: list[str] | None = None) -> dict[str, Any]:
     return view
 
 
-def _people(session: Session) -> list[str]:
-    """People a user field may name: active users, not machines (``cli:…``, ``target:…``)."""
+def _people(session: Session, schema: Schema) -> list[str] | None:
+    """People a user field may name: active users, not machines (``cli:…``, ``target:…``); None (not read) when
+    the schema has no user field."""
+    if not any(f.type == "user" for f in schema.fields.values()):
+        return None
     return sorted(name for name in user_names(session) if ":" not in name)
 
 
@@ -202,7 +205,7 @@ def schema_route(session: ReadDB, user: Reader) -> dict[str, Any]:
     schema = state.schema
     views = [v for v in schema.views.values() if v.visible_to(user.role)]
     keys = {k for v in views for k in v.fields}
-    people = _people(session)
+    people = _people(session, schema)
     return {"version": state.version, "views": [_view_of(v, schema, user.role, None, people) for v in views],
             "fields": [field_view(f, people) for k, f in schema.fields.items() if k in keys],
             "facets": [k for k in schema.facets() if k in keys]}
@@ -262,7 +265,7 @@ def metadata_view(session: Session, user: User, asset: Asset) -> dict[str, Any]:
     flagged = [{"field": r.field, "value": r.value if r.value is not None else r.long, "problem": r.problem}
                for vs in rows.values() for r in vs if r.problem and r.field in visible]
     missing = [k for k in sorted(visible) if schema.fields[k].required and not values.get(k)]
-    people = _people(session)
+    people = _people(session, schema)
     return {
         "asset_id": asset.id, "revision": meta.revision if meta else 0,
         "attention": meta.attention if meta else 0, "needs_attention": bool(meta and meta.attention),

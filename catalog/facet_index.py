@@ -106,16 +106,8 @@ class FacetIndex:
     def _load(self, session: Session) -> None:
         self.last_change = session.scalar(select(func.max(MetadataChange.id))) or 0  # before reading: a save
         # committed meanwhile is read again on the next look
-        for key, column in self.columns.items():
-            rows = session.execute(select(MetadataValue.asset_id, MetadataValue.value)
-                                   .where(MetadataValue.field == key, MetadataValue.log_id.is_(None),
-                                          MetadataValue.problem.is_(None), MetadataValue.value.is_not(None)))
-            assets: list[int] = []
-            values: list[str] = []
-            for asset_id, value in rows:
-                assets.append(asset_id)
-                values.append(value or "")
-            column.append(assets, values)
+        for key in self.columns:
+            self._read(session, MetadataValue.field == key)  # field by field: each on the facet index
         self.loaded = True
 
     def _reread(self, session: Session, assets: list[int]) -> None:
@@ -123,25 +115,27 @@ class FacetIndex:
         for column in self.columns.values():
             column.drop(gone)
         for start in range(0, len(assets), READ_BATCH):
-            rows = session.execute(select(MetadataValue.field, MetadataValue.asset_id, MetadataValue.value).where(
-                MetadataValue.asset_id.in_(assets[start:start + READ_BATCH]), MetadataValue.field.in_(self.columns),
-                MetadataValue.log_id.is_(None), MetadataValue.problem.is_(None), MetadataValue.value.is_not(None)))
-            by_field: dict[str, tuple[list[int], list[str]]] = {}
-            for key, asset_id, value in rows:
-                pair = by_field.setdefault(key, ([], []))
-                pair[0].append(asset_id)
-                pair[1].append(value or "")
-            for key, (ids, values) in by_field.items():
-                self.columns[key].append(ids, values)
+            self._read(session, MetadataValue.asset_id.in_(assets[start:start + READ_BATCH]),
+                       MetadataValue.field.in_(self.columns))
+
+    def _read(self, session: Session, *where: Any) -> None:
+        """Append the asset-level values that fit the schema (what facets count) that ``where`` picks."""
+        rows = session.execute(select(MetadataValue.field, MetadataValue.asset_id, MetadataValue.value).where(
+            *where, MetadataValue.log_id.is_(None), MetadataValue.problem.is_(None), MetadataValue.value.is_not(None)))
+        by_field: dict[str, tuple[list[int], list[str]]] = {}
+        for key, asset_id, value in rows:
+            pair = by_field.setdefault(key, ([], []))
+            pair[0].append(asset_id)
+            pair[1].append(value or "")
+        for key, (ids, values) in by_field.items():
+            self.columns[key].append(ids, values)
 
     # ------------------------------------------------------------------------------------------- asking
 
     def counts(self, key: str, keep: np.ndarray | None, limit: int) -> list[tuple[str, int]]:
         """The ``limit`` commonest values of ``key`` with how many assets hold them, among the assets ``keep``
         (a boolean array indexed by asset id; None: all)."""
-        with self._lock:
-            column = self.columns[key]
-            assets, codes, alive, values = column.assets, column.codes, column.alive, list(column.values)
+        assets, codes, alive, values = self._snapshot(key)
         rows = alive
         if keep is not None:
             inside = assets < len(keep)
@@ -151,16 +145,20 @@ class FacetIndex:
         order = sorted((i for i in np.flatnonzero(tally).tolist()), key=lambda i: (-int(tally[i]), values[i]))
         return [(values[i], int(tally[i])) for i in order[:limit]]
 
-
     def assets_where(self, key: str, keeps: Callable[[str], bool]) -> np.ndarray:
         """The assets whose own value of ``key`` passes ``keeps`` (asked once a distinct value)."""
-        with self._lock:
-            column = self.columns[key]
-            assets, codes, alive, values = column.assets, column.codes, column.alive, list(column.values)
+        assets, codes, alive, values = self._snapshot(key)
         wanted = np.asarray([keeps(value) for value in values], dtype=bool)
         if not wanted.any():
             return np.zeros(0, dtype=np.int64)
         return np.asarray(assets[alive & wanted[codes]])
+
+
+    def _snapshot(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """A column's arrays as they are now (an update makes new arrays: these stay whole while counted)."""
+        with self._lock:
+            column = self.columns[key]
+            return column.assets, column.codes, column.alive, list(column.values)
 
 
 class FacetIndexes:

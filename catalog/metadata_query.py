@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from catalog.facet_index import INDEXES, FacetIndex, all_of, asset_mask, select_mask
+from catalog.facet_index import INDEXES, FacetIndex, all_of, asset_ids, asset_mask, select_mask
 from catalog.metadata_schema import TERM_SEPARATOR, Schema
 from catalog.metadata_values import field_for
 from catalog.models import Asset, MetadataValue
@@ -95,10 +95,6 @@ class ParsedQuery:
         """A WHERE clause on ``Asset`` (None without field terms)."""
         return and_(*(f.clause() for f in self.filters)) if self.filters else None
 
-    def asset_selects(self) -> list[Any]:
-        """What each field term keeps, for facets: the filter itself (counted on the facet index)."""
-        return list(self.filters)
-
 
 def parse_query(schema: Schema | None, query: str) -> ParsedQuery:
     """Split ``query`` into field filters and the words left for the full-text search."""
@@ -167,7 +163,7 @@ def _mask(session: Session, index: FacetIndex, chosen: Any) -> np.ndarray:
     if chosen.field not in index.columns:
         return select_mask(session, chosen.assets())
     own = index.assets_where(chosen.field, chosen.keeps)
-    logged = np.fromiter(session.scalars(chosen.assets(logged_only=True)), dtype=np.int64)
+    logged = asset_ids(session, chosen.assets(logged_only=True))
     return asset_mask(np.concatenate([own, logged]))
 
 

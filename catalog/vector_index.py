@@ -182,12 +182,12 @@ class VectorIndex:
         found = self._rank(session, query, chosen[:max(self.candidates, limit * 10)], min_score)
         return sorted(found.items(), key=lambda item: -item[1])[:limit]
 
-    def _hidden(self, assets: Sequence[int] | None, key: Any, rows: int) -> np.ndarray:
+    def _hidden(self, assets: Sequence[int], key: Any, rows: int) -> np.ndarray:
         """The rows whose asset is not in ``assets`` (kept per ``key`` while the index does not grow)."""
         cached = self._masks.get(key) if key is not None else None
         if cached is not None and len(cached) == rows:
             return cached
-        hidden = ~np.isin(self.assets[:rows], np.asarray(assets or [], dtype=np.int64))
+        hidden = ~np.isin(self.assets[:rows], np.asarray(assets, dtype=np.int64))
         if key is not None:
             if len(self._masks) >= 64:
                 self._masks.pop(next(iter(self._masks)))

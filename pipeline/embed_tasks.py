@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import transaction
-from catalog.models import DescribedVector
+from catalog.models import DescribedVector, PictureVector
 from catalog.vector_index import simhash
 from catalog.vectors import PendingDoc, PendingScene, pending_docs, pending_scenes, store_pictures, store_text
 from pipeline.jobs import Job, Outcome
@@ -90,37 +90,50 @@ def embed_scenes(embedder: Any, scenes: list[PendingScene]) -> list[tuple[int, i
     return rows
 
 
+Shots = list[tuple[Any, Any]]  # (embedder, its vector table) per model that gives keyframes a vector
+
+
+def _shot_models(settings: Settings) -> tuple[Shots, str | None]:
+    """The keyframe models in force (EfficientNet, and the CLIP model when one is configured), and why the CLIP
+    model is left out when it cannot load (the others still embed). ``ConfigError``: the picture model."""
+    shots: Shots = [(picture_embedder(settings), PictureVector)]
+    try:
+        described = described_embedder(settings)
+    except ConfigError as exc:
+        return shots, f"describe-the-picture vectors not made: {exc}"
+    if described is not None:
+        shots.append((described, DescribedVector))
+    return shots, None
+
+
+def _pending(session: Session, texts: Any, shots: Shots, *, docs: int, scenes: int,
+             version_id: int | None = None) -> tuple[list[PendingDoc], list[list[PendingScene]]]:
+    return (pending_docs(session, texts.name, limit=docs, version_id=version_id),
+            [pending_scenes(session, model.name, limit=scenes, version_id=version_id, table=table)
+             for model, table in shots])
+
+
+def _store(session: Session, texts: Any, text_rows: list[Any], shots: Shots, shot_rows: list[list[Any]]) -> None:
+    store_text(session, texts.name, text_rows)
+    for (model, table), rows in zip(shots, shot_rows, strict=True):
+        store_pictures(session, model.name, rows, table)
+
+
 def run_embed(job: Job) -> Outcome:
     """Sentence vectors of the version's documents and picture vectors of its keyframes."""
     version = job.version()
-    settings = job.settings
-    texts = text_embedder(settings)
-    pictures = picture_embedder(settings)
-    note = None
-    try:
-        described = described_embedder(settings)
-    except ConfigError as exc:  # the other vectors are still made; the note says why these are not
-        described, note = None, f"describe-the-picture vectors not made: {exc}"
+    texts = text_embedder(job.settings)
+    shots, note = _shot_models(job.settings)
+    if note:
         log.error(note)
     with job.sessions() as session:
-        docs = pending_docs(session, texts.name, limit=1_000_000, version_id=version.id)
-        scenes = pending_scenes(session, pictures.name, limit=100_000, version_id=version.id)
-        described_scenes = [] if described is None else pending_scenes(
-            session, described.name, limit=100_000, version_id=version.id, table=DescribedVector)
-    if not docs and not scenes and not described_scenes:
+        docs, scenes = _pending(session, texts, shots, docs=1_000_000, scenes=100_000, version_id=version.id)
+    if not docs and not any(scenes):
         return Outcome(status="skipped", note="nothing to embed")
     text_rows = embed_docs(texts, docs, job.cancel, lambda share: job.report(0.5 * share))
-    picture_rows = embed_scenes(pictures, scenes)
-    described_rows = embed_scenes(described, described_scenes) if described is not None else []
+    shot_rows = [embed_scenes(model, pending) for (model, _), pending in zip(shots, scenes, strict=True)]
     job.report(1.0)
-
-    def store(session: Session) -> None:
-        store_text(session, texts.name, text_rows)
-        store_pictures(session, pictures.name, picture_rows)
-        if described is not None:
-            store_pictures(session, described.name, described_rows, DescribedVector)
-
-    return Outcome(store, note=note)
+    return Outcome(lambda session: _store(session, texts, text_rows, shots, shot_rows), note=note)
 
 
 def work_backlog(sessions: sessionmaker[Session], settings: Settings) -> int:
@@ -128,31 +141,21 @@ def work_backlog(sessions: sessionmaker[Session], settings: Settings) -> int:
     waiting). A model that cannot load is said once in the log and the backlog waits (search answers without)."""
     try:
         texts = text_embedder(settings)
-        pictures = picture_embedder(settings)
+        shots, note = _shot_models(settings)
     except ConfigError as exc:
         _say_once(f"embeddings wait: {exc}")
         return 0
-    try:
-        described = described_embedder(settings)
-    except ConfigError as exc:  # the other embeddings go on; describe-the-picture search says what is wrong
-        _say_once(f"describe-the-picture embeddings wait: {exc}")
-        described = None
+    if note:  # the other embeddings go on; describe-the-picture search says what is wrong
+        _say_once(note)
     with sessions() as session:
-        docs = pending_docs(session, texts.name, limit=BACKLOG_DOCS)
-        scenes = pending_scenes(session, pictures.name, limit=BACKLOG_SCENES)
-        described_scenes = [] if described is None else pending_scenes(
-            session, described.name, limit=BACKLOG_SCENES, table=DescribedVector)
-    if not docs and not scenes and not described_scenes:
+        docs, scenes = _pending(session, texts, shots, docs=BACKLOG_DOCS, scenes=BACKLOG_SCENES)
+    if not docs and not any(scenes):
         return 0
     text_rows = embed_docs(texts, docs)
-    picture_rows = embed_scenes(pictures, scenes)
-    described_rows = embed_scenes(described, described_scenes) if described is not None else []
+    shot_rows = [embed_scenes(model, pending) for (model, _), pending in zip(shots, scenes, strict=True)]
     with transaction(sessions) as session:
-        store_text(session, texts.name, text_rows)
-        store_pictures(session, pictures.name, picture_rows)
-        if described is not None:
-            store_pictures(session, described.name, described_rows, DescribedVector)
-    return len(text_rows) + len(picture_rows) + len(described_rows)
+        _store(session, texts, text_rows, shots, shot_rows)
+    return len(text_rows) + sum(len(rows) for rows in shot_rows)
 
 
 _SAID: set[str] = set()

@@ -90,9 +90,9 @@ class Farm:
             log.info("metadata schema version %s: %s", result.version, result.summary)
         return result
 
-    def sync_rules(self) -> Any:
-        """Bring the catalog's rules in line with the rules folder; a folder that does not hold is reported and
-        the rules in force stay."""
+    def sync_rules(self, *, strict: bool = False) -> Any:
+        """Bring the catalog's rules in line with the rules folder; a folder that does not hold is reported (raised
+        when ``strict``) and the rules in force stay."""
         from catalog.metadata import schema_in_force
         from pipeline.rules.store import sync_rules
 
@@ -101,6 +101,8 @@ class Farm:
                 state = schema_in_force(session)
                 result = sync_rules(session, self.settings.rules_folder, state.schema if state else None)
         except ConfigError as exc:
+            if strict:
+                raise
             log.error("rules not applied, the rules in force stay: %s", exc)
             return None
         if result.added or result.retired:

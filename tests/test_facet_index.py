@@ -99,7 +99,7 @@ def test_counts_within_field_terms_equal_sql(farm: Farm) -> None:
         with farm.sessions() as session:
             state = require_schema(session)
             parsed = parse_query(state.schema, query)
-            got = facet_counts(session, state, ["camera", "talent"], parsed.asset_selects(), limit=1000)
+            got = facet_counts(session, state, ["camera", "talent"], list(parsed.filters), limit=1000)
             kept = set(session.scalars(select(Asset.id).where(parsed.clause())))
         assert kept, query
         for key in ("camera", "talent"):

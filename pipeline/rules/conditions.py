@@ -80,11 +80,9 @@ def compile_condition(source: str, schema: Schema | None = None) -> Condition:
         raise InvalidInput(f"unknown function {', '.join(strange)} (CEL's: {', '.join(sorted(FUNCTIONS))})")
     bare = _STRINGS.sub('""', source)
     for root, member in _MEMBER.findall(bare):
-        if root not in FIELDS:
+        if root not in FIELDS or (root == "metadata" and schema is None):  # no schema: any field may be
             continue
         known = tuple(schema.fields) if root == "metadata" and schema is not None else FIELDS[root]
-        if root == "metadata" and schema is None:
-            continue
         if member not in known:
             raise InvalidInput(f"{root}.{member} is not known (allowed: {', '.join(f'{root}.{k}' for k in known)})")
     return Condition(source, program)

@@ -99,9 +99,9 @@ class Action:
 
     def describe(self) -> str:
         if self.name in ("set_metadata", "add_metadata"):
-            verb = "set" if self.name == "set_metadata" else "add"
-            return "; ".join(f"{verb} {key} {'to' if verb == 'set' else ''} {json.dumps(value, ensure_ascii=False)}"
-                             .replace("  ", " ") for key, value in self.argument.items())
+            verb, join = ("set", "to") if self.name == "set_metadata" else ("add to", "")
+            return "; ".join(" ".join(filter(None, (verb, key, join, json.dumps(value, ensure_ascii=False))))
+                             for key, value in self.argument.items())
         return f"{'add to' if self.name == 'add_to_collection' else 'move to'} collection {self.argument}"
 
 

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
@@ -52,7 +53,7 @@ class RuleRunner:
         with self.sessions() as session:
             state = schema_in_force(session)
             schema = state.schema if state else None
-            active = [(row, rule) for row, rule in rules_in_force(session, schema) if rule.enabled]
+            active = [(row, rule) for row, rule in rules_in_force(session, state) if rule.enabled]
             cursors = {c.trigger: c.at for c in session.scalars(select(RuleCursor))}
         made = 0
         for trigger in sorted({rule.trigger for _, rule in active}):
@@ -62,7 +63,7 @@ class RuleRunner:
                 start = max(start, cursors[trigger] - LOOKBACK)
             newest = None
             with self.sessions() as session:
-                found = [(a.id, v.id, at) for a, v, at in _limited(events(session, trigger, start), BATCH)]
+                found = [(a.id, v.id, at) for a, v, at in islice(events(session, trigger, start), BATCH)]
             for asset_id, version_id, at in found:
                 newest = at
                 if (trigger, version_id) in self.seen:
@@ -146,15 +147,6 @@ def _apply(session: Session, schema: Any, asset_id: int, rule: Rule, actor: str)
                 Edit(add=dict(action.argument))
             save(session, schema, asset_id, edit, actor=actor, source=f"rule {rule.name}")
     return done
-
-
-def _limited(items: Any, limit: int) -> list[Any]:
-    out = []
-    for item in items:
-        out.append(item)
-        if len(out) >= limit:
-            break
-    return out
 
 
 class RuleThread(threading.Thread):

@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.metadata import SchemaInForce
 from catalog.metadata_schema import Schema
 from catalog.models import RuleVersion, utcnow
 from pipeline.rules.files import Rule, parse_rules, read_rules
@@ -60,12 +61,13 @@ def sync_rules(session: Session, folder: Path, schema: Schema | None) -> RulesSy
 _COMPILED: dict[tuple[str, str], Rule] = {}
 
 
-def rules_in_force(session: Session, schema: Schema | None) -> list[tuple[RuleVersion, Rule]]:
-    """Each rule version in force with its compiled rule (compiled once a process). A stored rule that no longer
-    compiles against the schema (a field removed since) is left out, said in the log."""
+def rules_in_force(session: Session, state: SchemaInForce | None) -> list[tuple[RuleVersion, Rule]]:
+    """Each rule version in force with its compiled rule (compiled once a process and metadata schema). A stored
+    rule that no longer compiles against the schema (a field removed since) is left out, said in the log."""
+    schema = state.schema if state else None
     out = []
     for row in session.scalars(select(RuleVersion).where(RuleVersion.retired_at.is_(None)).order_by(RuleVersion.id)):
-        key = (row.content_hash, str(id(schema)))
+        key = (row.content_hash, state.content_hash if state else "")
         rule = _COMPILED.get(key)
         if rule is None:
             try:

@@ -54,13 +54,8 @@ def rules_validate(ctx: click.Context, path: Path | None) -> None:
 @click.pass_context
 def rules_sync(ctx: click.Context) -> None:
     """Apply the rules folder now (after editing it or a git pull): a new rule version for each changed rule."""
-    from catalog.metadata import schema_in_force
-    from pipeline.rules.store import sync_rules
-
     farm = open_farm(ctx)  # every process applies the folder at its start too
-    with farm.transaction() as session:  # a ConfigError names the file, the line, the field; nothing changes
-        state = schema_in_force(session)
-        result = sync_rules(session, farm.settings.rules_folder, state.schema if state else None)
+    result = farm.sync_rules(strict=True)  # a ConfigError names the file, the line, the field; nothing changes
     farm.close()
     click.echo(f"rules: {len(result.added)} new version(s) {result.added}, {len(result.retired)} retired "
                f"{result.retired}, {len(result.kept)} unchanged")
