@@ -7,6 +7,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# seen in a container: a package's install script left /dev/null a plain file (psql's checks, and so
+# pg_ctlcluster, then fail): make it the device again
+DEVNULL_CHECK = test -c /dev/null || { $$(test "$$(id -u)" = 0 || echo sudo) rm -f /dev/null && \
+	$$(test "$$(id -u)" = 0 || echo sudo) mknod -m 666 /dev/null c 1 3; }
+
 .PHONY: up test test-fast venv lint bench screenshots clean
 
 $(STAMP): pyproject.toml
@@ -29,19 +34,30 @@ venv: $(STAMP)
 $(CHROMIUM):
 	$$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq
 	$$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+	$(DEVNULL_CHECK)
 
 # the speech synthesiser that reads the tests' German, Spanish and Italian texts (tests/test_speech_languages.py)
 $(ESPEAK):
 	$$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq
 	$$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng
+	$(DEVNULL_CHECK)
 
 up: $(STAMP)
 	$(BIN)/rushes up
 
-test: $(STAMP) $(CHROMIUM) $(ESPEAK)
+# the OpenID Connect issuer of the single sign-on tests: node-oidc-provider, from the npm registry (lock file kept)
+OIDC_ISSUER := tests/oidc_issuer/node_modules/.package-lock.json
+$(OIDC_ISSUER): tests/oidc_issuer/package-lock.json
+	command -v npm >/dev/null || { $$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq && \
+	  $$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	npm ci --prefix tests/oidc_issuer --no-audit --no-fund --loglevel=error
+	$(DEVNULL_CHECK)
+
+test: $(STAMP) $(CHROMIUM) $(ESPEAK) $(OIDC_ISSUER)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=25 -n 2 -m "not alone"
+	$(BIN)/python -m pytest -q -ra -m alone
 
 # the lane to run while working: unit and embedded tests on SQLite, without the slow, browser and farm ones
 test-fast: $(STAMP)
@@ -57,6 +73,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/transcription.py
 	$(BIN)/python bench/search_latency.py
+	$(BIN)/python bench/rules_eval.py
+	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/archive.py
 
 screenshots: $(STAMP) $(CHROMIUM)
 	RUSHES_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_browser.py

@@ -23,17 +23,27 @@ from api.audit import router as audit_router
 from api.auth import Denied
 from api.delivery import router as delivery_router
 from api.events import audit_denial
+from api.inbox import router as inbox_router
+from api.lifecycle import router as lifecycle_router
+from api.mcp_server import build as build_mcp
 from api.metadata import router as metadata_router
 from api.metrics import router as metrics_router
 from api.metrics import time_requests
-from api.pages import STATIC
+from api.pages import STATIC, Attempts
 from api.pages import api as session_router
 from api.pages import router as pages_router
+from api.passwords import router as passwords_router
+from api.policies import router as policies_router
 from api.review import router as review_router
 from api.rights import router as rights_router
 from api.rules import router as rules_router
 from api.semantic import Semantic
 from api.semantic import router as semantic_router
+from api.sso import api as sso_api
+from api.sso import router as sso_router
+from api.suggestions import router as suggestions_router
+from api.trash import router as trash_router
+from api.webhooks import router as webhooks_router
 from catalog.facet_index import warm_facets
 from delivery.target_files import apply_targets_file, targets_file_of
 from pipeline.farm import Farm
@@ -49,7 +59,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the facet index, the embedders and the vector indexes load beside the server, so the first library page
     # and the first search by meaning do not wait
     threading.Thread(target=_warm, args=(app,), name="index-warm-up", daemon=True).start()
-    yield
+    async with app.state.mcp.session_manager.run():  # the MCP server's streamable HTTP sessions (/mcp)
+        yield
     app.state.semantic.save()  # the indexes' rows so far: a restart reads only what came since
 
 
@@ -68,6 +79,7 @@ def create_app(farm: Farm) -> FastAPI:
                                "review pages' sign-in cookie (POST /api/v1/session) plus the X-CSRF-Token header "
                                "on changes."))
     app.state.farm = farm
+    app.state.sign_in_attempts = Attempts()  # per client address, in this API process
     app.state.semantic = Semantic(farm)
     # targets declared in YAML (presets/targets.yaml): applied now; a bad file stops the start, named
     apply_targets_file(farm.transaction, targets_file_of(farm.settings))
@@ -84,7 +96,18 @@ def create_app(farm: Farm) -> FastAPI:
     app.include_router(review_router)
     app.include_router(rights_router)
     app.include_router(rules_router)
+    app.include_router(inbox_router)
+    app.include_router(webhooks_router)
+    app.include_router(suggestions_router)
+    app.include_router(lifecycle_router)
+    app.include_router(passwords_router)
+    app.include_router(policies_router)
+    app.include_router(trash_router)
+    app.state.mcp, mcp_route = build_mcp(farm, app)
+    app.router.routes.append(mcp_route)
     app.include_router(session_router)
+    app.include_router(sso_api)
+    app.include_router(sso_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import exists, func, select
 
@@ -23,12 +23,14 @@ from api.deps import (
     visible_version,
 )
 from api.events import audit, audit_now
+from api.lifecycle import restoring
 from catalog.collections import collections_of, put_in_collection, take_out_of_collection
 from catalog.metadata import schema_in_force
 from catalog.metadata_query import facet_counts, parse_query
 from catalog.models import Asset, AssetCollection, AssetMetadata, Collection, Proxy
 from catalog.permissions import ACTIONS, asset_scope, can, in_collection, visible_asset_select, visible_collections
 from catalog.views import SUMMARY_LOAD, asset_detail, asset_summary
+from pipeline.lifecycle import needs_original
 from pipeline.retry import retry_asset
 from rushes.errors import InvalidInput, NotFound
 
@@ -185,8 +187,10 @@ def poster(version_id: int, session: ReadDB, user: CanView) -> FileResponse:
 
 @router.get("/versions/{version_id}/original", tags=["media"], response_class=FileResponse,
             summary="The original camera file as ingested (HTTP Range)")
-def original(version_id: int, request: Request, session: DB, user: CanDownloadOriginal) -> FileResponse:
+def original(version_id: int, request: Request, session: DB, user: CanDownloadOriginal) -> Response:
     version = visible_version(session, user, version_id, "download_original")
+    if needs_original(session, version_id):  # archived: one restore however many ask; the client comes back
+        return restoring(request, session, version_id, user, f"version {version_id}'s original")
     path = Path(version.stored_path or "")
     if not path.is_file():
         raise NotFound(f"version {version_id} has no stored original")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from catalog.auth import note_use, use_due, use_token, web_session
 from catalog.models import Asset, User
-from catalog.permissions import asset_scope, can, roles_that_can
+from catalog.permissions import asset_scope, can, granted_scope, roles_that_can
 
 SESSION_COOKIE = "rushes_session"
 CSRF_COOKIE = "rushes_csrf"
@@ -127,6 +127,13 @@ def allowed(action: str) -> Callable[[User], User]:
         return user
 
     return check
+
+
+def granted_asset(session: Session, user: User, asset_id: int, action: str) -> None:
+    """The asset, in the trash or not, is one the caller's grants reach; 404 otherwise (for the trash's routes and
+    a legal hold, which reaches into the trash)."""
+    if session.scalar(select(Asset.id).where(Asset.id == asset_id, granted_scope(user))) is None:
+        raise Denied(404, f"no asset {asset_id}", Denial(user.name, user.role, action, asset_id=asset_id))
 
 
 def visible_asset(session: Session, user: User, asset_id: int, action: str = "view") -> Asset:

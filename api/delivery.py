@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from api.auth import client_ip, current_user, visible_asset
 from api.deps import DB, CanApprove, CanDeliver, CanDownloadRendition, CanManageUsers, Reader, visible_version
 from api.events import audit
+from api.lifecycle import restoring
 from catalog.lookup import version_of
 from catalog.models import DeliveryEvent, Rendition, Step, Target, User
 from catalog.rights import channel_name, territory_code
@@ -117,13 +118,15 @@ def _file(rendition: Rendition) -> FileResponse:
 
 
 @router.get("/renditions/{rendition_id}/download", response_class=FileResponse)
-def download_route(rendition_id: int, request: Request, session: DB, user: CanDownloadRendition) -> FileResponse:
+def download_route(rendition_id: int, request: Request, session: DB, user: CanDownloadRendition) -> Response:
     """The rendition's file, only once its version is approved (rendering before approval is for preview/QC)."""
     rendition = _rendition(session, rendition_id, user, "download_rendition")
     version = rendition.version
     if version.approved_at is None:
         raise NotApproved(f"version {version.number} of {version.asset.name} is not approved; "
                           "only approved versions can be delivered")
+    if rendition.storage == "archive":
+        return restoring(request, session, rendition.version_id, user, f"rendition {rendition.id}")
     response = _file(rendition)
     record(session, user.name, "download", rendition_id=rendition.id)
     audit(request, session, user, "download rendition", asset_id=version.asset_id, version_id=version.id,
@@ -260,6 +263,8 @@ def target_download_route(name: str, rendition_id: int, request: Request, sessio
     rendition = _deliverable(request, session, name, rendition_id, user)
     if isinstance(rendition, JSONResponse):
         return rendition
+    if rendition.storage == "archive":  # the target comes back when it has been restored
+        return restoring(request, session, rendition.version_id, user, f"rendition {rendition.id}")
     response = _file(rendition)
     record(session, user.name, "download", target=name, rendition_id=rendition.id, detail="ok")
     audit(request, session, user, "download", version_id=rendition.version_id,

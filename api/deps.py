@@ -48,6 +48,12 @@ CanEditMetadata = Annotated[User, Depends(allowed("edit_metadata"))]
 CanManageUsers = Annotated[User, Depends(allowed("manage_users"))]
 CanManageSchema = Annotated[User, Depends(allowed("manage_schema"))]
 CanManageRules = Annotated[User, Depends(allowed("manage_rules"))]
+CanManageWebhooks = Annotated[User, Depends(allowed("manage_webhooks"))]
+CanArchive = Annotated[User, Depends(allowed("archive"))]
+CanRestore = Annotated[User, Depends(allowed("restore"))]
+CanHold = Annotated[User, Depends(allowed("hold"))]
+CanDelete = Annotated[User, Depends(allowed("delete"))]
+CanManageLifecycle = Annotated[User, Depends(allowed("manage_lifecycle"))]
 Reader = CanView  # every person's role; a distribution target reaches only its own feed (api/delivery.py)
 Editor = CanEditMetadata
 

@@ -33,7 +33,9 @@ AUDIT_ACTION = {"view": "view asset", "download_original": "download original",
                 "download_rendition": "download rendition", "comment": "comment", "approve": "approve",
                 "deliver": "render", "manage_users": "permission change", "sign-in": "sign-in",
                 "edit_metadata": "metadata change", "manage_schema": "metadata schema change",
-                "manage_rules": "rules dry run"}
+                "manage_rules": "rules dry run", "manage_webhooks": "webhook change",
+                "archive": "archive", "restore": "restore", "hold": "legal hold",
+                "manage_lifecycle": "lifecycle policy", "delete": "delete"}
 
 
 def audit_denial(request: Request, denial: Denial) -> None:

@@ -22,6 +22,7 @@ from api.auth import client_ip, visible_asset
 from api.delivery import rendition_step, rendition_view
 from api.deps import DB, CanApprove, CanComment, Reader, visible_version
 from api.events import audit
+from catalog.approvals import approvals_view
 from catalog.changes import changes
 from catalog.lookup import version_of
 from catalog.models import Comment, MediaInfoRow, Rendition, Target, User, Version
@@ -30,7 +31,7 @@ from catalog.views import Clock, comment_view, reviews_view
 from delivery.edit_export import Marker, csv_cell, to_edl, to_otio
 from delivery.presets import load_presets
 from delivery.targets import judge
-from pipeline.review import review, rule_of
+from pipeline.review import review, rule_of, templates_of
 from rushes.errors import NotFound, ReviewError
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
@@ -186,8 +187,14 @@ class ReviewRequest(BaseModel):
 
 @router.get("/assets/{asset_id}/versions/{number}/reviews", summary="Review status of a version")
 def reviews_route(asset_id: int, number: int, request: Request, session: DB, user: Reader) -> dict[str, Any]:
-    """The status under the approval rule (in words), each reviewer's latest decision, who is missing, history."""
-    return reviews_view(session, _version(session, user, asset_id, number), rule_of(request.app.state.farm.settings))
+    """The status under the approval rule (in words), each reviewer's latest decision, who is missing, history,
+    and per approval template governing the version: its channels, status and stages (who is due, deadlines)."""
+    return _reviews(session, _version(session, user, asset_id, number), request.app.state.farm.settings)
+
+
+def _reviews(session: Session, version: Version, settings: Any) -> dict[str, Any]:
+    return {**reviews_view(session, version, rule_of(settings)),
+            "approvals": approvals_view(session, version, templates_of(settings))}
 
 
 def submit_review(request: Request, asset_id: int, number: int, user: User, decision: str,
@@ -208,7 +215,7 @@ def review_route(asset_id: int, number: int, body: ReviewRequest, request: Reque
     with farm.sessions() as session:
         version = session.get(Version, version_id)
         assert version is not None
-        return reviews_view(session, version, rule_of(farm.settings))
+        return _reviews(session, version, farm.settings)
 
 
 # ------------------------------------------------------------------------------------------ versions

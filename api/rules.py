@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 
-from api.deps import CanManageRules, ReadDB
+from api.deps import DB, CanManageRules, ReadDB
 from api.events import audit_now
 from catalog.metadata import schema_in_force
 from pipeline.rules.dry_run import dry_run, since_moment
 from pipeline.rules.files import ACTIONS, TRIGGERS, parse_rules, read_rules
-from pipeline.rules.store import rule_versions
+from pipeline.rules.store import rule_versions, write_rules_file
 from rushes.errors import ConfigError, InvalidInput
 
 router = APIRouter(prefix="/api/v1/admin/rules", tags=["rules"])
@@ -33,6 +33,26 @@ def list_rules(request: Request, session: ReadDB, user: CanManageRules) -> dict[
     found = read_rules(folder, state.schema if state else None) if folder.is_dir() else []
     return {"folder": str(folder), "rules": [_rule_view(r) for r in found], "triggers": TRIGGERS, "actions": ACTIONS,
             "versions": rule_versions(session)}
+
+
+@router.put("/files/{name}", summary="Write one rules file (YAML); the whole folder is checked, then applied")
+def put_rules_file(name: str, request: Request, session: DB, user: CanManageRules,
+                   body: Annotated[str, Body(media_type="application/yaml", description="the file's YAML")]
+                   ) -> dict[str, Any]:
+    """400 naming the file, the line and the field when the folder would not hold (nothing is written then);
+    otherwise the file is written and applied: a new rule version for each rule it changes."""
+    state = schema_in_force(session)
+    result = write_rules_file(session, request.app.state.farm.settings.rules_folder, name, body,
+                              state.schema if state else None, user.name)
+    return vars(result)
+
+
+@router.delete("/files/{name}", summary="Remove one rules file; its rules are retired")
+def delete_rules_file(name: str, request: Request, session: DB, user: CanManageRules) -> dict[str, Any]:
+    state = schema_in_force(session)
+    result = write_rules_file(session, request.app.state.farm.settings.rules_folder, name, None,
+                              state.schema if state else None, user.name)
+    return vars(result)
 
 
 @router.post("/test", summary="Dry run: what a rules file would have done since a moment (nothing is changed)")

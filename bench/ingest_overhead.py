@@ -12,7 +12,12 @@ Two ways of handing the file to the farm, both timed from the hand-over to the a
 - ``running``: a farm already running (embedded catalog, worker threads started, as after ``rushes up``),
   the file handed to its ingester as the watch folder does once a drop has settled.
 
-    .venv/bin/python bench/ingest_overhead.py [--reps 9] [--seconds 60] [--mode both|oneshot|running]
+    .venv/bin/python bench/ingest_overhead.py [--reps 9] [--seconds 60] [--mode both|oneshot|running|rules]
+
+``--mode rules`` (issue 15: the rules add <= 5 % to ingest): the running farm without rules (handed over -> ready)
+against the same farm with ``--rules`` (20) rules in force that all match and act (a CEL condition over the media
+facts, a metadata action each) and a webhook subscription to ``version.ready`` (handed over -> the last rule's run
+done), interleaved.
 """
 
 from __future__ import annotations
@@ -55,19 +60,37 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - start
 
 
-def running_farm(source: Path, out: Path) -> float:
+def rules_yaml(count: int) -> str:
+    lines = ["rules:"]
+    for k in range(count):
+        lines += [f"  r{k:02d}:", "    trigger: version.ready",
+                  "    condition: 'asset.kind == \"video\" && media.duration_s > 1.0 && media.has_audio'",
+                  f"    actions: [{{add_metadata: {{keywords: [r{k:02d}]}}}}]"]
+    return "\n".join(lines) + "\n"
+
+
+def running_farm(source: Path, out: Path, rules: int = 0) -> float:
     """Seconds from handing ``source`` to a running embedded farm's ingester to the asset ready: the version's own
     ``ready_at`` in the catalog, so this script's polling (twice a second) neither adds latency nor competes
     for the CPU much (polling every 20 ms cost the farm a second of CPU over a 13 s transcode)."""
-    from catalog.models import Version
+    from sqlalchemy import func, select
+
+    from catalog.models import RuleRun, Version
     from pipeline.farm import Farm
     from pipeline.ingest import Ingester
+    from pipeline.webhooks.subscriptions import create_webhook
     from pipeline.workers import Workers
     from rushes.oneshot import version_state
     from rushes.settings import WatchFolder, load_settings
 
     with tempfile.TemporaryDirectory(dir=out) as data:
+        if rules:
+            (Path(data) / "rules").mkdir()
+            (Path(data) / "rules" / "bench.yaml").write_text(rules_yaml(rules))
         farm = Farm(load_settings(data_dir=Path(data), steps=["probe", "proxy"]))
+        if rules:  # a subscriber too (nobody listens: its tries fail and wait, as a real outage would)
+            with farm.transaction() as session:
+                create_webhook(session, "cms", "http://127.0.0.1:9/hook", ["version.ready"], None, "bench", None)
         workers = Workers(farm)
         workers.start()
         workers.warmed.wait()  # a running farm has loaded its code and models long before a file comes
@@ -83,6 +106,13 @@ def running_farm(source: Path, out: Path) -> float:
                 version = session.get(Version, result.version_id)
                 assert version is not None and version.ready_at is not None
                 elapsed = version.ready_at.timestamp() - handed
+            while rules:
+                with farm.sessions() as session:
+                    done = session.scalar(select(func.count()).select_from(RuleRun))
+                    if done >= rules:
+                        elapsed = session.scalar(select(func.max(RuleRun.at))).timestamp() - handed
+                        break
+                time.sleep(0.2)
         finally:
             workers.stop()
             farm.close()
@@ -102,7 +132,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=9)
     parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--mode", choices=("both", "oneshot", "running"), default="both")
+    parser.add_argument("--mode", choices=("both", "oneshot", "running", "rules"), default="both")
+    parser.add_argument("--rules", type=int, default=20)
     args = parser.parse_args()
     out = HERE / "out"
     out.mkdir(exist_ok=True)
@@ -113,6 +144,18 @@ def main() -> None:
     bare: list[float] = []
     oneshot: list[float] = []
     running: list[float] = []
+    if args.mode == "rules":
+        plain, ruled = [], []
+        for rep in range(args.reps):
+            plain.append(running_farm(source, out))
+            ruled.append(running_farm(source, out, args.rules))
+            print(f"rep {rep + 1}: running farm {plain[-1]:.2f}s to ready; with {args.rules} rules {ruled[-1]:.2f}s to "
+                  f"the last rule's run ({ruled[-1] / plain[-1]:.3f})", flush=True)
+        ratios = sorted(r / p for r, p in zip(ruled, plain, strict=True))
+        print(f"{args.seconds}s 1080p25 source, {args.reps} reps: without rules median {statistics.median(plain):.2f}s "
+              f"(to ready), with {args.rules} rules and a webhook {statistics.median(ruled):.2f}s (to the last run); "
+              f"ratio median {statistics.median(ratios):.3f} (goal <= 1.05), min {ratios[0]:.3f}, max {ratios[-1]:.3f}")
+        return
     for rep in range(args.reps):
         bare.append(timed(bare_argv))
         line = f"rep {rep + 1}: bare ffmpeg {bare[-1]:.2f}s"

@@ -44,7 +44,10 @@ OUTCOMES = ("allowed", "denied")
 # fails a test instead of writing an action nobody filters on. A refused attempt is recorded with its own
 # action and outcome "denied"; the action "denied" is for a refusal that names no action (e.g. a bad token).
 ACTION_HELP: dict[str, str] = {
-    "sign-in": "a person signed in to the pages (denied: a wrong, revoked or expired token)",
+    "sign-in": "a person signed in to the pages (subject 'password' for a password; denied: a wrong, revoked or "
+               "expired token, a wrong password, a locked account)",
+    "lock-out": "an account was locked after failed sign-ins in a row, or unlocked by an admin",
+    "password change": "a password was set, changed or reset, or an invitation or reset link was made",
     "sign-out": "a browser session ended",
     "view asset": "an asset's page or details were read",
     "search": "a search was run (subject: the query)",
@@ -69,7 +72,19 @@ ACTION_HELP: dict[str, str] = {
     "tag decision": "a keyframe tag of a shot was accepted (it became metadata) or rejected (never shown again)",
     "metadata schema change": "the metadata schema (fields, vocabularies, taxonomies, views) got a new version",
     "rule action": "an orchestration rule acted on an asset (actor rule:<name>; detail: what each action did)",
+    "rules change": "a rules file was written or removed through the API (detail: the rule versions made and retired)",
     "rules dry run": "what orchestration rules would have done was asked (subject: the rules; detail: matches)",
+    "agent tool": "an agent called an MCP tool (subject: the tool and a digest of its arguments; detail: the outcome)",
+    "held action": "a person approved (the rule's held actions ran) or refused what a rule held for a person",
+    "webhook change": "a webhook subscription was made, changed, removed, or disabled after failing in a row",
+    "webhook replay": "a webhook delivery was sent again",
+    "archive": "an asset's originals were sent to an archive location (or the move was refused)",
+    "restore": "an archived original was asked back into the library (by a person, a render or a download)",
+    "legal hold": "a legal hold was placed on an asset or a collection, or lifted (detail: the reasons)",
+    "retention change": "an asset's retention was set or extended (detail: old and new dates)",
+    "delete": "an asset was moved to the trash, or taken out of it (subject says which)",
+    "purge": "an asset's files and rows were removed for good (detail: its versions' checksums; the trail keeps this)",
+    "lifecycle policy": "a collection's lifecycle policy was set (detail: the policy, how many assets' retention grew)",
     "view audit": "the audit trail was read, exported or verified",
     "denied": "a request was refused before it named an action (no or bad token, unknown route)",
 }

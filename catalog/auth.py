@@ -114,11 +114,15 @@ def has_admin(session: Session) -> bool:
 # ------------------------------------------------------------------------------ browser sessions
 
 
-def create_web_session(session: Session, token: Token, hours: float, ip: str | None) -> tuple[str, str]:
-    """Sign a browser in with a live token: returns (cookie value, CSRF token); only the cookie's hash is kept."""
+def create_web_session(session: Session, token: Token | None, hours: float, ip: str | None,
+                       user: User | None = None, id_token: str | None = None) -> tuple[str, str]:
+    """Sign a browser in with a live token (or, with ``user``, a checked password): returns (cookie value, CSRF
+    token); only the cookie's hash is kept. A token's session ends with its token."""
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-    session.add(WebSession(user_id=token.user_id, token_id=token.id, session_hash=hash_token(cookie), csrf=csrf,
-                           expires_at=utcnow() + timedelta(hours=hours), ip=ip))
+    user_id = token.user_id if token is not None else user.id if user is not None else None
+    assert user_id is not None, "a session is of a token or of a user"
+    session.add(WebSession(user_id=user_id, token_id=token.id if token else None, session_hash=hash_token(cookie),
+                           csrf=csrf, expires_at=utcnow() + timedelta(hours=hours), ip=ip, id_token=id_token))
     session.flush()
     return cookie, csrf
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -116,12 +116,14 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def one_of(session: Session, column: Any, values: list[int]) -> Any:
+def one_of(session: Session, column: Any, values: Iterable[int] | Iterable[str]) -> Any:
     """``column IN (values)``; on PostgreSQL as ``= ANY(array)``: one bound array instead of a placeholder per value
     (a thousand keys: 13 ms instead of 21 ms a query, the statement no longer rebuilt for every length)."""
+    listed: list[Any] = list(values)
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import BigInteger, any_, bindparam
+        from sqlalchemy import BigInteger, Text, any_, bindparam
         from sqlalchemy.dialects.postgresql import ARRAY
 
-        return column == any_(bindparam(None, list(values), type_=ARRAY(BigInteger)))
-    return column.in_(values)
+        kind = Text() if listed and isinstance(listed[0], str) else BigInteger()
+        return column == any_(bindparam(None, listed, type_=ARRAY(kind)))
+    return column.in_(listed)

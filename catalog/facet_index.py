@@ -132,15 +132,18 @@ class FacetIndex:
 
     # ------------------------------------------------------------------------------------------- asking
 
-    def counts(self, key: str, keep: np.ndarray | None, limit: int) -> list[tuple[str, int]]:
+    def counts(self, key: str, keep: np.ndarray | None, limit: int,
+               drop: np.ndarray | None = None) -> list[tuple[str, int]]:
         """The ``limit`` commonest values of ``key`` with how many assets hold them, among the assets ``keep``
-        (a boolean array indexed by asset id; None: all)."""
+        (a boolean array indexed by asset id; None: all), but those of ``drop`` (asset ids: the trash's)."""
         assets, codes, alive, values = self._snapshot(key)
         rows = alive
         if keep is not None:
             inside = assets < len(keep)
             rows = alive & inside
             rows[inside] &= keep[assets[inside]]
+        if drop is not None and len(drop):
+            rows = rows & ~np.isin(assets, drop)
         tally = np.bincount(codes[rows], minlength=len(values))
         order = sorted((i for i in np.flatnonzero(tally).tolist()), key=lambda i: (-int(tally[i]), values[i]))
         return [(values[i], int(tally[i])) for i in order[:limit]]

@@ -99,6 +99,12 @@ def write_file(session: Session, folder: Path, name: str, body: str | None, *, a
         texts[name] = body
     schema = schema_of(texts, folder)  # raises before anything is written
     result = sync_schema(session, schema, texts, actor=actor)
+    replace_file(folder, name, body)
+    return result
+
+
+def replace_file(folder: Path, name: str, body: str | None) -> None:
+    """Write ``folder/name`` whole (through a temporary file: a reader never sees half of it), or remove it."""
     target = folder / name
     if body is None:
         target.unlink()
@@ -106,4 +112,3 @@ def write_file(session: Session, folder: Path, name: str, body: str | None, *, a
         temporary = folder / f".{name}.part"
         temporary.write_text(body, encoding="utf-8")
         os.replace(temporary, target)
-    return result

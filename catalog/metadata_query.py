@@ -151,8 +151,9 @@ def facet_counts(session: Session, state: SchemaInForce, keys: list[str], within
             raise InvalidInput(f"{key!r} is not a facet; facets: {', '.join(schema.facets()) or 'none'}")
     index = INDEXES.get(session, state.version, schema.facets())
     keep = all_of([_mask(session, index, chosen) for chosen in within or []])
+    trashed = asset_ids(session, select(Asset.id).where(Asset.deleted_at.is_not(None)))  # counted by nobody
     return {key: [{"value": _shown(schema.fields[key].type, value), "assets": count}
-                  for value, count in index.counts(key, keep, limit)] for key in keys}
+                  for value, count in index.counts(key, keep, limit, drop=trashed)] for key in keys}
 
 
 def _mask(session: Session, index: FacetIndex, chosen: Any) -> np.ndarray:

@@ -127,7 +127,8 @@ def user_names(session: Session) -> list[str]:
 
 def save(session: Session, schema: Schema, asset_id: int, edit: Edit, *, actor: str, role: str | None = None,
          revision: int | None = None, source: str = "api", log_id: int | None = None,
-         users: list[str] | None = None, settles: bool = True, visible: set[str] | None = None) -> Saved:
+         users: list[str] | None = None, settles: bool = True, visible: set[str] | None = None,
+         rule_run: int | None = None) -> Saved:
     """Apply ``edit`` to the asset (or to its log entry ``log_id``) in the caller's transaction.
 
     ``revision``: the revision the editor's form was read at; when the asset has moved on since, nothing is saved
@@ -167,7 +168,8 @@ def save(session: Session, schema: Schema, asset_id: int, edit: Edit, *, actor: 
     if not changed:
         return Saved(meta.revision, {})
     session.flush()
-    _remember(session, asset_id, meta, changed, actor=actor, role=role, source=source, log_id=log_id)
+    _remember(session, asset_id, meta, changed, actor=actor, role=role, source=source, log_id=log_id,
+              rule_run=rule_run)
     if settles:
         _resolve_rejects(session, asset_id, set(changed), actor)
     count_attention(session, asset_id)
@@ -203,12 +205,12 @@ def _apply(schema: Schema, edit: Edit, old_rows: Mapping[str, list[MetadataValue
 
 
 def _remember(session: Session, asset_id: int, meta: Any, changed: dict[str, tuple[list[Any], list[Any]]], *,
-              actor: str, role: str | None, source: str, log_id: int | None) -> None:
+              actor: str, role: str | None, source: str, log_id: int | None, rule_run: int | None = None) -> None:
     meta.revision += 1
     meta.updated_at, meta.updated_by = utcnow(), actor
     for key, (old, new) in changed.items():
         session.add(MetadataChange(asset_id=asset_id, revision=meta.revision, log_id=log_id, field=key, old=old,
-                                   new=new, actor=actor, source=source))
+                                   new=new, actor=actor, source=source, rule_run_id=rule_run))
     where = f"log {log_id}" if log_id is not None else "asset"
     record(session, actor=actor, role=role, action="metadata change", asset_id=asset_id,
            subject=f"{where} revision {meta.revision} ({source})"[:500],

@@ -32,7 +32,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("admin", "editor", "reviewer", "viewer", "target")  # target: a distribution target (machine user)
+ROLES = ("admin", "editor", "reviewer", "viewer", "target", "agent")  # target, agent: machine users
 ASSET_STATUSES = ("queued", "processing", "ready", "failed")
 STEP_STATUSES = ("pending", "queued", "running", "done", "failed", "skipped")
 
@@ -79,7 +79,28 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]  # a disabled user's tokens and sessions stop working
+    # a person's password (argon2id, catalog/passwords.py): failed sign-ins in a row lock it for a while
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    password_set_at: Mapped[datetime | None]
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[datetime | None]
+    oidc_subject: Mapped[str | None] = mapped_column(String(400), unique=True)  # "<issuer> <sub>" after SSO
     tokens: Mapped[list[Token]] = relationship(back_populates="user")
+
+
+class PasswordLink(Base):
+    """An invitation or reset link: a person follows it once, before it expires, to set their password (only the
+    SHA-256 of its secret is kept)."""
+
+    __tablename__ = "password_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # invite | reset
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class Token(Base):
@@ -109,6 +130,7 @@ class WebSession(Base):
     revoked_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     ip: Mapped[str | None] = mapped_column(String(64))
+    id_token: Mapped[str | None] = mapped_column(Text)  # signed on through the issuer: the end-session hint
     user: Mapped[User] = relationship()
 
 
@@ -145,6 +167,10 @@ class Asset(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    retain_until: Mapped[datetime | None]  # kept at least until then (extended, never shortened: catalog/holds.py)
+    # in the trash since (hidden everywhere, recoverable; purged after RUSHES_TRASH_DAYS: catalog/trash.py)
+    deleted_at: Mapped[datetime | None] = mapped_column(index=True)
+    deleted_by: Mapped[str | None] = mapped_column(String(120))
     collection: Mapped[Collection] = relationship()
     versions: Mapped[list[Version]] = relationship(
         back_populates="asset", order_by="Version.number", cascade="all, delete-orphan"
@@ -200,10 +226,17 @@ class Version(Base):
     sidecar: Mapped[dict[str, Any] | None]
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    ready_at: Mapped[datetime | None]
-    approved_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ready_at: Mapped[datetime | None] = mapped_column(index=True)
+    approved_at: Mapped[datetime | None] = mapped_column(index=True)
     approved_by: Mapped[str | None] = mapped_column(String(120))
+    # where the original is: "library" (stored_path) or "archive" (archive_path in the archive location named;
+    # proxies, keyframes, transcripts and metadata stay in the library either way)
+    storage: Mapped[str] = mapped_column(String(16), server_default="library")
+    archive_location: Mapped[str | None] = mapped_column(String(64))
+    archive_path: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime | None]
+    archive_renditions: Mapped[bool] = mapped_column(server_default="0")  # its renditions go with it
     asset: Mapped[Asset] = relationship(back_populates="versions")
     steps: Mapped[list[Step]] = relationship(back_populates="version", order_by="Step.id")
     media_info: Mapped[MediaInfoRow | None] = relationship(uselist=False)
@@ -411,7 +444,10 @@ class Rendition(Base):
     error: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None] = mapped_column(index=True)
+    # "library" (path) or "archive" (archive_path: moved with its version's original, see pipeline/lifecycle.py)
+    storage: Mapped[str] = mapped_column(String(16), server_default="library")
+    archive_path: Mapped[str | None] = mapped_column(Text)
     version: Mapped[Version] = relationship()
 
 
@@ -480,6 +516,28 @@ class Review(Base):
     reviewer: Mapped[str] = mapped_column(String(120))
     decision: Mapped[str] = mapped_column(String(10))  # approve | changes
     note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("approval_requests.id", ondelete="CASCADE"),
+                                                   index=True)  # the approval request and stage it counts in
+    stage: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApprovalRequest(Base):
+    """A version's approval under one stage template, for the channels it governs (``catalog/approval_stages.py``).
+    ``definition`` keeps the template as it was when asked (None: the default template, from the settings);
+    ``status`` (open | changes | approved) is what delivery and the inbox read."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (UniqueConstraint("version_id", "template"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
+    template: Mapped[str] = mapped_column(String(64))
+    template_hash: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    approved_at: Mapped[datetime | None] = mapped_column(index=True)
+    requested_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -608,7 +666,8 @@ class MetadataChange(Base):
     new: Mapped[list[Any] | None] = mapped_column(JSON)
     actor: Mapped[str] = mapped_column(String(120))
     source: Mapped[str | None] = mapped_column(String(500))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    rule_run_id: Mapped[int | None]  # the rule run whose action made it (a chain of rules is cut at a depth)
 
 
 class TagDecision(Base):
@@ -625,7 +684,7 @@ class TagDecision(Base):
     decision: Mapped[str] = mapped_column(String(10))  # accept | reject
     score: Mapped[float | None] = mapped_column(Float)  # the model's confidence when it was decided
     decided_by: Mapped[str] = mapped_column(String(120))
-    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class TextVector(Base):
@@ -686,18 +745,42 @@ class RuleVersion(Base):
 
 class RuleRun(Base):
     """A rule version that acted on an event (or whose condition failed on it): one row per (rule version,
-    trigger, version of an asset), so a rule acts once per event however often the event is looked at."""
+    trigger, event key), so a rule acts once per event however often the event is looked at. ``depth``: how many
+    rule runs caused the event before (``cause_run_id`` the last of them): a chain is cut at a limit."""
 
     __tablename__ = "rule_runs"
-    __table_args__ = (UniqueConstraint("rule_version_id", "trigger", "version_id"),)
+    __table_args__ = (UniqueConstraint("rule_version_id", "trigger", "event_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id", ondelete="CASCADE"))
     trigger: Mapped[str] = mapped_column(String(64))
+    event_key: Mapped[str] = mapped_column(String(160))  # "version:12", "metadata:345", "schedule:<tick>:12"…
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"), index=True)
     asset_id: Mapped[int] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(16))  # done | failed
     outcome: Mapped[str] = mapped_column(Text)  # what each action did, or why the condition failed
+    depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cause_run_id: Mapped[int | None]
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HeldAction(Base):
+    """A rule's actions waiting for a person (``hold_for_a_person``): approved, they run as the rule's with the
+    person named; refused, they never run. The inbox of people who may deliver."""
+
+    __tablename__ = "held_actions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_run_id: Mapped[int | None] = mapped_column(ForeignKey("rule_runs.id", ondelete="CASCADE"), unique=True)
+    rule: Mapped[str] = mapped_column(String(64))  # the rule's name, or agent:<name> for an agent's held tool
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(200))
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # as the rule file gave them
+    status: Mapped[str] = mapped_column(String(16), default="waiting", index=True)  # waiting|approved|refused
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class RuleCursor(Base):
@@ -707,3 +790,127 @@ class RuleCursor(Base):
     __tablename__ = "rule_cursors"
     trigger: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime]
+
+
+class Webhook(Base):
+    """A subscription: events of the chosen types (and filter) are POSTed to ``url``, signed with ``secret``
+    (shown once, when made). Failing ``failures`` times in a row disables it with the reason."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(JSON)
+    filter: Mapped[str | None] = mapped_column(Text)  # a CEL condition over the event's asset (as rules read it)
+    secret: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # failed attempts in a row
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    since: Mapped[datetime] = mapped_column(default=utcnow)  # events from this moment on
+
+
+class WebhookDelivery(Base):
+    """One POST to a subscription (the outbox and the delivery log): a unique event id, one or many events of one
+    type (a bulk change coalesced), tried until a 2xx with back-off; each attempt's status code kept."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent, byte for byte the same on every attempt
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(default=utcnow)
+    log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # {at, status_code, error, ms} per try
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class WebhookEvent(Base):
+    """An event put in a subscription's outbox (so an event looked at again is not sent twice)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_key: Mapped[str] = mapped_column(String(160))
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AgentPolicy(Base):
+    """What an agent (a user of role ``agent``) may do through the MCP server: its tools (the read tools and those
+    granted), those held for a person instead of done, and how many calls a minute (``pipeline/agents.py``)."""
+
+    __tablename__ = "agent_policies"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    tools: Mapped[list[str]] = mapped_column(JSON)
+    hold: Mapped[list[str]] = mapped_column(JSON)
+    per_minute: Mapped[int] = mapped_column(Integer)
+
+
+class MetadataSuggestion(Base):
+    """A value an agent suggested for an asset's field, with its provenance: nothing changes until a person
+    accepts it (it is then saved as theirs) or rejects it."""
+
+    __tablename__ = "metadata_suggestions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON)
+    suggested_by: Mapped[str] = mapped_column(String(120))
+    provenance: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))  # pending | accepted | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LegalHold(Base):
+    """A legal hold on an asset or on a collection (every asset in it, its own or added): while it is not lifted,
+    nothing may archive, delete or replace the originals it covers — admins included. Lifting needs a reason;
+    both are audited (``catalog/holds.py``)."""
+
+    __tablename__ = "legal_holds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[str] = mapped_column(String(120))
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_by: Mapped[str | None] = mapped_column(String(120))
+    lifted_at: Mapped[datetime | None] = mapped_column(index=True)
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OidcLogin(Base):
+    """A single sign-on on its way: the state sent to the issuer (its SHA-256), the nonce the ID token must carry,
+    the PKCE verifier and where to go after; used once, on the way back."""
+
+    __tablename__ = "oidc_logins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    verifier: Mapped[str] = mapped_column(String(200))
+    next_url: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class LifecyclePolicy(Base):
+    """What happens to a collection's assets with time (``catalog/policies.py``): originals archived after so many
+    days without use or after their first delivery, a retention period from ingest, and what its end brings."""
+
+    __tablename__ = "lifecycle_policies"
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True)
+    archive_unused_days: Mapped[int | None] = mapped_column(Integer)
+    archive_delivered_days: Mapped[int | None] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(String(64))
+    retention_years: Mapped[int | None] = mapped_column(Integer)
+    at_retention_end: Mapped[str] = mapped_column(String(20), default="propose_deletion")  # or "keep"
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from catalog.models import Asset, AssetCollection, Collection, Grant, User
@@ -27,15 +27,23 @@ ACTIONS: dict[str, str] = {
     "manage_users": "users, tokens, grants, distribution targets, the audit trail",
     "manage_schema": "the metadata schema: fields, vocabularies, taxonomies and views (who sees and edits them)",
     "manage_rules": "orchestration rules: what happens without a click when footage is ready (and dry runs)",
+    "manage_webhooks": "webhook subscriptions: what the farm tells other systems, the delivery log, replays",
+    "archive": "send originals to an archive location (proxies, metadata and search stay online)",
+    "restore": "bring archived originals back to the library",
+    "delete": "move assets to the trash and take them out of it (purged after the trash's days)",
+    "hold": "place and lift legal holds, extend retention",
+    "manage_lifecycle": "lifecycle policies per collection (archive after N days, retention), deletion proposals, "
+                        "purging the trash now",
 }
 
 MATRIX: dict[str, frozenset[str]] = {
     "admin": frozenset(ACTIONS),
     "editor": frozenset({"view", "download_original", "download_rendition", "comment", "approve", "deliver",
-                         "edit_metadata"}),
+                         "edit_metadata", "archive", "restore", "delete"}),
     "reviewer": frozenset({"view", "comment", "approve"}),
     "viewer": frozenset({"view"}),
     "target": frozenset(),
+    "agent": frozenset({"view"}),  # reads through the API; acts only through the MCP tools its policy lists
 }
 PEOPLE = ("admin", "editor", "reviewer", "viewer")  # roles that sign in to the pages
 
@@ -62,8 +70,20 @@ def matrix_markdown() -> str:
     return "\n".join(lines)
 
 
+# an asset in the trash is hidden from everyone: every scope has this clause (the same object, so that the search
+# knows an admin's scope holds nothing else: catalog/search.py)
+NOT_TRASHED: ColumnElement[bool] = Asset.deleted_at.is_(None)
+
+
 def asset_scope(user: User) -> ColumnElement[bool]:
-    """A WHERE clause on ``Asset`` that keeps the assets ``user`` may see."""
+    """A WHERE clause on ``Asset`` that keeps the assets ``user`` may see (never those in the trash)."""
+    if user.role == "admin":
+        return NOT_TRASHED
+    return and_(NOT_TRASHED, granted_scope(user))
+
+
+def granted_scope(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on ``Asset``: the assets ``user``'s grants reach, in the trash or not (the trash's own list)."""
     if user.role == "admin":
         return true()
     # correlated EXISTS (a few index lookups per asset) rather than IN lists: the planner can then start from
@@ -78,8 +98,6 @@ def asset_scope(user: User) -> ColumnElement[bool]:
 
 
 def can_see(session: Session, user: User, asset_id: int) -> bool:
-    if user.role == "admin":
-        return True
     return session.scalar(select(Asset.id).where(Asset.id == asset_id, asset_scope(user))) is not None
 
 

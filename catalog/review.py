@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Comment, MediaInfoRow, Review, Version, utcnow
-from rushes.errors import NotFound, NotReady, ReviewError
+from rushes.errors import ReviewError
 
 DECISIONS = ("approve", "changes")
 REVIEW_STATUSES = ("approved", "changes_requested", "in_review", "not_reviewed")
@@ -98,28 +98,18 @@ def status_of(session: Session, version: Version) -> str:
 
 
 def add_review(session: Session, version_id: int, reviewer: str, decision: str, note: str | None,
-               rule: ApprovalRule) -> tuple[Version, bool]:
-    """Record a decision and apply the rule; return the version and whether it just became approved.
+               rule: ApprovalRule, role: str = "reviewer") -> tuple[Version, bool]:
+    """Record a decision under the default template made of ``rule`` alone (``catalog/approvals.py`` does it
+    for any templates); return the version and whether it just became approved."""
+    from catalog.approval_stages import default_template
+    from catalog.approvals import Templates, decide
 
-    The version row is locked first (PostgreSQL), so two reviewers deciding at once are applied in turn.
-    """
     if decision not in DECISIONS:
         raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
-    version = session.scalar(select(Version).where(Version.id == version_id).with_for_update())
-    if version is None:
-        raise NotFound(f"no version {version_id}")
-    if version.status != "ready":
-        raise NotReady(f"version {version.number} of {version.asset.name} is {version.status}; "
-                          "only a ready version can be reviewed")
-    session.add(Review(version_id=version_id, reviewer=reviewer, decision=decision, note=note))
-    session.flush()
-    met = rule.met(latest_decisions(session, version_id))
-    became = met and version.approved_at is None
-    if became:
-        version.approved_at, version.approved_by = utcnow(), reviewer
-    elif not met and version.approved_at is not None:
-        version.approved_at, version.approved_by = None, None
-    return version, became
+    was = session.scalar(select(Version.approved_at).where(Version.id == version_id))
+    version, _touched = decide(session, version_id, reviewer, role, decision, note,
+                               Templates((), default_template(rule.required_reviewers, rule.min_approvals)))
+    return version, was is None and version.approved_at is not None
 
 
 # ------------------------------------------------------------------------------------------ comments

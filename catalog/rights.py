@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from catalog.db import one_of
 from catalog.models import Asset, Rights, Version, utcnow
 from rushes.errors import RightsError
 
@@ -158,7 +159,7 @@ def effective_for(session: Session, versions: Sequence[tuple[int, int]]) -> dict
     asset_ids = {asset_id for _, asset_id in versions}
     if not asset_ids:
         return {}
-    rows = session.scalars(select(Rights).where(Rights.asset_id.in_(asset_ids)).order_by(Rights.id.desc()))
+    rows = session.scalars(select(Rights).where(one_of(session, Rights.asset_id, asset_ids)).order_by(Rights.id.desc()))
     by_version: dict[int, Rights] = {}
     by_asset: dict[int, Rights] = {}
     for row in rows:  # newest first, so the oldest row of a level wins, as in own_rights

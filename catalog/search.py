@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import True_
 
 from catalog.models import Asset, MediaInfoRow, Scene, SearchDoc, SearchLanguage, Version
-from catalog.permissions import in_collection
+from catalog.permissions import NOT_TRASHED, in_collection
 
 FTS = table("search_fts", column("rowid"))  # the FTS5 table made by migration 0002 (SQLite only)
 #: ISO 639-1 code → PostgreSQL's text search configuration; migration 0010 stems each document with the same
@@ -50,6 +50,11 @@ class SearchFilters:
     has_faces: bool | None = None
     asset_scope: ColumnElement[bool] | None = None  # the assets the caller may see (catalog.permissions)
     metadata: ColumnElement[bool] | None = None  # field terms of the query (catalog.metadata_query)
+    trashed: tuple[int, ...] = ()  # set by search(): assets in the trash, left out of a page cut before the joins
+
+
+# past this many assets in the trash, a plain search joins every match to its asset instead of leaving them out by id
+TRASH_CUT_LIMIT = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +148,12 @@ def search(session: Session, query: str, filters: SearchFilters = SearchFilters(
     Without filters on the asset (an admin's plain search), the page is cut on the documents alone and only
     its rows are joined to their assets; filters on the asset (a collection, a caller's grants) apply before
     the cut. The ranking looks at the newest :data:`RANK_WINDOW` matches first."""
+    if _asset_free(filters):  # the trash's documents are left out of the cut by their assets' ids
+        trashed = tuple(session.scalars(select(Asset.id).where(Asset.deleted_at.is_not(None))
+                                        .limit(TRASH_CUT_LIMIT + 1)))
+        # a big trash: the same clause as another object, so the matches are joined to their assets and filtered
+        scope = Asset.deleted_at.is_(None) if len(trashed) > TRASH_CUT_LIMIT else filters.asset_scope
+        filters = replace(filters, trashed=trashed if len(trashed) <= TRASH_CUT_LIMIT else (), asset_scope=scope)
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         expression = fts5_query(query)
@@ -236,8 +247,12 @@ def _page(found: Any, filters: SearchFilters, limit: int, offset: int, *, descen
     cut_first = _asset_free(filters)
     if cut_first:
         cut = select(found.c.id, found.c.rank)
+        if filters.kind or filters.trashed:
+            cut = cut.join(SearchDoc, SearchDoc.id == found.c.id)
         if filters.kind:
-            cut = cut.join(SearchDoc, SearchDoc.id == found.c.id).where(SearchDoc.kind == filters.kind)
+            cut = cut.where(SearchDoc.kind == filters.kind)
+        if filters.trashed:
+            cut = cut.where(SearchDoc.asset_id.not_in(filters.trashed))
         found = cut.order_by(*best_first(found)).limit(limit).offset(offset).subquery()
     stmt = (select(*_COLUMNS, found.c.rank).select_from(found).join(SearchDoc, SearchDoc.id == found.c.id)
             .join(Asset, Asset.id == SearchDoc.asset_id).join(Version, Version.id == SearchDoc.version_id)
@@ -246,8 +261,10 @@ def _page(found: Any, filters: SearchFilters, limit: int, offset: int, *, descen
 
 
 def _asset_free(filters: SearchFilters) -> bool:
-    """Whether no filter needs the asset's row (so the page can be cut before any join)."""
-    unscoped = filters.asset_scope is None or isinstance(filters.asset_scope, True_)
+    """Whether no filter needs the asset's row (so the page can be cut before any join). An admin's scope (nothing
+    but "not in the trash") counts as none: the cut leaves the trash's documents out by their asset ids."""
+    unscoped = filters.asset_scope is None or filters.asset_scope is NOT_TRASHED or \
+        isinstance(filters.asset_scope, True_)
     return unscoped and filters.metadata is None and not (
         filters.collection or filters.status or filters.created_from or filters.created_to
         or filters.min_duration_s is not None or filters.max_duration_s is not None or filters.has_faces is not None)

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from sqlalchemy import select, text
+from sqlalchemy import exists, or_, select, text
 from sqlalchemy.orm import Session, contains_eager
 
+from catalog.approvals import approved_channels
 from catalog.audit import record as audit_record
 from catalog.auth import create_token, ensure_user
-from catalog.models import DeliveryEvent, Rendition, Target, Version, utcnow
+from catalog.models import ApprovalRequest, Asset, DeliveryEvent, Rendition, Target, Version, utcnow
 from catalog.rights import (
     RightsError,
     Verdict,
@@ -74,13 +75,20 @@ def create_target(session: Session, name: str, kind: str, presets: Sequence[str]
 
 
 def eligible(session: Session, target: Target) -> list[Rendition]:
-    """Renditions this target could take, rights aside: QC passed, approved version, one of its presets."""
+    """Renditions this target could take, rights aside: QC passed, one of its presets, the version approved for the
+    channel the rendition goes out on (the target's, else the preset's category: approving for web does not approve
+    for broadcast when their approval templates differ)."""
+    approved = or_(Version.approved_at.is_not(None), exists().where(
+        ApprovalRequest.version_id == Version.id, ApprovalRequest.status == "approved"))
+    in_trash = exists().where(Asset.id == Version.asset_id, Asset.deleted_at.is_not(None))
     query = (select(Rendition).join(Version, Version.id == Rendition.version_id)
-             .where(Rendition.status == "ready", Version.approved_at.is_not(None),
-                    Rendition.preset.in_(target.preset_names))
+             .where(Rendition.status == "ready", approved, ~in_trash, Rendition.preset.in_(target.preset_names))
              .options(contains_eager(Rendition.version))
              .order_by(Rendition.id))
-    return list(session.scalars(query))
+    found = list(session.scalars(query))
+    channels = approved_channels(session, sorted({r.version_id for r in found}))
+    return [r for r in found
+            if delivery_channel(target.channel, preset_category(r.preset)) in channels.get(r.version_id, set())]
 
 
 def preset_category(preset: str) -> str:
@@ -176,10 +184,12 @@ def push(target: Target, rendition: Rendition) -> Path:
     return final
 
 
-def push_all_due(session: Session, at: datetime | None = None) -> list[Path]:
+def push_all_due(session: Session, at: datetime | None = None,
+                 archived: dict[int, Rendition] | None = None) -> list[Path]:
     """Push everything due; each push is logged (a failure too, with its reason) and the rest go on.
 
-    A pair the rights refuse is logged as ``refused`` with the reason and tried again on the next call.
+    A pair the rights refuse is logged as ``refused`` with the reason and tried again on the next call. A rendition
+    due that went to the archive with its original waits (put in ``archived`` by id: the caller asks its restore).
     Calls are serialised across processes (on SQLite by its write lock), so each pair is pushed once.
     """
     if session.get_bind().dialect.name == "postgresql":
@@ -188,6 +198,10 @@ def push_all_due(session: Session, at: datetime | None = None) -> list[Path]:
     _log_refusals(session, [p for p in pairs if not p[2].allowed])
     written = []
     for target, rendition in ((t, r) for t, r, v in pairs if v.allowed):
+        if rendition.storage == "archive":  # pushed once it is back
+            if archived is not None:
+                archived[rendition.id] = rendition
+            continue
         try:
             written.append(push(target, rendition))
             record(session, "system", "push", target=target.name, rendition_id=rendition.id, detail="ok")

@@ -144,6 +144,7 @@ def execute_step(farm: Farm, step_id: int) -> None:
         log.warning("step %s finished but its lease was taken over; result dropped", step_id)
         return
     farm.send(messages)
+    farm.nudge()  # a version may be ready: the rules and webhooks look now
     if outcome.after is not None:
         outcome.after(farm)
 

@@ -7,6 +7,7 @@ Farm: a RedisBroker shared by every ``rushes worker`` process on every machine.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,6 +63,7 @@ class Farm:
         self.broker = make_broker(settings)
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
         self._declare_actors()
+        self._nudges: dict[str, threading.Event] = {}  # this process's threads that want to hear of new events
 
     def _declare_actors(self) -> None:
         for queue in self.queues:
@@ -124,6 +126,15 @@ class Farm:
         for step_id, kind in messages:
             self.actors[queue_of(kind)].send_with_options(args=(step_id,), delay=delay_ms)
             log.debug("sent step %s (%s)", step_id, kind)
+
+    def nudge(self) -> None:
+        """Something happened in this process (a step finished, a version came in): the rule and webhook threads
+        look now rather than at their next poll (other processes' threads still poll)."""
+        for event in self._nudges.values():
+            event.set()
+
+    def nudged(self, name: str) -> threading.Event:
+        return self._nudges.setdefault(name, threading.Event())
 
     def take_turn(self, task: str, every_s: float) -> bool:
         """True for one process of the farm at most every ``every_s`` (a Redis lock that expires by itself);

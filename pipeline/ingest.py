@@ -3,7 +3,8 @@
 The outcome is a new asset, a new version of an existing asset (same name in the same folder,
 other content), or a duplicate (content already in the catalog: recorded, not processed again).
 An empty or unreadable file goes to the quarantine folder with a ``.reason.txt`` and its asset is
-marked ``failed`` with the reason, so the user sees it; nothing else is affected.
+marked ``failed`` with the reason, so the user sees it; nothing else is affected. A new version of an asset under a
+legal hold goes there too (the hold names why): the held original stays as it is.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.collections import collection_named
+from catalog.holds import refuse_if_held
 from catalog.metadata import count_attention, schema_in_force
 from catalog.metadata_values import ingest_values
 from catalog.models import Asset, Duplicate, MetadataReject, Version, utcnow
+from catalog.policies import retention_at_ingest
 from pipeline.farm import Farm
 from pipeline.incoming import Arrival
 from pipeline.sidecars import Sidecars, read_sidecars
 from pipeline.workflow import advance, plan
-from rushes.errors import IngestError
+from rushes.errors import IngestError, UnderHold
 from rushes.settings import WatchFolder
 
 log = logging.getLogger(__name__)
@@ -120,6 +123,8 @@ class Ingester:
         sidecars = read_sidecars(source)
         try:
             result = self._register(incoming, folder, name, content_hash, size, source, sidecars)
+        except UnderHold as exc:  # a new original for a held asset: kept aside, not taken in
+            return self.quarantine(source, folder, name, str(exc), consume=consume)
         finally:
             incoming.unlink(missing_ok=True)
         if consume:
@@ -137,6 +142,7 @@ class Ingester:
                     result, messages = self._register_in(session, incoming, folder, name, content_hash,
                                                           size, source, sidecars)
                 self.farm.send(messages)
+                self.farm.nudge()  # a new version: the rules and webhooks look now
                 return result
             except IntegrityError:
                 log.info("concurrent ingest of %s; checking again", name)
@@ -152,6 +158,10 @@ class Ingester:
             return IngestResult("duplicate", existing.asset_id, existing.id, name), []
         asset = _asset(session, name, folder.name, self.settings.collection_of(folder))
         number = (session.scalar(select(func.max(Version.number)).where(Version.asset_id == asset.id)) or 0) + 1
+        if number > 1:
+            refuse_if_held(session, asset.id, "given a new version (its original replaced)")
+        else:
+            retention_at_ingest(session, asset)  # its collection's policy keeps it at least so long
         version = Version(asset_id=asset.id, number=number, content_hash=content_hash, size=size,
                           original_name=source.name, source_folder=folder.name, source_path=str(source),
                           sidecar=sidecars.json, status="queued")

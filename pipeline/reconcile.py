@@ -22,11 +22,15 @@ from sqlalchemy.orm import Session, aliased
 from catalog.models import Step, Version, utcnow
 from pipeline.farm import Farm
 from pipeline.incoming import forget_stale
+from pipeline.lifecycle import tidy_moves
+from pipeline.policies import POLICY_SWEEP_S, apply_policies
 from pipeline.renditions import deliver_due
+from pipeline.trash import purge_due
 from pipeline.workflow import WORKFLOW, advance, refresh_status
 
 log = logging.getLogger(__name__)
 DELIVERY_SWEEP_S = 60.0  # how often each reconciler pushes what became due with time alone
+TIDY_FIRST, TIDY_EVERY = timedelta(days=7), timedelta(hours=1)  # moves looked at again for a second copy
 UNINSPECTABLE_RESEND_S = 900.0  # the in-process broker loses messages only with its process (re-sent at start)
 
 
@@ -130,6 +134,8 @@ class Reconciler(threading.Thread):
     def run(self) -> None:
         first = self._first_all
         next_delivery = time.monotonic() + DELIVERY_SWEEP_S
+        tidy_within = TIDY_FIRST
+        next_policies = time.monotonic() + 60.0  # a minute after start, then every hour
         while not self._halt.is_set():
             try:
                 reconcile(self.farm, resend_all_queued=first)
@@ -142,6 +148,18 @@ class Reconciler(threading.Thread):
                     deliver_due(self.farm)
                 except Exception:
                     log.exception("delivery sweep failed; trying again")
+            if time.monotonic() >= next_policies:  # what the collections' lifecycle policies make due
+                next_policies = time.monotonic() + POLICY_SWEEP_S
+                try:
+                    apply_policies(self.farm)
+                    purge_due(self.farm)  # what waited its days in the trash
+                except Exception:
+                    log.exception("lifecycle policy sweep failed; trying again")
+            try:  # the second copy of an original a killed move left (the last week at start, then the last hour)
+                tidy_moves(self.farm, tidy_within)
+                tidy_within = TIDY_EVERY
+            except Exception:
+                log.exception("tidying stopped moves failed; trying again")
             self._halt.wait(self.farm.settings.reconcile_interval_s)
 
     def stop(self) -> None:

@@ -1,4 +1,5 @@
-"""Retry an asset: its newest version's failed steps go back to the queue with fresh attempts."""
+"""Retry an asset: its newest version's failed steps go back to the queue with fresh attempts (a failed archive or
+restore is asked for again instead, through ``pipeline/lifecycle.py``)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from sqlalchemy import select, update
 
 from catalog.models import Step, Version
 from pipeline.farm import Farm
-from pipeline.workflow import advance, refresh_status
-from rushes.errors import NotFound
+from pipeline.lifecycle import needs_original
+from pipeline.workflow import LIFECYCLE, advance, refresh_status
+from rushes.errors import Conflict, NotFound
 
 
 def retry_asset(farm: Farm, asset_id: int, *, enqueue: bool = True) -> list[str]:
@@ -21,8 +23,10 @@ def retry_asset(farm: Farm, asset_id: int, *, enqueue: bool = True) -> list[str]
                                  .order_by(Version.number.desc()).limit(1))
         if version is None:
             raise NotFound(f"asset {asset_id} has no version to retry (a quarantined file must be dropped again)")
-        failed = session.scalars(select(Step).where(Step.version_id == version.id,
-                                                    Step.status == "failed")).all()
+        failed = session.scalars(select(Step).where(Step.version_id == version.id, Step.status == "failed",
+                                                    Step.kind.not_in(LIFECYCLE))).all()
+        if failed and needs_original(session, version.id):
+            raise Conflict(f"asset {asset_id}'s original is in the archive: restore it, then retry")
         kinds = [s.kind for s in failed]
         session.execute(update(Step).where(Step.id.in_([s.id for s in failed]))
                         .values(status="pending", attempts=0, error=None, progress=0.0, worker=None))

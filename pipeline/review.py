@@ -1,13 +1,19 @@
-"""Review decisions on a farm: record one, apply the approval rule, deliver what became due.
+"""Review decisions on a farm: record one in the open stages of the version's approval requests (per channel,
+``catalog/approvals.py``), deliver what became due.
 
-A decision that makes the rule true sets ``versions.approved_at`` and, after the commit, pushes the
-version's renditions to push targets; a later "changes" clears it, and pull feeds stop offering them.
+A decision that approves a channel lets the version's renditions of that channel go to their targets (pushed after
+the commit); with every channel approved ``versions.approved_at`` is set; a later "changes" undoes it, and pull
+feeds stop offering them.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from catalog.approval_stages import default_template, read_templates
+from catalog.approvals import Templates, decide
 from catalog.audit import record as audit_record
-from catalog.review import ApprovalRule, add_review, latest_decisions, review_status
+from catalog.review import ApprovalRule, latest_decisions, review_status
 from delivery.targets import record
 from pipeline.farm import Farm
 from pipeline.renditions import deliver_due
@@ -20,6 +26,22 @@ def rule_of(settings: Settings) -> ApprovalRule:
     return ApprovalRule(tuple(settings.approval_required_reviewers), settings.approval_min_approvals)
 
 
+_READ: dict[Path, tuple[tuple[tuple[str, float], ...], Templates]] = {}
+
+
+def templates_of(settings: Settings) -> Templates:
+    """The approval templates of the approvals folder (read again when a file changes) and the default one."""
+    folder = settings.approvals_folder
+    files = tuple((str(p), p.stat().st_mtime) for p in sorted(folder.glob("*.y*ml"))) if folder.is_dir() else ()
+    rule = rule_of(settings)
+    default = default_template(rule.required_reviewers, rule.min_approvals)
+    known = _READ.get(folder)
+    if known is None or known[0] != files or known[1].default != default:
+        known = (files, Templates(tuple(read_templates(folder)), default))
+        _READ[folder] = known
+    return known[1]
+
+
 def review(farm: Farm, version_id: int, reviewer: str, decision: str, note: str | None = None, *,
            role: str | None = None, ip: str | None = None) -> str:
     """Record ``reviewer``'s ``decision`` on a ready version; return the version's review status after it.
@@ -29,13 +51,13 @@ def review(farm: Farm, version_id: int, reviewer: str, decision: str, note: str 
     Raises NotFound for an unknown version, NotReady for one that is not ready.
     """
     with farm.transaction() as session:
-        version, _became = add_review(session, version_id, reviewer, decision, note, rule_of(farm.settings))
+        version, _touched = decide(session, version_id, reviewer, role or "admin", decision, note,
+                                   templates_of(farm.settings))
         record(session, reviewer, ACTIONS[decision], detail=f"version {version_id}" + (f": {note}" if note else ""))
         status = review_status(latest_decisions(session, version_id), version.approved_at is not None)
         audit_record(session, actor=reviewer, role=role, ip=ip, action=ACTIONS[decision], asset_id=version.asset_id,
                      version_id=version_id, subject=f"version {version.number}: {status}", detail=note)
-    if status == "approved":
-        deliver_due(farm)  # idempotent: each (target, rendition) is pushed once
+    deliver_due(farm)  # a channel may have become approved; idempotent: each (target, rendition) is pushed once
     return status
 
 

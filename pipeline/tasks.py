@@ -23,6 +23,7 @@ from pipeline import analysis_tasks as analysis
 from pipeline import embed_tasks as embed
 from pipeline.delivery_tasks import run_render
 from pipeline.jobs import Job, Outcome
+from pipeline.lifecycle import run_archive, run_restore
 from pipeline.workflow import is_render
 from transcoders.outputs import clean_stale_parts
 from transcoders.proxy import ProxySpec, make_audio_proxy, make_poster, make_proxy, poster_time
@@ -114,4 +115,6 @@ TASKS: dict[str, Callable[[Job], Outcome]] = {
     "transcript": analysis.run_transcript,
     "tags": analysis.run_tags,
     "embed": embed.run_embed,
+    "archive": run_archive,
+    "restore": run_restore,
 }

@@ -16,6 +16,7 @@ from pipeline.farm import Farm
 from pipeline.reconcile import Reconciler
 from pipeline.registry import Announcer
 from pipeline.rules.runner import RuleThread
+from pipeline.webhooks.sender import WebhookThread
 from pipeline.workflow import queue_of, with_needs
 from rushes.heap import freeze_heap
 from transcoders.ffmpeg import kill_all
@@ -46,6 +47,7 @@ class Workers:
         embeds = "embed" in with_needs(farm.settings.steps) and queue_of("embed") in self.queues
         self.backlog = EmbeddingBacklog(farm) if embeds else None
         self.rules = RuleThread(farm)  # orchestration rules acting on events (one process a turn)
+        self.webhooks = WebhookThread(farm)  # the outbox filled (one process a turn) and sent (by all)
 
     def start(self) -> None:
         if self.farm.settings.metrics_port:
@@ -56,6 +58,7 @@ class Workers:
         if self.backlog is not None:
             self.backlog.start()
         self.rules.start()
+        self.webhooks.start()
         threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
@@ -76,6 +79,8 @@ class Workers:
             self.backlog.stop()
         if self.rules.is_alive():
             self.rules.stop()
+        if self.webhooks.is_alive():
+            self.webhooks.stop()
         self.reconciler.stop()
         self.announcer.stop()
         kill_all()  # a Dramatiq time limit cannot interrupt ffmpeg; we end it ourselves

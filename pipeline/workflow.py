@@ -59,12 +59,19 @@ def is_render(kind: str) -> bool:
     return kind == RENDER or kind.startswith(RENDER + ":")
 
 
+# on-demand steps that move a version's original between the library and an archive (one row of each per version,
+# queued again for each move: one restore however many ask), on queue "lifecycle"
+LIFECYCLE = ("archive", "restore")
+
+
 def queue_of(kind: str) -> str:
-    """The queue (and actor) of a step kind: the workflow's, or "render" for renditions."""
+    """The queue (and actor) of a step kind: the workflow's, "render" for renditions, "lifecycle" for moves."""
+    if kind in LIFECYCLE:
+        return "lifecycle"
     return RENDER if is_render(kind) else WORKFLOW[kind].queue_name
 
 
-QUEUES = sorted({kind.queue_name for kind in WORKFLOW.values()} | {RENDER})
+QUEUES = sorted({kind.queue_name for kind in WORKFLOW.values()} | {RENDER, "lifecycle"})
 
 
 def by_queue(counts: Mapping[tuple[str, str], int], status: str) -> dict[str, int]:
@@ -196,6 +203,19 @@ def mark_processing(session: Session, version_id: int) -> None:
         _mirror_on_asset(session, version_id, started.asset_id, "processing", None)
 
 
+def _skip_by_rules(session: Session, version_id: int, pending: list[str],
+                   statuses: dict[str, tuple[int, str]]) -> dict[str, tuple[int, str]]:
+    """The ``version.probed`` rules' word on which of the pending steps run (``pipeline/rules/steps.py``)."""
+    from pipeline.rules.steps import steps_to_skip  # the rules read the catalog and build on this module
+
+    skip = steps_to_skip(session, version_id, pending)
+    now = utcnow()
+    for kind, why in skip.items():
+        session.execute(update(Step).where(Step.version_id == version_id, Step.kind == kind, Step.status == "pending")
+                        .values(status="skipped", error=why, finished_at=now, progress=1.0))
+    return {kind: (step_id, "skipped" if kind in skip else status) for kind, (step_id, status) in statuses.items()}
+
+
 def advance(session: Session, version_id: int) -> list[tuple[int, str]]:
     """Queue every pending step whose needs are met; return (step id, kind) pairs to send.
 
@@ -205,6 +225,10 @@ def advance(session: Session, version_id: int) -> list[tuple[int, str]]:
     statuses = {kind: (step_id, status)
                 for step_id, kind, status in session.execute(_STEP_STATES, {"version_id": version_id})}
     finished = {kind for kind, (_, status) in statuses.items() if status in FINISHED}
+    pending = [kind for kind, (_, status) in statuses.items() if status == "pending"]
+    if "probe" in finished and any("probe" in WORKFLOW[kind].needs for kind in pending if kind in WORKFLOW):
+        statuses = _skip_by_rules(session, version_id, pending, statuses)  # the steps of this asset, decided once
+        finished = {kind for kind, (_, status) in statuses.items() if status in FINISHED}
     due = [step_id for kind, (step_id, status) in statuses.items()
            if status == "pending" and kind in WORKFLOW and set(WORKFLOW[kind].needs) <= finished]
     to_send: list[tuple[int, str]] = []

@@ -12,6 +12,8 @@
     │   ├── NotReady         the version is still processing or failed: not yet reviewable or renderable
     │   ├── NotApproved      only approved versions are delivered
     │   ├── StaleSave        saved against an older revision of an asset's metadata (what changed since is told)
+    │   ├── UnderHold        a legal hold blocks archiving, deleting or replacing the original (even for admins)
+    │   ├── UnderRetention   the asset's retention period has not ended: it cannot be purged
     │   └── AuditTrailIsAppendOnly  an update or delete of the audit trail
     ├── MediaError           a permanent problem with one file: retrying will not help
     │   ├── NotMediaError    the file holds no audio or video stream we can read
@@ -20,8 +22,10 @@
     │       └── FFmpegInterrupted  also an Interrupted: cancelled or stopped at shutdown
     ├── Interrupted          work stopped from outside (cancel, lost lease, shutdown): retried
     ├── OutputError          an output did not verify (missing, truncated, wrong streams)
+    │   └── ChecksumMismatch a copy read back from its storage is not the file ingested (archive, restore)
     ├── IngestError          a dropped file could not be read or stored
     ├── NotConfigured        a capability that needs something this farm was not given (a model)
+    ├── PermissionDenied     the caller may not do this (an agent's tool outside its allowlist)
     └── NotFound             an id that is not in the catalog
 
 Every class has its row in :data:`STATUS` (HTTP status, CLI exit code); a test keeps the table complete.
@@ -92,6 +96,14 @@ class StaleSave(Conflict):
         self.extra = {"revision": revision, "changes": changes}
 
 
+class UnderHold(Conflict):
+    """A legal hold covers the asset: archiving, deleting and replacing its original wait until it is lifted."""
+
+
+class UnderRetention(Conflict):
+    """The asset's retention period has not ended: it cannot be purged (and the period cannot be shortened)."""
+
+
 class AuditTrailIsAppendOnly(Conflict):
     """An attempt to change or delete a line of the audit trail."""
 
@@ -135,12 +147,20 @@ class OutputError(RushesError):
     """An output file failed verification."""
 
 
+class ChecksumMismatch(OutputError):
+    """A copy read back from its storage does not have the SHA-256 the file was ingested with."""
+
+
 class IngestError(RushesError):
     """A dropped file could not be read or stored."""
 
 
 class NotConfigured(RushesError):
     """A capability that needs something this farm was not given (e.g. a local CLIP model)."""
+
+
+class PermissionDenied(RushesError):
+    """The caller may not do this: an agent calling a tool its policy does not list."""
 
 
 class NotFound(RushesError):
@@ -168,6 +188,8 @@ STATUS: dict[type[RushesError], Status] = {
     NotReady: Status(409, 4),
     NotApproved: Status(409, 4),
     StaleSave: Status(409, 4),
+    UnderHold: Status(409, 4),
+    UnderRetention: Status(409, 4),
     AuditTrailIsAppendOnly: Status(409, 4),
     MediaError: Status(400, 1),
     NotMediaError: Status(400, 1),
@@ -176,9 +198,11 @@ STATUS: dict[type[RushesError], Status] = {
     FFmpegInterrupted: Status(503, 1),
     Interrupted: Status(503, 1),
     OutputError: Status(500, 1),
+    ChecksumMismatch: Status(500, 1),
     IngestError: Status(400, 1),
     NotFound: Status(404, 3),
     NotConfigured: Status(409, 4),
+    PermissionDenied: Status(403, 2),
 }
 
 

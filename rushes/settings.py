@@ -36,6 +36,13 @@ class WatchFolder(BaseModel):
     scene_threshold: float | None = Field(None, gt=0)
 
 
+class ArchiveLocation(BaseModel):
+    """Storage originals are archived to: a folder on other storage (an NFS mount, an LTFS tape's staging area)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    path: Path | None = None  # default: <data_dir>/archive/<name>
+
+
 class Settings(BaseSettings):
     """Everything Rushes can be told. See the README's configuration table."""
 
@@ -95,6 +102,45 @@ class Settings(BaseSettings):
     metadata_dir: Path | None = None
     # orchestration rules' YAML files (triggers, CEL conditions, actions); default: <data_dir>/rules
     rules_dir: Path | None = None
+    # approval stage templates' YAML files (stages, reviewers, deadlines, per collection, kind and channel);
+    # default: <data_dir>/approvals. Without any, the approval_* settings below are the one (default) template
+    approvals_dir: Path | None = None
+    # rules whose actions make events that trigger rules: a chain is cut (a failed run, with the chain) at this depth
+    rule_depth_limit: int = Field(5, ge=1, le=50)
+    # webhooks: how long a receiver may take, how often a delivery is tried (10 s, 20 s, 40 s … at most an hour
+    # apart: 12 tries span about 4 hours), and how many failed tries in a row disable a subscription
+    webhook_timeout_s: float = Field(10.0, gt=0, le=120)
+    webhook_max_attempts: int = Field(12, ge=1, le=50)
+    webhook_disable_after: int = Field(25, ge=1, le=10_000)
+
+    # sign-in with a password: failed attempts in a row that lock a person's account, and for how long
+    sign_in_max_failures: int = Field(5, ge=1, le=100)
+    sign_in_lockout_s: float = Field(900.0, ge=1)
+
+    # single sign-on with OpenID Connect: the issuer (its discovery document at
+    # <issuer>/.well-known/openid-configuration) and this client's id and secret; people signing on are matched (or
+    # made) with oidc_default_role, and when the groups claim names a group below, its role (the strongest) and its
+    # collections (granted) apply
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid profile email"
+    oidc_redirect_uri: str | None = None  # default: <the address the browser used>/login/sso/callback
+    oidc_post_logout_uri: str | None = None  # after signing out at the issuer; default: <the address>/login
+    oidc_label: str = "single sign-on"  # the sign-in page's button: "Sign in with <label>"
+    oidc_default_role: Literal["admin", "editor", "reviewer", "viewer"] = "viewer"
+    oidc_groups_claim: str = "groups"
+    oidc_group_roles: dict[str, Literal["admin", "editor", "reviewer", "viewer"]] = Field(default_factory=dict)
+    oidc_group_collections: dict[str, list[str]] = Field(default_factory=dict)
+
+    # lifecycle: where originals are archived to (the first location unless an archive names another)
+    archive_locations: list[ArchiveLocation] = Field(default_factory=lambda: [ArchiveLocation(name="archive")])
+    # how a move's copy is checked against the ingest SHA-256: read back from the target's storage (its cached pages
+    # dropped), or from the page cache after fsync (faster where reads from the storage are slow; does not catch a
+    # disk that stores other bits than it was given)
+    archive_verify: Literal["storage", "cache"] = "storage"
+    archive_renditions: bool = False  # an archive takes the version's renditions along unless the request says
+    trash_days: int = Field(30, ge=0, le=3650)  # deleted assets wait in the trash this long, then are purged
 
     # the approval rule: a version is approved when nobody's latest decision is "changes", every required
     # reviewer's latest is "approve", and at least approval_min_approvals reviewers' latest is "approve"
@@ -110,6 +156,13 @@ class Settings(BaseSettings):
         if len(names) != len(set(names)):
             raise ValueError(f"reviewer names must be unique, got {names}")
         return names
+
+    @model_validator(mode="after")
+    def _oidc_whole(self) -> Settings:
+        given = [bool(self.oidc_issuer), bool(self.oidc_client_id), bool(self.oidc_client_secret)]
+        if any(given) and not all(given):
+            raise ValueError("single sign-on needs oidc_issuer, oidc_client_id and oidc_client_secret together")
+        return self
 
     @field_validator("database_url", "broker_url")
     @classmethod
@@ -137,6 +190,9 @@ class Settings(BaseSettings):
         names = [f.name for f in self.watch_folders]
         if len(names) != len(set(names)):
             raise ValueError(f"watch folder names must be unique, got {names}")
+        locations = [location.name for location in self.archive_locations]
+        if not locations or len(locations) != len(set(locations)):
+            raise ValueError(f"archive locations: at least one, names unique, got {locations}")
         return self
 
     # ---- derived paths -------------------------------------------------------------------------
@@ -162,6 +218,10 @@ class Settings(BaseSettings):
         return (self.rules_dir or self.data / "rules").resolve()
 
     @property
+    def approvals_folder(self) -> Path:
+        return (self.approvals_dir or self.data / "approvals").resolve()
+
+    @property
     def quarantine_dir(self) -> Path:
         return self.data / "quarantine"
 
@@ -176,6 +236,14 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.broker_url is None
+
+    def archive_location(self, name: str | None = None) -> tuple[str, Path]:
+        """The archive location named (default: the first) and its folder; ConfigError for an unknown name."""
+        location = next((a for a in self.archive_locations if name in (None, a.name)), None)
+        if location is None:
+            raise ConfigError(f"no archive location {name!r}; configured: "
+                              f"{', '.join(a.name for a in self.archive_locations)}")
+        return location.name, (location.path or self.data / "archive" / location.name).resolve()
 
     def watch_path(self, folder: WatchFolder) -> Path:
         return (folder.path or self.data / "watch" / folder.name).resolve()

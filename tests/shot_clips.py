@@ -22,8 +22,8 @@ SOURCES = {
     "mandelbrot": "mandelbrot=size={size}:rate={rate}",
     "rgbtestsrc": "rgbtestsrc=size={size}:rate={rate}",
     "noise": "color=c=0x336699:size={size}:rate={rate},noise=alls=40:allf=t",
-    "cellauto": "cellauto=size={size}:rate={rate}:rule=110",
-    "life": "life=size={size}:rate={rate}:mold=10:ratio=0.5:death_color=#C83232:life_color=#00ff00",
+    "cellauto": "cellauto=size={size}:rate={rate}:rule=110:seed=1",
+    "life": "life=size={size}:rate={rate}:mold=10:ratio=0.5:seed=1:death_color=#C83232:life_color=#00ff00",
     # fast motion: a pattern panning 32 px a frame (a whip pan), a deep mandelbrot zoom, a scrolling colour chart
     "pan": "testsrc2=size={size}:rate={rate},scroll=h=0.1:v=0.05",
     "zoom": "mandelbrot=size={size}:rate={rate}:start_scale=3:end_scale=0.0001",

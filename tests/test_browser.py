@@ -79,13 +79,14 @@ def _wait_ready(server: Server, name: str, timeout: float = 180) -> dict:
 
 
 @contextmanager
-def rushes_up(tmp: Path) -> Iterator[tuple[str, str, Path]]:
-    """A real `rushes up` (embedded farm, SQLite, default settings) with its data under ``tmp``: its address, the
-    admin's token and the data folder; stopped (and the tail of its log printed) afterwards."""
-    data, port = tmp / "data", free_port()
+def rushes_up(tmp: Path, port: int | None = None, **settings: str) -> Iterator[tuple[str, str, Path]]:
+    """A real `rushes up` (embedded farm, SQLite, default settings but the ``RUSHES_*`` given) with its data under
+    ``tmp``: its address, the admin's token and the data folder; stopped (and the tail of its log printed)
+    afterwards."""
+    data, port = tmp / "data", port or free_port()
     log = (tmp / "up.log").open("wb")
     proc = subprocess.Popen([RUSHES, "up", "--port", str(port), "--data", str(data)], stdout=log,
-                            stderr=subprocess.STDOUT, env=_env())
+                            stderr=subprocess.STDOUT, env={**_env(), **settings})
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base)
@@ -129,6 +130,7 @@ def _sign_in(browser: Any, server: Server, token: str | None = None) -> Any:
     page.on("pageerror", lambda exc: page.problems.append(str(exc)))  # type: ignore[attr-defined]
     page.goto(f"{server.base}/library")
     assert "/login" in page.url, "the pages ask who you are first"
+    page.click("#token-way summary")  # the token is the second way in, after a name and password
     page.fill("#token", token or server.token)
     page.click("#signin button[type=submit]")
     page.wait_for_url("**/library")
@@ -164,6 +166,7 @@ def test_a_wrong_token_is_refused_in_words(browser: Any, server: Server) -> None
     page = context.new_page()
     page.goto(f"{server.base}/assets/{server.asset_id}")
     assert "/login" in page.url
+    page.click("#token-way summary")
     page.fill("#token", "rsh_not-a-real-token")
     page.click("#signin button[type=submit]")
     page.wait_for_selector("#signin-error:has-text('unknown, expired or revoked token')")

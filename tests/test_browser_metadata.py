@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -339,3 +340,31 @@ def test_each_role_is_offered_the_forms_its_views_allow(browser: Any, server: Li
     assert viewer.locator("#logs button:has-text('Delete')").count() == 0
     assert not viewer.problems  # type: ignore[attr-defined]
     viewer.context.close()
+
+
+def test_a_slow_first_reading_of_the_logged_ranges_does_not_hide_one_just_saved(page: Any, server: Library) -> None:
+    """The page reads the list when it opens and again after a save; the first answer, held back here as a
+    loaded server may hold it, arrives last and must not replace the newer list."""
+    held: list[Any] = []
+
+    def hold_first(route: Any) -> None:
+        if route.request.method == "GET" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/api/v1/assets/\d+/logs\?version=.*"), hold_first)
+    _open(page, server, "A002.mov")
+    page.fill("#jump-tc", "10:00:00:05")
+    page.press("#jump-tc", "Enter")
+    page.click("#btn-mark-in")
+    page.fill("#jump-tc", "10:00:01:00")
+    page.press("#jump-tc", "Enter")
+    page.click("#btn-mark-out")
+    page.click("#log-form button[type=submit]")
+    logged = page.locator("#logs li.log").filter(has_text="10:00:00:05 – 10:00:01:00")
+    logged.wait_for()
+    assert held, "the page read the list when it opened"
+    held[0].fulfill(status=200, content_type="application/json", body='{"logs": []}')  # the stale answer, late
+    page.wait_for_timeout(500)
+    assert logged.is_visible() and page.locator("#logs li.log").count() == 1

@@ -137,6 +137,7 @@ def test_a_broker_that_lost_every_message_loses_no_step(tmp_path: Path, pg_url: 
     farm.close()
 
 
+@pytest.mark.alone
 def test_postgresql_restarted_under_load_loses_nothing(tmp_path: Path, pg_url: str, clips: dict[str, Path]) -> None:
     """The catalog server restarts while two workers transcode and the API serves: the workers' writes wait and
     retry, the API reconnects, every file ends ready, and a step is re-run at most once."""

@@ -58,9 +58,27 @@ def _schema(farm: Farm) -> Any:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("rules:\n  a:\n    trigger: version.redy\n    actions: [{add_to_collection: x}]\n",
-     "line 3: rules.a.trigger: unknown trigger 'version.redy' (allowed: version.ready, version.new)"),
-    ("rules:\n  a:\n    trigger: review.decided\n    actions: [{add_to_collection: x}]\n",
-     "line 3: rules.a.trigger: trigger 'review.decided' is planned but not raised"),
+     "line 3: rules.a.trigger: unknown trigger 'version.redy' (allowed: version.ready, version.new, version.probed, "
+     "metadata.changed, tag.added, review.decided"),
+    ("rules:\n  a:\n    trigger: version.ready\n    actions:\n      - render: web/h265\n",
+     "line 5: rules.a.actions[0].render: no preset 'web/h265'; known: audio/bwf-wav"),
+    ("rules:\n  a:\n    trigger: version.ready\n    actions:\n      - deliver: cms\n      - hold_for_a_person: Sure?\n",
+     "line 6: rules.a.actions: hold_for_a_person holds the actions after it: one, before what should wait"),
+    ("rules:\n  a:\n    trigger: version.ready\n    actions:\n      - request_review: [news-desk]\n",
+     "line 5: rules.a.actions[0].request_review: an approval template's name"),
+    ("rules:\n  a:\n    trigger: schedule\n    actions: [{add_to_collection: x}]\n",
+     "line 2: rules.a: a schedule needs `every:`"),
+    ("rules:\n  a:\n    trigger: schedule\n    every: 5m\n    actions: [{add_to_collection: x}]\n",
+     "a schedule runs at most every 15m"),
+    ("rules:\n  a:\n    trigger: rights.expiring\n    within: two weeks\n    actions: [{add_to_collection: x}]\n",
+     "line 4: rules.a.within: 'two weeks' is not a span such as 15m, 12h or 7d"),
+    ("rules:\n  a:\n    trigger: version.ready\n    field: camera\n    actions: [{add_to_collection: x}]\n",
+     "field is an option of trigger metadata.changed, not of version.ready"),
+    ("rules:\n  a:\n    trigger: metadata.changed\n    field: camra\n    actions: [{add_to_collection: x}]\n",
+     "line 4: rules.a.field: no field 'camra' in the metadata schema"),
+    ("rules:\n  a:\n    trigger: version.ready\n    condition: 'event.colour == \"red\"'\n"
+     "    actions: [{add_to_collection: x}]\n",
+     "event.colour is not known (allowed: event.type, event.at, event.by, event.field"),
     ("rules:\n  a:\n    trigger: version.ready\n    actions:\n      - publish: x\n",
      "line 4: rules.a.actions: unknown action 'publish' (allowed: set_metadata, add_metadata"),
     ("rules:\n  a:\n    trigger: version.ready\n    condition: 'asset.name = \"x\"'\n"
@@ -208,3 +226,71 @@ def test_the_api_dry_runs_for_admins_only_and_audits_it(running_farm: Farm, clie
         assert "news-to-desk 1/4" in (lines[1].detail or "")
     listed = client.get("/api/v1/admin/rules", headers=tokens["root"]).json()
     assert listed["rules"] == [] and "version.ready" in listed["triggers"]
+
+
+def test_the_api_writes_a_rules_file_after_checking_the_whole_folder(farm: Farm, client: Any) -> None:
+    from tests.conftest import bearer
+
+    admin = bearer(farm, "ada", "admin", None)
+    body = "rules:\n  to-desk:\n    trigger: version.ready\n    actions: [{add_to_collection: desk}]\n"
+    written = client.put("/api/v1/admin/rules/files/desk.yaml", content=body, headers={
+        **admin, "Content-Type": "application/yaml"})
+    assert written.status_code == 200 and written.json()["added"] == ["to-desk"], written.text
+    assert (farm.settings.rules_folder / "desk.yaml").read_text() == body
+    clash = client.put("/api/v1/admin/rules/files/other.yaml", content=body, headers={
+        **admin, "Content-Type": "application/yaml"})
+    assert clash.status_code == 400 and "rule 'to-desk' is also in desk.yaml" in clash.json()["error"]
+    assert not (farm.settings.rules_folder / "other.yaml").exists(), "nothing written when the folder would not hold"
+    bad = client.put("/api/v1/admin/rules/files/desk.yaml", content=body.replace("version.ready", "version.redy"),
+                     headers={**admin, "Content-Type": "application/yaml"})
+    assert bad.status_code == 400 and "line 3: rules.to-desk.trigger: unknown trigger" in bad.json()["error"]
+    assert (farm.settings.rules_folder / "desk.yaml").read_text() == body
+    editor = bearer(farm, "ed", "editor")
+    assert client.put("/api/v1/admin/rules/files/x.yaml", content=body, headers={
+        **editor, "Content-Type": "application/yaml"}).status_code == 403
+    removed = client.delete("/api/v1/admin/rules/files/desk.yaml", headers=admin)
+    assert removed.status_code == 200 and removed.json()["retired"] == ["to-desk"]
+    with farm.sessions() as session:
+        lines = session.scalars(select(AuditEntry.subject).where(AuditEntry.action == "rules change")).all()
+    assert lines == ["rules file desk.yaml written", "rules file desk.yaml removed"]
+
+
+def test_facts_read_for_many_versions_at_once_are_each_versions_own(farm: Farm) -> None:
+    """The runner reads a batch's facts a query a kind; each version gets what it alone would (its own collection
+    and those it was added to, its metadata, trusted tags, rights of its own or its asset's)."""
+    from catalog.models import Asset, Collection, Rights, Scene, TagDecision
+    from pipeline.rules.facts import facts, facts_for
+
+    ids = [_asset(farm, name, collection) for name, collection in
+           (("a.mov", "news"), ("b.mov", "sport"), ("c.mov", "news"))]
+    with farm.transaction() as session:
+        schema = require_schema(session).schema
+        save(session, schema, ids[0], Edit(set={"keywords": ["goal"], "location": "Leeds"}), actor="test")
+        save(session, schema, ids[2], Edit(set={"talent": ["Crowd"]}), actor="test")
+        versions = {v.asset_id: v for v in session.scalars(select(Version).where(Version.asset_id.in_(ids)))}
+        session.add(AssetCollection(asset_id=ids[0], collection_id=session.scalar(
+            select(Collection.id).where(Collection.name == "sport"))))
+        session.add(Rights(asset_id=ids[1], territories=["GB"], channels=["web"]))
+        session.add(Rights(asset_id=ids[2], territories=["FR"]))
+        session.add(Rights(asset_id=ids[2], version_id=versions[ids[2]].id, territories=["DE"], model_release=True))
+        for asset_id, labels in ((ids[0], [["dog", 0.9], ["cat", 0.1]]), (ids[1], [["car", 0.8], ["road", 0.7]])):
+            session.add(Scene(version_id=versions[asset_id].id, index=0, start_s=0, end_s=1, start_frame=0,
+                              end_frame=25, tags={"labels": labels}))
+        session.add(TagDecision(asset_id=ids[1], version_id=versions[ids[1]].id, scene_index=0, label="road",
+                                decision="reject", decided_by="test"))
+    with farm.sessions() as session:
+        schema = require_schema(session).schema
+        pairs = [(session.get(Asset, i), session.scalar(select(Version).where(Version.asset_id == i))) for i in ids]
+        together = facts_for(session, pairs, schema, 0.2)
+        for asset, version in pairs:
+            alone = facts_for(session, [(asset, version)], schema, 0.2)[version.id]
+            assert together[version.id] == alone
+            assert facts(session, asset, version, schema, 0.2, {"type": "x"}) == {**alone, "event": {"type": "x"}}
+    a, b, c = (together[v.id] for _, v in pairs)
+    assert a["asset"]["collections"] == ["news", "sport"] and b["asset"]["collections"] == ["sport"]
+    assert a["metadata"]["location"] == "Leeds" and a["metadata"]["keywords"] == ["goal"]
+    assert c["metadata"]["talent"] == ["Crowd"] and b["metadata"]["location"] is None
+    assert a["tags"] == ["dog"] and b["tags"] == ["car"] and c["tags"] == []
+    assert b["rights"]["territories"] == ["GB"] and b["rights"]["channels"] == ["web"]
+    assert c["rights"]["territories"] == ["DE"] and c["rights"]["model_release"] is True, "the version's own rights"
+    assert not a["rights"]["set"]

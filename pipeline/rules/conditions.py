@@ -2,14 +2,15 @@
 the ``common-expression-language`` package runs it in Rust). A condition reads what is known of the asset:
 
 - ``asset``: ``id``, ``name``, ``collection`` (its own), ``collections`` (own and added), ``kind`` (video, audio),
-  ``status``, ``version`` (the number)
+  ``status``, ``version`` (the number), ``folder`` (the watch folder the version came in by)
 - ``metadata``: every field of the schema (a value, a list for a multiple field, ``null`` when not set)
 - ``tags``: the keyframe labels people see on the version (over the confidence threshold, not rejected)
 - ``media``: ``duration_s``, ``width``, ``height``, ``frame_rate``, ``video_codec``, ``audio_codec``,
   ``audio_channels``, ``has_video``, ``has_audio``, ``start_timecode``
 - ``rights``: ``set`` (whether any are recorded), ``territories`` and ``channels`` (lists, empty: no limit),
   ``window_end`` (ISO text or null), ``model_release``
-- ``event``: ``type`` (the trigger) and what it carries
+- ``event``: ``type`` (the trigger), ``at`` and what it carries (``by``, ``field``, ``old``, ``new``, ``label``,
+  ``decision``, ``channel``, ``preset``, ``target``, ``window_end``: null where the trigger has none)
 
 e.g. ``asset.collection == "news" && media.duration_s > 10.0 && "Guest" in metadata.talent``. A condition is
 compiled when its file is read: a syntax error, a name that is not above (``metadata.camra``, ``assets.name``) or a
@@ -26,14 +27,15 @@ from typing import Any
 import cel
 
 from catalog.metadata_schema import Schema
+from pipeline.rules.events import EVENT_FIELDS
 from rushes.errors import ConditionError, InvalidInput
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    "asset": ("id", "name", "collection", "collections", "kind", "status", "version"),
+    "asset": ("id", "name", "collection", "collections", "kind", "status", "version", "folder"),
     "media": ("duration_s", "width", "height", "frame_rate", "video_codec", "audio_codec", "audio_channels",
               "has_video", "has_audio", "start_timecode"),
     "rights": ("set", "territories", "channels", "window_end", "model_release"),
-    "event": ("type", "field", "label", "decision", "channel", "preset", "target"),
+    "event": EVENT_FIELDS,
     "metadata": (),  # the schema's fields
     "tags": (),
 }

@@ -27,26 +27,49 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from catalog.metadata_schema import Schema
+from delivery.presets import load_preset
 from pipeline.rules.conditions import Condition, compile_condition
+from pipeline.rules.events import Event
 from rushes.errors import ConfigError, InvalidInput
+from rushes.spans import seconds_of
 
-#: what a rule can be triggered by, and which of those the farm raises today (the rest come with issue 15's slices)
+#: what a rule can be triggered by (``pipeline/rules/events.py`` reads each from the catalog)
 TRIGGERS = {
     "version.ready": "a version finished its analysis (every required step done)",
     "version.new": "a new version of an asset was ingested",
+    "version.probed": "the probe knows the media (kind, duration, sound…): which steps run for this version is "
+                      "decided here, at once, before any other starts (skip_steps)",
+    "metadata.changed": "a field of an asset changed (`field:` names one; event.field, event.old, event.new)",
+    "tag.added": "a person accepted a keyframe tag (event.label)",
+    "review.decided": "a reviewer decided on a version (event.decision: approve or changes, event.by)",
+    "approval.reached": "a version became approved (event.by)",
+    "rendition.ready": "a rendition was made and passed its spec check (event.preset)",
+    "rendition.rejected": "a rendition failed its spec check (event.preset)",
+    "rights.expiring": "an asset's rights window ends within a span (`within:`, default 14d; event.window_end)",
+    "rights.expired": "an asset's rights window ended (event.window_end)",
+    "schedule": "every span (`every:` 15m, 12h, 1d…): once per tick for each asset's newest ready version",
 }
-PLANNED_TRIGGERS = ("metadata.changed", "tag.added", "review.decided", "approval.reached", "rendition.ready",
-                    "rendition.rejected", "rights.expiring", "rights.expired", "schedule")
+PLANNED_TRIGGERS: tuple[str, ...] = ()
 ACTIONS = {
     "set_metadata": "set fields to values: {field: value}",
     "add_metadata": "add values to multiple fields: {field: value or [values]}",
     "add_to_collection": "add the asset to a collection (it stays in its own): collection name",
     "move_to_collection": "move the asset to a collection (its own from now on): collection name",
+    "render": "render the version to a preset (a farm step; asking twice renders once): preset name or [names]",
+    "deliver": "render what a distribution target takes; it gets them when the version is approved and in its "
+               "rights: target name",
+    "call_webhook": "send the event to a webhook subscription (signed, retried, logged): subscription name",
+    "hold_for_a_person": "the actions after it wait in the inbox until a person approves them: what to ask",
+    "request_review": "ask for the version's review under an approval stage template (its reviewers' inbox): "
+                      "template name",
+    "skip_steps": "steps not to run for this version, and those that need them (version.probed only): "
+                  "[step kinds]",
 }
-PLANNED_ACTIONS = ("request_review", "render", "deliver", "call_webhook", "hold_for_a_person")
+PLANNED_ACTIONS: tuple[str, ...] = ()
+OPTIONS = {"field": "metadata.changed", "within": "rights.expiring", "every": "schedule"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -57,6 +80,9 @@ class RuleModel(BaseModel):
     help: str | None = Field(None, max_length=2000)
     enabled: bool = True
     trigger: str
+    field: str | None = Field(None, max_length=64)  # metadata.changed: only this field's changes
+    within: str | None = None  # rights.expiring: how long before the window ends
+    every: str | None = None  # schedule: how often
     condition: str = Field("true", max_length=4000)
     actions: list[dict[str, Any]] = Field(min_length=1)
 
@@ -64,6 +90,24 @@ class RuleModel(BaseModel):
     @classmethod
     def _trigger(cls, value: str) -> str:
         return _known("trigger", value, TRIGGERS, PLANNED_TRIGGERS, "raised")
+
+    @field_validator("within", "every")
+    @classmethod
+    def _span(cls, value: str | None) -> str | None:
+        if value is not None:
+            seconds_of(value)  # ValueError in words
+        return value
+
+    @model_validator(mode="after")
+    def _options(self) -> RuleModel:
+        for option, trigger in OPTIONS.items():
+            if getattr(self, option) is not None and self.trigger != trigger:
+                raise ValueError(f"{option} is an option of trigger {trigger}, not of {self.trigger}")
+        if self.trigger == "schedule" and self.every is None:
+            raise ValueError("a schedule needs `every:` (a span such as 15m, 12h or 1d)")
+        if self.every is not None and seconds_of(self.every) < 15 * 60:
+            raise ValueError(f"every {self.every}: a schedule runs at most every 15m")
+        return self
 
     @field_validator("actions")
     @classmethod
@@ -102,6 +146,18 @@ class Action:
             verb, join = ("set", "to") if self.name == "set_metadata" else ("add to", "")
             return "; ".join(" ".join(filter(None, (verb, key, join, json.dumps(value, ensure_ascii=False))))
                              for key, value in self.argument.items())
+        if self.name == "render":
+            return f"render {', '.join(self.argument)}"
+        if self.name == "deliver":
+            return f"deliver to target {self.argument}"
+        if self.name == "call_webhook":
+            return f"call webhook {self.argument}"
+        if self.name == "hold_for_a_person":
+            return f"hold for a person: {self.argument}"
+        if self.name == "request_review":
+            return f"request review under {self.argument}"
+        if self.name == "skip_steps":
+            return f"skip {', '.join(self.argument)}"
         return f"{'add to' if self.name == 'add_to_collection' else 'move to'} collection {self.argument}"
 
 
@@ -117,6 +173,16 @@ class Rule:
     enabled: bool
     content_hash: str  # of the rule's own definition: each version of a rule acts once per event
     definition: dict[str, Any]  # as the file gave it (what the catalog keeps of each rule version)
+    field: str | None = None
+    option: str | None = None  # the span of rights.expiring (default 14d) or of a schedule
+
+    @property
+    def source(self) -> str:
+        """Where its events come from: the trigger, with the span that changes their moments."""
+        return f"{self.trigger}:{self.option}" if self.option else self.trigger
+
+    def wants(self, event: Event) -> bool:
+        return self.field is None or event.data.get("field") == self.field
 
 
 # ------------------------------------------------------------------------------------------------ YAML with lines
@@ -195,24 +261,57 @@ def parse_rules(text: str, name: str, schema: Schema | None = None) -> list[Rule
             ((action, argument),) = raw.items()
             try:
                 actions.append(Action(action, _checked_argument(action, argument, schema)))
-            except InvalidInput as exc:
+            except (InvalidInput, ConfigError) as exc:
                 problems.append(f"line {_line_of(lines, (*where, 'actions', index))}: "
                                 f"rules.{rule_name}.actions[{index}].{action}: {exc}")
-        definition = model.model_dump()
+        if model.field is not None and schema is not None and model.field not in schema.fields:
+            problems.append(f"line {_line_of(lines, (*where, 'field'))}: rules.{rule_name}.field: no field "
+                            f"{model.field!r} in the metadata schema (fields: {', '.join(schema.fields)})")
+            continue
+        planning = [a.name for a in actions if a.name == "skip_steps"]
+        if (model.trigger == "version.probed") != bool(planning) or len(planning) not in (0, len(actions)):
+            problems.append(f"line {_line_of(lines, (*where, 'actions'))}: rules.{rule_name}.actions: skip_steps is "
+                            f"the action of trigger version.probed, and version.probed takes only skip_steps")
+        holds = [i for i, a in enumerate(actions) if a.name == "hold_for_a_person"]
+        if holds and (len(holds) > 1 or holds[0] == len(actions) - 1):
+            problems.append(f"line {_line_of(lines, (*where, 'actions', holds[-1]))}: rules.{rule_name}.actions: "
+                            f"hold_for_a_person holds the actions after it: one, before what should wait")
+        definition = {key: value for key, value in model.model_dump().items()
+                      if value is not None or key not in OPTIONS}  # a rule without options hashes as before
         digest = hashlib.sha256(json.dumps({"name": rule_name, **definition}, sort_keys=True, ensure_ascii=False)
                                 .encode()).hexdigest()
         rules.append(Rule(rule_name, name, _line_of(lines, where), model.label or rule_name, model.trigger,
-                          condition, tuple(actions), model.enabled, digest, definition))
+                          condition, tuple(actions), model.enabled, digest, definition, model.field,
+                          model.within or model.every))
     if problems:
         raise ConfigError(f"rules file {name}: " + "; ".join(problems))
     return rules
 
 
 def _checked_argument(action: str, argument: Any, schema: Schema | None) -> Any:
-    if action in ("add_to_collection", "move_to_collection"):
+    if action in ("add_to_collection", "move_to_collection", "deliver", "call_webhook", "hold_for_a_person",
+                  "request_review"):
+        what = {"deliver": "a distribution target's name", "call_webhook": "a webhook subscription's name",
+                "hold_for_a_person": "what to ask the person",
+                "request_review": "an approval template's name"}.get(action, "a collection name")
         if not isinstance(argument, str) or not argument.strip() or len(argument) > 200:
-            raise InvalidInput("a collection name (text, at most 200 characters)")
+            raise InvalidInput(f"{what} (text, at most 200 characters)")
         return argument.strip()
+    if action == "skip_steps":
+        from pipeline.workflow import WORKFLOW
+
+        names = [argument] if isinstance(argument, str) else argument
+        allowed = [k for k in WORKFLOW if k != "probe"]
+        if not isinstance(names, list) or not names or any(n not in allowed for n in names):
+            raise InvalidInput(f"step kinds to skip, e.g. [transcript] (steps: {', '.join(allowed)})")
+        return tuple(names)
+    if action == "render":
+        names = [argument] if isinstance(argument, str) else argument
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise InvalidInput("a preset name or a list of them, e.g. web/h264-1080p")
+        for name in names:
+            load_preset(name)  # ConfigError names the presets there are
+        return tuple(names)
     if not isinstance(argument, dict) or not argument:
         raise InvalidInput("a mapping of field to value, e.g. {usage_notes: News use only}")
     if schema is None:

@@ -6,6 +6,7 @@ stay — a typo never switches the farm's rules off."""
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,13 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.audit import record
 from catalog.metadata import SchemaInForce
+from catalog.metadata_files import replace_file
 from catalog.metadata_schema import Schema
 from catalog.models import RuleVersion, utcnow
 from pipeline.rules.files import Rule, parse_rules, read_rules
+from rushes.errors import ConfigError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +89,35 @@ def rule_versions(session: Session) -> list[dict[str, Any]]:
              "line": r.line, "loaded_at": r.loaded_at.isoformat(),
              "retired_at": r.retired_at.isoformat() if r.retired_at else None}
             for r in session.scalars(select(RuleVersion).order_by(RuleVersion.id.desc()))]
+
+
+FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}\.ya?ml$")
+
+
+def write_rules_file(session: Session, folder: Path, name: str, body: str | None, schema: Schema | None,
+                     actor: str) -> RulesSync:
+    """Replace (``body`` None: remove) one rules file: the whole folder is read with the change first and nothing is
+    written when it does not hold (``ConfigError`` names the file, line and field); then applied as a sync is."""
+    if not FILE_NAME.match(name):
+        raise ConfigError(f"a rules file is named like news.yaml (letters, digits, _ . -), not {name!r}")
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.y*ml"))}
+    if body is None:
+        if name not in texts:
+            raise NotFound(f"no rules file {name}; files: {', '.join(texts) or 'none'}")
+        texts.pop(name)
+    else:
+        texts[name] = body
+    seen: dict[str, str] = {}
+    for file, text in texts.items():
+        for rule in parse_rules(text, file, schema):
+            if rule.name in seen:
+                raise ConfigError(f"rules file {file}: line {rule.line}: rule {rule.name!r} is also in "
+                                  f"{seen[rule.name]}")
+            seen[rule.name] = file
+    replace_file(folder, name, body)
+    result = sync_rules(session, folder, schema)
+    record(session, actor=actor, action="rules change", subject=f"rules file {name} " + ("removed" if body is None
+                                                                                          else "written"),
+           detail=f"new versions {result.added}, retired {result.retired}")
+    return result

@@ -3,7 +3,7 @@
 One module per command group; each registers its commands on :data:`rushes.cli.base.main`.
 """
 
-from rushes.cli import access, delivery, media, metadata, rules, serve  # noqa: F401  (registers the commands)
+from rushes.cli import access, agents, delivery, lifecycle, media, metadata, passwords, rules, serve, webhooks  # noqa: F401  (registers the commands)
 from rushes.cli.base import main
 
 __all__ = ["main"]

@@ -4,7 +4,8 @@
 //
 // This entry loads the asset and wires the sections together; each section is a module under asset/
 // (player, timeline, analysis with the current scene's tags and similar shots, comments, review, delivery, rights,
-// metadata, logging, collections, versions, keys), and the shared page state lives in asset/state.js. Imports go
+// storage (archive and restore),
+// metadata and what agents suggested for it, logging, collections, versions, keys), and the shared page state lives in asset/state.js. Imports go
 // one way, never in a circle: this file → the sections → the few sections they call (player, timeline, comments,
 // delivery, versions, tags, similar, metadata) → state.js. The controls of the team's metadata fields are shared
 // with the library (fields.js), and so are lists of shots found by their picture (shots.js).
@@ -19,10 +20,12 @@ import { loadDelivery, wireDelivery } from "./asset/delivery.js";
 import { wireKeys } from "./asset/keys.js";
 import { loadLogs, setUpLogging, wireLogging } from "./asset/logging.js";
 import { loadMetadata, wireMetadata } from "./asset/metadata.js";
+import { loadSuggestions } from "./asset/suggestions.js";
 import { onFrameShown, seekFrame, showTime, wirePlayer, wireTransport } from "./asset/player.js";
 import { loadReview, wireReview } from "./asset/review.js";
 import { loadRights, wireRights } from "./asset/rights.js";
 import { wireSimilar } from "./asset/similar.js";
+import { loadStorage, wireStorage } from "./asset/storage.js";
 import { $, allowedTo, assetId, query, state, versionPath, video } from "./asset/state.js";
 import { drawCommentMarkers, drawLogMarks, drawQc, drawScenes } from "./asset/timeline.js";
 import { loadChanges, renderMetadata, renderVersions, wireVersions } from "./asset/versions.js";
@@ -81,7 +84,7 @@ async function load() {
   if (!version.proxy_url) { seekFrame(0); document.body.dataset.ready = "true"; }
   $("rights-edit").hidden = !allowedTo("edit_metadata");
   await Promise.all([[loadComments(), "comments"], [loadReview(), "review"], [loadDelivery(), "delivery"],
-                     [loadRights(), "rights"], [loadTeamMetadata(), "metadata"],
+                     [loadRights(), "rights"], [loadStorage(), "storage"], [loadTeamMetadata(), "metadata"], [loadSuggestions(), "suggestions"],
                      [loadChanges(version), "what changed"]].map(([p, where]) => p.catch((err) => showError(err, where))));
 }
 
@@ -98,5 +101,5 @@ function drawAll() { drawQc(); drawScenes(); drawCommentMarkers(); drawLogMarks(
 onFrameShown((frame) => { followScene(frame); followTranscript(frame / state.clock.fps); });
 wirePlayer(); wireCollections(); wireVersions();
 wireTransport(); wireKeys(); wireComments(); wireReview(); wireDelivery(); wireRights(); wireMetadata(); wireLogging();
-wireSimilar();
+wireSimilar(); wireStorage();
 load().catch((err) => showError(err, "loading the asset"));

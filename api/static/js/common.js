@@ -83,7 +83,11 @@ export function when(iso) {
 }
 
 export async function signOut() {
-  try { await api("/api/v1/session", { method: "DELETE" }); } finally { location.assign("/login"); }
+  let next = "/login";
+  try {
+    const done = await api("/api/v1/session", { method: "DELETE" });
+    if (done && done.sign_out_at) next = done.sign_out_at;  // signed on through the issuer: sign out there too
+  } finally { location.assign(next); }
 }
 
 export async function whoAmI() {
@@ -91,7 +95,9 @@ export async function whoAmI() {
   const slot = document.getElementById("me");
   if (slot) {
     slot.replaceChildren(me.role === "admin" ? el("a", { href: "/farm" }, "Farm") : "", " ",
-      el("span", {}, `${me.name} (${me.role})`), " ",
+      ["admin", "editor", "reviewer"].includes(me.role) ? el("a", { href: "/inbox" }, "Inbox") : "", " ",
+      (me.can || []).includes("delete") ? el("a", { href: "/trash" }, "Trash") : "", " ",
+      el("a", { href: "/account", title: "your password" }, `${me.name} (${me.role})`), " ",
       el("button", { type: "button", class: "link", onclick: signOut }, "Sign out"));
   }
   return me;

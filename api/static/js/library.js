@@ -1,7 +1,8 @@
 // The library: a grid of assets with live status, filters, and search hits that open the asset at a timecode,
 // each saying how it matched (its words, its meaning); shots like an uploaded still (search by picture).
 // The team's metadata narrows it: field terms in a filter box (camera:"A cam"), a facet sidebar whose values
-// add such terms, and an "Edit selected" form that sets, adds or removes a value on the assets ticked.
+// add such terms, and an "Edit selected" form that sets, adds or removes a value on the assets ticked (and archives
+// or restores their originals).
 "use strict";
 
 import { api, duration, el, showError, whoAmI } from "./common.js";
@@ -387,7 +388,62 @@ $("select-none").addEventListener("click", () => { selected.clear(); showSelecti
 const start = new URLSearchParams(location.search);
 fieldQuery = (start.get("fq") || "").trim();
 $("fq").value = fieldQuery;
-whoAmI().catch((err) => showError(err, "who am I"));
+// what the selection bar's buttons say in #bulk-note: a problem, or what was done and what was refused (with why)
+function say(text, bad = false) {
+  const note = $("bulk-note");
+  note.className = bad ? "field-error" : "ok";
+  note.textContent = text;
+}
+
+function ticked() {
+  if (!selected.size) say("Tick the assets first (the boxes on their cards).", true);
+  return selected.size > 0;
+}
+
+function sayDone(text, refusals) {
+  const refused = Object.values(refusals || {});
+  say(text + (refused.length ? `; ${refused.length} refused: ${refused[0]}` : "."), refused.length > 0);
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+// archive or restore the originals of the assets ticked (proxies, metadata and search stay online)
+async function moveSelected(action) {
+  if (!ticked()) return;
+  const done = await api(`/api/v1/${action}`, { method: "POST", body: { assets: [...selected] } });
+  sayDone(`${action === "archive" ? "Archiving" : "Restoring"} ${plural(done.queued.length, "original")}`, done.refused);
+}
+
+// delete (to the trash) or put under a legal hold the assets ticked; one a hold keeps is listed with the reason
+async function deleteSelected() {
+  if (!ticked()) return;
+  const done = await api("/api/v1/delete", { method: "POST", body: { assets: [...selected] } });
+  for (const id of done.deleted) selected.delete(id);
+  sayDone(`Moved ${plural(done.deleted.length, "asset")} to the trash`, done.refused);
+  showSelection();
+  refresh();
+}
+
+async function holdSelected() {
+  const reason = $("hold-reason").value.trim();
+  if (!ticked()) return;
+  if (!reason) { say("A legal hold needs a reason (a matter, a case number).", true); $("hold-reason").focus(); return; }
+  const done = await api("/api/v1/hold", { method: "POST", body: { assets: [...selected], reason } });
+  say(`Legal hold placed on ${plural(done.holds.length, "asset")}: nothing of them can be archived, deleted or ` +
+      "replaced until it is lifted.");
+  $("hold-reason").value = "";
+}
+$("delete-selected").addEventListener("click", () => deleteSelected().catch((err) => showError(err, "delete")));
+$("hold-selected").addEventListener("click", () => holdSelected().catch((err) => showError(err, "legal hold")));
+$("archive-selected").addEventListener("click", () => moveSelected("archive").catch((err) => showError(err, "archive")));
+$("restore-selected").addEventListener("click", () => moveSelected("restore").catch((err) => showError(err, "restore")));
+
+whoAmI().then((me) => {
+  $("archive-selected").hidden = !(me.can || []).includes("archive");
+  $("restore-selected").hidden = !(me.can || []).includes("restore");
+  $("delete-selected").hidden = !(me.can || []).includes("delete");
+  $("hold-selected-slot").hidden = !(me.can || []).includes("hold");
+}).catch((err) => showError(err, "who am I"));
 Promise.all([loadCollections().catch((err) => showError(err, "collections")), loadSchema()])
   .finally(() => (fieldQuery ? applyFilter(fieldQuery) : refresh({ facets: true })));
 loadExpiring().catch((err) => showError(err, "expiring rights"));

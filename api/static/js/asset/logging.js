@@ -120,9 +120,13 @@ function cancelEdit() {
   note("");
 }
 
+let listed = 0;  // the latest reading of the list asked for: an earlier answer arriving after it is dropped
+
 export async function loadLogs() {
   if ($("logging-section").hidden) return;
+  const asked = ++listed;
   const { logs } = await api(`/api/v1/assets/${assetId}/logs?version=${state.version.number}`);
+  if (asked !== listed) return;  // a later reading (after a save) is on its way or already shown
   state.logs = logs;
   const editable = !$("log-form").hidden;
   $("logs").replaceChildren(...logs.map((log) => logItem(log, editable)));
