@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.admin import router as admin_router
@@ -147,6 +147,15 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
         return reply(422, "invalid request: a number is out of range (ids and offsets fit in 31 bits)")
+
+    @app.exception_handler(OperationalError)
+    async def catalog_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # the catalog is locked past its wait or out of reach: the request's transaction was rolled back whole
+        cause = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        log.warning("catalog unavailable for %s %s: %s", request.method, request.url.path, cause)
+        response = reply(503, f"the catalog could not do this now ({cause}); nothing was changed: try again")
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -36,8 +36,11 @@ def read_db(request: Request) -> Iterator[Session]:
 # ask for every thumbnail again
 PICTURE_CACHE = {"Cache-Control": "private, max-age=300"}
 
-DB = Annotated[Session, Depends(db)]
-ReadDB = Annotated[Session, Depends(read_db)]
+# scope="function": the transaction ends (commits, or rolls back and answers the error) before the answer is sent.
+# FastAPI's default runs a yield dependency's end after the answer has gone: the client would read 201 before the
+# row is committed (a list read at once would miss it) and a failed commit would never reach the client.
+DB = Annotated[Session, Depends(db, scope="function")]
+ReadDB = Annotated[Session, Depends(read_db, scope="function")]
 CanView = Annotated[User, Depends(allowed("view"))]
 CanDownloadOriginal = Annotated[User, Depends(allowed("download_original"))]
 CanDownloadRendition = Annotated[User, Depends(allowed("download_rendition"))]

@@ -214,7 +214,11 @@ def test_a_range_logged_at_the_player_is_listed_at_its_timecodes(page: Any, serv
     page.click("#log-form button[type=submit]")
 
     logged = page.locator("#logs li.log").filter(has_text="10:00:00:10 – 10:00:01:11")
-    logged.wait_for()
+    try:
+        logged.wait_for()
+    except Exception as err:  # say what the page said instead of only that the range never showed
+        raise AssertionError(f"not listed: status {page.text_content('#log-status')!r}, list "
+                             f"{page.text_content('#logs')!r}, problems {page.text_content('#problems')!r}") from err
     assert "Moment: Sport > Football > Goal" in logged.text_content()
     assert "Players: Guest" in logged.text_content() and "Note: Header from the corner" in logged.text_content()
     assert page.text_content("#log-in") == "–" and page.input_value("#range-note") == "", "the form is ready again"

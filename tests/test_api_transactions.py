@@ -1,0 +1,93 @@
+"""A request's catalog transaction ends before its answer is sent, served by a real uvicorn on both catalogs.
+
+A client that is told "saved" and reads again at once must find what it saved (the asset page lists a logged
+range it just saved this way), and a save whose commit fails must answer an error, never a success for something
+that is not in the catalog.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from pipeline.farm import Farm
+from tests.conftest import bearer
+from tests.farmproc import free_port
+
+
+@pytest.fixture
+def served(farm: Farm) -> Iterator[str]:
+    """The API of ``farm`` behind a real uvicorn in a thread; its base address."""
+    from api.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(farm), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def on_commit() -> Iterator[list[Any]]:
+    """Functions run before every commit of a catalog session in the server's threads (not the test's)."""
+    hooks: list[Any] = []
+    test_thread = threading.get_ident()
+
+    def before_commit(session: Session) -> None:
+        if threading.get_ident() != test_thread:
+            for hook in hooks:
+                hook(session)
+
+    event.listen(Session, "before_commit", before_commit)
+    yield hooks
+    event.remove(Session, "before_commit", before_commit)
+
+
+POLICY = "/api/v1/collections/default/policy"
+
+
+def test_a_save_is_committed_before_it_is_answered(farm: Farm, served: str, on_commit: list[Any]) -> None:
+    bearer(farm, "ed", "editor")  # the collection "default", with an editor's grant on it
+    headers = bearer(farm, "boss", "admin")
+    on_commit.append(lambda session: time.sleep(0.5))  # a loaded catalog: every commit takes its time
+    # two connections, as a browser has: uvicorn serves one connection's requests one after the other
+    with httpx.Client(base_url=served, headers=headers, timeout=30) as writer, \
+            httpx.Client(base_url=served, headers=headers, timeout=30) as reader:
+        for years in (3, 5, 8):
+            saved = writer.put(POLICY, json={"retention_years": years})
+            assert saved.status_code == 200, saved.text
+            assert reader.get(POLICY).json()["retention_years"] == years, "read at once after the answer"
+
+
+def test_a_commit_that_fails_is_answered_as_an_error_and_saves_nothing(farm: Farm, served: str,
+                                                                       on_commit: list[Any]) -> None:
+    bearer(farm, "ed", "editor")  # the collection "default", with an editor's grant on it
+    headers = bearer(farm, "boss", "admin")
+    with httpx.Client(base_url=served, headers=headers, timeout=30) as http:
+        assert http.put(POLICY, json={"retention_years": 3}).status_code == 200
+
+        def locked(session: Session) -> None:
+            raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+        on_commit.append(locked)
+        failed = http.put(POLICY, json={"retention_years": 9})
+        on_commit.clear()
+        assert failed.status_code == 503, failed.text
+        assert "try again" in failed.json()["error"]
+        assert failed.headers["Retry-After"]
+        assert http.get(POLICY).json()["retention_years"] == 3, "nothing of the failed save is kept"
