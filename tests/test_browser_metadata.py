@@ -214,8 +214,8 @@ def test_a_range_logged_at_the_player_is_listed_at_its_timecodes(page: Any, serv
     page.click("#log-form button[type=submit]")
 
     logged = page.locator("#logs li.log").filter(has_text="10:00:00:10 – 10:00:01:11")
-    try:
-        logged.wait_for()
+    try:  # longer than the server's own wait for SQLite's write lock (30 s), so a loaded farm is told from a bug
+        logged.wait_for(timeout=60_000)
     except Exception as err:  # say what the page said instead of only that the range never showed
         raise AssertionError(f"not listed: status {page.text_content('#log-status')!r}, list "
                              f"{page.text_content('#logs')!r}, problems {page.text_content('#problems')!r}") from err
