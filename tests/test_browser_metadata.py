@@ -217,8 +217,9 @@ def test_a_range_logged_at_the_player_is_listed_at_its_timecodes(page: Any, serv
     try:  # longer than the server's own wait for SQLite's write lock (30 s), so a loaded farm is told from a bug
         logged.wait_for(timeout=60_000)
     except Exception as err:  # say what the page said instead of only that the range never showed
-        raise AssertionError(f"not listed: status {page.text_content('#log-status')!r}, list "
-                             f"{page.text_content('#logs')!r}, problems {page.text_content('#problems')!r}") from err
+        shown = page.evaluate("() => ['log-status', 'logs', 'problems', 'log-in', 'log-out']"
+                              ".map((id) => `${id}: ${(document.getElementById(id) || {}).textContent}`)")
+        raise AssertionError(f"not listed at {page.url}: {shown}") from err
     assert "Moment: Sport > Football > Goal" in logged.text_content()
     assert "Players: Guest" in logged.text_content() and "Note: Header from the corner" in logged.text_content()
     assert page.text_content("#log-in") == "–" and page.input_value("#range-note") == "", "the form is ready again"
