@@ -56,7 +56,7 @@ $(OIDC_ISSUER): tests/oidc_issuer/package-lock.json
 test: $(STAMP) $(CHROMIUM) $(ESPEAK) $(OIDC_ISSUER)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -ra --durations=25 -n 2 -m "not alone"
+	$(BIN)/python -m pytest -q -ra --durations=25 -n 2 --dist worksteal -m "not alone"
 	$(BIN)/python -m pytest -q -ra -m alone
 
 # the lane to run while working: unit and embedded tests on SQLite, without the slow, browser and farm ones

@@ -24,8 +24,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import cel
-
 from catalog.metadata_schema import Schema
 from pipeline.rules.events import EVENT_FIELDS
 from rushes.errors import ConditionError, InvalidInput
@@ -45,6 +43,14 @@ FUNCTIONS = frozenset({"size", "contains", "startsWith", "endsWith", "matches", 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 _BOUND = re.compile(r"\.(?:exists|all|exists_one|map|filter)\(\s*([A-Za-z_]\w*)\s*,")  # a macro's own variable
 _MEMBER = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b(?!\s*\()")
+
+
+def _cel() -> Any:
+    # imported when a condition is compiled or asked, not when the module is: the package imports its own
+    # command line (typer, prompt_toolkit) as it loads, 0.3 s of every `rushes` command and worker start
+    import cel
+
+    return cel
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ def compile_condition(source: str, schema: Schema | None = None) -> Condition:
     and what is allowed)."""
     source = source.strip() or "true"
     try:
-        program = cel.compile(source)
+        program = _cel().compile(source)
     except ValueError as exc:
         detail = " ".join(line.strip() for line in str(exc).splitlines()[1:3])
         raise InvalidInput(f"not a CEL expression: {detail or exc}") from None
@@ -92,4 +98,4 @@ def compile_condition(source: str, schema: Schema | None = None) -> Condition:
 
 def context_of(facts: dict[str, Any]) -> Any:
     """A CEL context of :func:`pipeline.rules.facts.facts`' dict, made once and asked by every rule."""
-    return cel.Context(facts)
+    return _cel().Context(facts)
