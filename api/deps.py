@@ -36,9 +36,10 @@ def read_db(request: Request) -> Iterator[Session]:
 # ask for every thumbnail again
 PICTURE_CACHE = {"Cache-Control": "private, max-age=300"}
 
-# scope="function": the transaction ends (commits, or rolls back and answers the error) before the answer is sent.
-# FastAPI's default runs a yield dependency's end after the answer has gone: the client would read 201 before the
-# row is committed (a list read at once would miss it) and a failed commit would never reach the client.
+# scope="function": the transaction ends (commits, or rolls back and answers the error) before the answer is sent,
+# by declaration. FastAPI's default scope may end a yield dependency after the answer has gone (it does in a bare
+# app; in this one the commit came first when measured): a client could then read 201 before the row is committed,
+# and a failed commit would never reach it (tests/test_api_transactions.py).
 DB = Annotated[Session, Depends(db, scope="function")]
 ReadDB = Annotated[Session, Depends(read_db, scope="function")]
 CanView = Annotated[User, Depends(allowed("view"))]
