@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -55,11 +56,12 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def create_pg_database() -> str:
+def create_pg_database(template: str | None = None) -> str:
+    """A new PostgreSQL database: empty, or a copy of ``template`` (a database of this server)."""
     name = f"rushes_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     admin.dispose()
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
@@ -81,13 +83,66 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each catalog test runs on both backends."""
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty catalog on each backend, for the tests of the migrations themselves."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'catalog.sqlite'}"
     else:
         url = create_pg_database()
         yield url
+        drop_pg_database(url)
+
+
+class MigratedCatalogs:
+    """One catalog of each backend migrated to the newest revision once per test process, copied for each test:
+    the schema ``alembic upgrade head`` makes (migrations only, nothing a farm writes when it opens), at a fifth of
+    the cost (PostgreSQL: 0.55 s a fresh database and its migration, 0.17 s a copy by ``TEMPLATE``; SQLite: 0.2 s
+    and a file copy). A farm opened on a copy finds it at head and goes on as on any catalog."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.sqlite: Path | None = None
+        self.pg_url: str | None = None
+
+    def copy(self, backend: str, tmp_path: Path) -> str:
+        from catalog.db import make_engine, migrate
+
+        if backend == "sqlite":
+            if self.sqlite is None:
+                path = self.folder / "template.sqlite"
+                engine = make_engine(f"sqlite:///{path}")
+                migrate(engine)
+                engine.dispose()  # the WAL checkpointed into the file: the file alone is the catalog
+                self.sqlite = path
+            target = tmp_path / "catalog.sqlite"
+            shutil.copyfile(self.sqlite, target)
+            return f"sqlite:///{target}"
+        if self.pg_url is None:
+            url = create_pg_database()
+            engine = make_engine(url)
+            migrate(engine)
+            engine.dispose()  # a template must have no connections when it is copied
+            self.pg_url = url
+        return create_pg_database(template=self.pg_url.rsplit("/", 1)[1])
+
+    def drop(self) -> None:
+        if self.pg_url is not None:
+            drop_pg_database(self.pg_url)
+
+
+@pytest.fixture(scope="session")
+def migrated_catalogs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedCatalogs]:
+    catalogs = MigratedCatalogs(tmp_path_factory.mktemp("catalog-templates"))
+    yield catalogs
+    catalogs.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_catalogs: MigratedCatalogs) -> Iterator[str]:
+    """Each catalog test runs on both backends, on a catalog already migrated to the newest revision."""
+    url = migrated_catalogs.copy(request.param, tmp_path)
+    yield url
+    if request.param == "postgresql":
         drop_pg_database(url)
 
 

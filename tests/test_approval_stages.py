@@ -162,8 +162,8 @@ def test_a_rule_asks_for_a_review_under_a_template(farm: Farm, client: Any, desk
                                                                        "default": "not requested"}
 
 
-def test_approvals_made_before_templates_survive_the_migration(db_url: str) -> None:
-    engine = make_engine(db_url)
+def test_approvals_made_before_templates_survive_the_migration(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
         with engine.begin() as conn:

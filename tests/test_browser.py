@@ -179,7 +179,10 @@ def test_find_watch_comment_approve_render_download(page: Any, server: Server, t
     card.wait_for()
     assert "interview.mov" in card.text_content() and "01:00:00:00" in card.text_content()
     assert card.locator(".status").text_content() == "ready"
-    assert card.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+    poster = card.locator("img")
+    poster.wait_for()  # the poster loads on its own after the card appears: wait for it, then check it is a picture
+    page.wait_for_function("img => img.complete", arg=poster.element_handle(), timeout=30_000)
+    assert poster.evaluate("img => img.naturalWidth > 0"), f"the poster did not load: {poster.get_attribute('src')}"
     _shot(page, "library", tmp_path)
 
     # search a spoken word; the hit opens the asset at the hit's timecode

@@ -244,6 +244,7 @@ def test_a_still_finds_its_shot_and_opens_it(page: Any, server: Library) -> None
     assert "01:00:04:00 – 01:00:08:00" in first.text_content()
     assert first.locator(".badge.same-material").text_content() == "same material"
     assert page.locator(f"#picture-shots li[data-asset-id='{server.ids[COPY]}'][data-index='{SLATE}']").count() == 1
+    page.wait_for_function("() => document.getElementById('still-preview').complete")
     assert page.evaluate("() => document.getElementById('still-preview').naturalWidth") > 0, "the still is shown"
     assert re.match(r"\d+ shots? like slate-frame\.png, best first", page.text_content("#picture-summary"))
     _shot("library-picture", server.tmp, page.locator("#picture-search"), page.locator("#picture-section"))

@@ -16,8 +16,8 @@ def _declared(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[
     return not (reflected and compare_to is None)
 
 
-def test_the_migrated_schema_is_the_models_schema(db_url: str) -> None:
-    engine = make_engine(db_url)
+def test_the_migrated_schema_is_the_models_schema(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
     try:
         migrate(engine)
         with engine.connect() as conn:
@@ -28,8 +28,8 @@ def test_the_migrated_schema_is_the_models_schema(db_url: str) -> None:
     assert differences == [], "a model change without its migration (alembic revision --autogenerate)"
 
 
-def test_render_steps_made_before_0006_get_their_rendition(db_url: str) -> None:
-    engine = make_engine(db_url)
+def test_render_steps_made_before_0006_get_their_rendition(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
         with engine.begin() as conn:
