@@ -16,6 +16,7 @@ from pipeline.ingest import Ingester
 from rushes.settings import WatchFolder
 from tests.conftest import wait_for, wait_version
 from tests.farmproc import RUSHES, farm_env, logs, processes, settings_for
+from tests.media_fixtures import make_clip
 
 pytestmark = pytest.mark.farm
 
@@ -75,8 +76,7 @@ def test_a_worker_killed_mid_transcode_loses_nothing(tmp_path: Path, pg_url: str
     farm.close()
 
 
-def test_a_worker_killed_mid_render_leaves_nothing_a_target_can_take(tmp_path: Path, pg_url: str,
-                                                                     clips: dict[str, Path]) -> None:
+def test_a_worker_killed_mid_render_leaves_nothing_a_target_can_take(tmp_path: Path, pg_url: str) -> None:
     from delivery.targets import create_target, deliverable
     from pipeline.renditions import request_rendition
     from pipeline.review import approve
@@ -84,9 +84,11 @@ def test_a_worker_killed_mid_render_leaves_nothing_a_target_can_take(tmp_path: P
     env = farm_env(tmp_path / "data", pg_url, RUSHES_STEPS='["probe", "proxy"]')
     farm = Farm(settings_for(env))
     preset = "broadcast/prores-422hq"  # the slowest encode: easy to catch mid-way
+    # 12 s of 720p: its ProRes HQ render takes this machine ~10 s, twice what is needed to kill it mid-way
+    clip = make_clip(tmp_path / "take.mp4", seconds=12, size="1280x720")
     worker = [RUSHES, "worker", "--threads", "1"]
     with processes([worker, worker], env, tmp_path) as procs:
-        result = Ingester(farm).ingest(clips["long"], WatchFolder(name="default"), consume=False)
+        result = Ingester(farm).ingest(clip, WatchFolder(name="default"), consume=False)
         assert wait_version(farm, result.version_id, timeout=120).status == "ready", logs(tmp_path)
         with farm.transaction() as session:
             target, _token = create_target(session, "playout", "pull", [preset])
