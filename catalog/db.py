@@ -84,8 +84,8 @@ def head_revision() -> str:
     revisions, revised = set(), set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         text = path.read_text(encoding="utf-8")
-        revisions.update(re.findall(r'^revision = "([^"]+)"', text, re.MULTILINE))
-        revised.update(re.findall(r'^down_revision = "([^"]+)"', text, re.MULTILINE))
+        revisions.update(re.findall(r"""^revision = ["']([^"']+)["']""", text, re.MULTILINE))
+        revised.update(re.findall(r"""^down_revision = ["']([^"']+)["']""", text, re.MULTILINE))
     heads = revisions - revised
     assert len(heads) == 1, f"the migrations must have one head, not {sorted(heads)}"
     return heads.pop()

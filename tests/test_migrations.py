@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import insert, text
 
-from catalog.db import alembic_config, make_engine, migrate
+from catalog.db import alembic_config, at_head, head_revision, make_engine, migrate
 from catalog.models import Asset, Base, Collection, Rendition, Version
 
 
@@ -26,6 +27,19 @@ def test_the_migrated_schema_is_the_models_schema(empty_db_url: str) -> None:
     finally:
         engine.dispose()
     assert differences == [], "a model change without its migration (alembic revision --autogenerate)"
+
+
+def test_a_migrated_catalog_is_known_at_head_without_alembic(empty_db_url: str) -> None:
+    """Every command and worker start asks ``at_head`` (one query) and loads alembic only when it answers no: the
+    head it reads from the files is alembic's own, whichever quotes a migration file uses."""
+    engine = make_engine(empty_db_url)
+    try:
+        assert head_revision() == ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+        assert not at_head(engine)
+        migrate(engine)
+        assert at_head(engine)
+    finally:
+        engine.dispose()
 
 
 def test_render_steps_made_before_0006_get_their_rendition(empty_db_url: str) -> None:
