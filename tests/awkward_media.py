@@ -37,7 +37,9 @@ def _picture(size: str, rate: str, seconds: float = SECONDS, sar: Fraction = Fra
     radius = min(width * sar, height) / 4
     disc = (f"geq=lum='if(lt(hypot((X-{width / 2})*{float(sar)},Y-{height / 2}),{float(radius)}),235,128)'"
             ":cb=128:cr=128")
-    return ["-f", "lavfi", "-i", f"color=c=gray:size={size}:rate={rate}:duration={seconds},format=yuv420p,{disc}"]
+    # geq evaluates its expression per pixel (2 s for 3 s of 720p): draw the first frame, repeat it
+    still = f"trim=end_frame=1,{disc},loop=loop=-1:size=1,setpts=N/(({rate})*TB),trim=duration={seconds}"
+    return ["-f", "lavfi", "-i", f"color=c=gray:size={size}:rate={rate}:duration={seconds},format=yuv420p,{still}"]
 
 
 def _speech(seconds: float = SECONDS) -> list[str]:
@@ -48,7 +50,7 @@ _H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 
 
 def build(folder: Path) -> list[Awkward]:
-    """Every awkward source, written into ``folder`` (about 10 s of ffmpeg on two cores)."""
+    """Every awkward source, written into ``folder`` (about 4 s of ffmpeg on two cores)."""
     folder.mkdir(parents=True, exist_ok=True)
     made: list[Awkward] = []
 
