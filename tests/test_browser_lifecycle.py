@@ -105,7 +105,7 @@ def test_an_editor_archives_and_restores_from_the_asset_page_and_a_hold_keeps_it
     assert "1 in the archive" in page.inner_text("#storage"), page.inner_text("#storage")
     assert page.locator("#btn-restore").is_visible() and not page.locator("#btn-archive").is_visible()
     # the proxy still plays from the library
-    assert page.evaluate("document.getElementById('player').readyState") >= 1
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")  # its metadata loaded
     page.click("#btn-restore")
     page.wait_for_selector("#storage[data-tier=library][data-moving='']", timeout=60_000)
     assert "1 in the library" in page.inner_text("#storage")
