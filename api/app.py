@@ -43,6 +43,7 @@ from api.sso import api as sso_api
 from api.sso import router as sso_router
 from api.suggestions import router as suggestions_router
 from api.trash import router as trash_router
+from api.use_notes import UseNotes
 from api.webhooks import router as webhooks_router
 from catalog.facet_index import warm_facets
 from delivery.target_files import apply_targets_file, targets_file_of
@@ -61,6 +62,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     threading.Thread(target=_warm, args=(app,), name="index-warm-up", daemon=True).start()
     async with app.state.mcp.session_manager.run():  # the MCP server's streamable HTTP sessions (/mcp)
         yield
+    app.state.use_notes.flush()  # the last uses noted so far
     app.state.semantic.save()  # the indexes' rows so far: a restart reads only what came since
 
 
@@ -80,6 +82,7 @@ def create_app(farm: Farm) -> FastAPI:
                                "on changes."))
     app.state.farm = farm
     app.state.sign_in_attempts = Attempts()  # per client address, in this API process
+    app.state.use_notes = UseNotes(farm)  # tokens' and sessions' last uses, written behind the requests
     app.state.semantic = Semantic(farm)
     # targets declared in YAML (presets/targets.yaml): applied now; a bad file stops the start, named
     apply_targets_file(farm.transaction, targets_file_of(farm.settings))

@@ -19,7 +19,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.auth import note_use, use_due, use_token, web_session
+from catalog.auth import use_due, use_token, web_session
 from catalog.models import Asset, User
 from catalog.permissions import asset_scope, can, granted_scope, roles_that_can
 
@@ -64,7 +64,7 @@ def _farm(request: Request):
 
 def user_of(request: Request, token: str) -> User | None:
     """The user a live token belongs to, detached from the session, or None. Read without SQLite's write lock;
-    the token's use is written (at most once a minute) in a transaction of its own."""
+    the token's use (at most once a minute) is written behind the request (``api.use_notes``)."""
     farm = _farm(request)
     with farm.readers() as session, session.begin():
         row = use_token(session, token, note=False)
@@ -73,8 +73,7 @@ def user_of(request: Request, token: str) -> User | None:
         user, due = row.user, use_due(row)
         session.expunge(user)
     if due:
-        with farm.transaction() as session:
-            note_use(session, row)
+        request.app.state.use_notes.note(row)
     return user
 
 
@@ -88,8 +87,7 @@ def session_user(request: Request, cookie_value: str) -> tuple[User, str] | None
         user, csrf, due = row.user, row.csrf, use_due(row)
         session.expunge(user)
     if due:
-        with farm.transaction() as session:
-            note_use(session, row)
+        request.app.state.use_notes.note(row)
     return user, csrf
 
 

@@ -72,7 +72,8 @@ def _live(now: datetime):
 
 def use_token(session: Session, token: str, *, note: bool = True) -> Token | None:
     """The live row of a clear-text token (not revoked, not expired, its user enabled), its use noted unless
-    ``note`` is False (a reader's session: the caller notes it with :func:`note_use` when :func:`use_due`); or None."""
+    ``note`` is False (a reader's session: the caller writes it when :func:`use_due`, as ``api.use_notes``
+    does); or None."""
     now = utcnow()
     row = session.scalar(select(Token).where(Token.token_hash == hash_token(token), *_live(now)))
     if row is None or row.user.disabled_at is not None:
@@ -85,14 +86,6 @@ def use_token(session: Session, token: str, *, note: bool = True) -> Token | Non
 def use_due(row: Token | WebSession) -> bool:
     """Whether a token's or browser session's last use is worth writing now."""
     return _stale(row.last_used_at if isinstance(row, Token) else row.last_seen_at, utcnow())
-
-
-def note_use(session: Session, row: Token | WebSession) -> None:
-    """Write the last use of a token or browser session read in another (reader's) session."""
-    if isinstance(row, Token):
-        session.execute(update(Token).where(Token.id == row.id).values(last_used_at=utcnow()))
-    else:
-        session.execute(update(WebSession).where(WebSession.id == row.id).values(last_seen_at=utcnow()))
 
 
 def revoke_token(session: Session, token_id: int) -> Token:

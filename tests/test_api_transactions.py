@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pipeline.farm import Farm
-from tests.conftest import bearer
+from tests.conftest import bearer, wait_for
 from tests.farmproc import free_port
 
 
@@ -91,3 +91,35 @@ def test_a_commit_that_fails_is_answered_as_an_error_and_saves_nothing(farm: Far
         assert "try again" in failed.json()["error"]
         assert failed.headers["Retry-After"]
         assert http.get(POLICY).json()["retention_years"] == 3, "nothing of the failed save is kept"
+
+
+def test_a_read_does_not_wait_for_the_write_lock_to_note_its_token_use(farm: Farm, served: str) -> None:
+    """A token's use is written at most once a minute; the request whose use is due answers at once even while
+    another connection holds the catalog's write lock (SQLite) or the token's row (PostgreSQL), and the use is
+    written once the lock is free."""
+    from sqlalchemy import select, text
+
+    from catalog.models import Token
+
+    headers = bearer(farm, "ed", "editor")
+    with farm.engine.connect() as holder:
+        if farm.engine.dialect.name == "sqlite":  # the catalog's own BEGIN IMMEDIATE: the write lock, held
+            holder.begin()
+            holder.execute(text("UPDATE tokens SET id = id"))
+        else:  # the token's row, locked as a write of it would
+            holder.begin()
+            holder.execute(select(Token.id).with_for_update())
+        started = time.monotonic()
+        answer = httpx.get(f"{served}/api/v1/me", headers=headers, timeout=60)
+        took = time.monotonic() - started
+        assert answer.status_code == 200, answer.text
+        assert took < 5, f"the request waited {took:.1f} s for the write lock"
+        with farm.readers() as session:
+            assert session.scalar(select(Token.last_used_at)) is None, "not written while the lock is held"
+        holder.rollback()
+
+    def noted() -> bool:
+        with farm.readers() as session:
+            return session.scalar(select(Token.last_used_at)) is not None
+
+    wait_for(noted, timeout=30, what="the token's use to be written once the lock is free")
