@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+import threading
+import time
+import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -12,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -31,10 +35,48 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# this process's transactions holding SQLite's write lock: id(connection) -> (thread, since); when a writer gives
+# up waiting, the log says which of this process's threads held the lock, for how long, and where it is now
+_WRITERS: dict[int, tuple[int, float]] = {}
+_WRITERS_LOCK = threading.Lock()
+HELD_LONG_S = 5.0
+
+
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock at once (a writer waits on busy_timeout instead of failing to upgrade);
     # a reader's session (``reader_factory``) begins DEFERRED, so reads run side by side and never wait
-    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    try:
+        conn.exec_driver_sql(f"BEGIN {mode}")
+    except OperationalError as exc:
+        if "locked" in str(exc):
+            _log_writers()
+        raise
+    if mode == "IMMEDIATE":
+        with _WRITERS_LOCK:
+            _WRITERS[id(conn)] = (threading.get_ident(), time.monotonic())
+
+
+def _sqlite_end(conn: Any) -> None:
+    with _WRITERS_LOCK:
+        _WRITERS.pop(id(conn), None)
+
+
+def _log_writers() -> None:
+    """Say who held the write lock a writer waited for in vain: this process's threads that held it long, and
+    where each is now; or that none did (another process: a worker, a command)."""
+    now, frames = time.monotonic(), sys._current_frames()
+    names = {t.ident: t.name for t in threading.enumerate()}
+    with _WRITERS_LOCK:
+        held = [(ident, now - since) for ident, since in _WRITERS.values() if now - since > HELD_LONG_S]
+    if not held:
+        log.warning("the catalog's write lock was held past its wait by another process (no thread of this one "
+                    "held it more than %.0f s)", HELD_LONG_S)
+    for ident, age in held:
+        frame = frames.get(ident)
+        where = "".join(traceback.format_stack(frame)[-8:]) if frame is not None else "(thread ended)\n"
+        log.warning("the catalog's write lock: thread %s of this process has held it %.0f s; it is now at:\n%s",
+                    names.get(ident, ident), age, where.rstrip())
 
 
 def make_engine(url: str) -> Engine:
@@ -47,6 +89,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "commit", _sqlite_end)
+        event.listen(engine, "rollback", _sqlite_end)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
                          connect_args={"options": "-c jit=off"})

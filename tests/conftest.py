@@ -285,3 +285,29 @@ def wait_healthy(base: str, timeout: float = 60, broker: str | None = None) -> N
         return body.get("status") == "ok" and (broker is None or body.get("broker") == broker)
 
     wait_for(healthy, timeout=timeout, what=f"the API at {base} to serve")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that used a running `rushes up` (a fixture value with ``tmp`` holding its ``up.log``) shows the
+    server's warnings and errors beside its own failure: what the farm said while the test failed (CI keeps no log)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not report.failed or call.when != "call":
+        return
+    for value in getattr(item, "funcargs", {}).values():
+        log_file = getattr(value, "tmp", None)
+        log_file = log_file / "up.log" if isinstance(log_file, Path) else None
+        if log_file is None or not log_file.is_file():
+            continue
+        records: list[list[str]] = []  # a log line and what follows it up to the next (a traceback)
+        for line in log_file.read_text(errors="replace").splitlines():
+            if line[:2] == "20" or not records:
+                records.append([line])
+            else:
+                records[-1].append(line)
+        shown: list[str] = []
+        for record in [r for r in records if " WARNING " in r[0] or " ERROR " in r[0]][-12:]:
+            shown.extend(record[:14] if "write lock" in record[0] else [record[0], *record[1:][-3:]])
+        report.sections.append(("rushes up: warnings and errors", "\n".join(shown)[-8000:] or "(none)"))
+        return
