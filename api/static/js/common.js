@@ -12,7 +12,10 @@ export class ApiError extends Error {
   constructor(status, message, body = null) { super(message); this.status = status; this.body = body; }
 }
 
+let signingOut = false;  // set by signOut: a request refused from then on does not send the page to /login
+
 // body: sent as JSON, or as it is when it is a file or Blob (a picture: its own Content-Type)
+
 export async function api(path, { method = "GET", body, raw = false } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrfToken();
@@ -26,7 +29,8 @@ export async function api(path, { method = "GET", body, raw = false } = {}) {
     throw new ApiError(0, "cannot reach the Rushes server: is it running?");
   }
   if (response.status === 401) {
-    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    // signing out: the page's requests still under way are refused now; the sign-out decides where to go
+    if (!signingOut) location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
     throw new ApiError(401, "signed out: sign in again");
   }
   if (!response.ok) {
@@ -83,6 +87,7 @@ export function when(iso) {
 }
 
 export async function signOut() {
+  signingOut = true;
   let next = "/login";
   try {
     const done = await api("/api/v1/session", { method: "DELETE" });
