@@ -15,7 +15,6 @@ export class ApiError extends Error {
 let signingOut = false;  // set by signOut: a request refused from then on does not send the page to /login
 
 // body: sent as JSON, or as it is when it is a file or Blob (a picture: its own Content-Type)
-
 export async function api(path, { method = "GET", body, raw = false } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = csrfToken();
