@@ -290,11 +290,15 @@ def wait_healthy(base: str, timeout: float = 60, broker: str | None = None) -> N
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """A failed test that used a running `rushes up` (a fixture value with ``tmp`` holding its ``up.log``) shows the
-    server's warnings and errors beside its own failure: what the farm said while the test failed (CI keeps no log)."""
+    server's warnings and errors beside its own failure: what the farm said while the test failed (CI keeps no log);
+    one that used the test browser shows what its pages were doing."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if not report.failed or call.when != "call":
         return
+    browser = getattr(item, "funcargs", {}).get("browser")
+    if browser is not None and hasattr(browser, "watch"):  # tests/browser_watch.py
+        report.sections.append(("browser: pages, requests and errors", browser.watch.report(browser)[-8000:]))
     for value in getattr(item, "funcargs", {}).values():
         log_file = getattr(value, "tmp", None)
         log_file = log_file / "up.log" if isinstance(log_file, Path) else None

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import delete
 
 from rushes.timecode import timecode_to_frames
+from tests.browser_watch import watched
 from tests.conftest import wait_for, wait_healthy
 from tests.farmproc import RUSHES, free_port
 from tests.media_fixtures import JFK, make_clip, make_language_switch, make_programme
@@ -119,7 +120,7 @@ def browser() -> Iterator[Any]:
     assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: apt-get install chromium chromium-driver (make test does)"
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
+        yield watched(chromium)  # what it did goes into a failed test's report (tests/conftest.py)
         chromium.close()
 
 
