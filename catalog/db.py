@@ -36,7 +36,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 # this process's transactions holding SQLite's write lock: id(connection) -> (thread, since); when a writer gives
-# up waiting, the log says which of this process's threads held the lock, for how long, and where it is now
+# up waiting, the log says which of this process's threads held the lock, for how long, and where it is now; a
+# transaction that held it longer than HELD_LONG_S says so when it ends, with the code that ends it
 _WRITERS: dict[int, tuple[int, float]] = {}
 _WRITERS_LOCK = threading.Lock()
 HELD_LONG_S = 5.0
@@ -59,7 +60,17 @@ def _sqlite_begin(conn: Any) -> None:
 
 def _sqlite_end(conn: Any) -> None:
     with _WRITERS_LOCK:
-        _WRITERS.pop(id(conn), None)
+        held = _WRITERS.pop(id(conn), None)
+    if held is not None and time.monotonic() - held[1] > HELD_LONG_S:  # every writer waited: say which code it was
+        log.warning("the catalog's write lock was held %.1f s by thread %s of this process, a transaction that "
+                    "ends at:\n%s", time.monotonic() - held[1], threading.current_thread().name, _where())
+
+
+def _where(frame: Any = None) -> str:
+    """The last frames of a stack that are this project's (or its other libraries'), not SQLAlchemy's."""
+    frames = [f for f in traceback.extract_stack(frame) if "/sqlalchemy/" not in f.filename
+              and not f.filename.endswith("contextlib.py") and f.name not in ("_where", "_sqlite_end")]
+    return "".join(traceback.format_list(frames[-8:])).rstrip() or "(no frame)"
 
 
 def _log_writers() -> None:
@@ -74,9 +85,9 @@ def _log_writers() -> None:
                     "held it more than %.0f s)", HELD_LONG_S)
     for ident, age in held:
         frame = frames.get(ident)
-        where = "".join(traceback.format_stack(frame)[-8:]) if frame is not None else "(thread ended)\n"
+        where = _where(frame) if frame is not None else "(thread ended)"
         log.warning("the catalog's write lock: thread %s of this process has held it %.0f s; it is now at:\n%s",
-                    names.get(ident, ident), age, where.rstrip())
+                    names.get(ident, ident), age, where)
 
 
 def make_engine(url: str) -> Engine:

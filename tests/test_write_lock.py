@@ -49,3 +49,23 @@ def test_a_writer_that_gives_up_names_the_thread_holding_the_lock(tmp_path: Path
     assert "another process" in caplog.text
     engine.dispose()
     impatient.dispose()
+
+
+def test_a_transaction_that_held_the_write_lock_long_says_so_where_it_ends(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    migrate(engine)
+    held, release = threading.Event(), threading.Event()
+    release.set()
+    with caplog.at_level(logging.WARNING, logger="catalog.db"):
+        _hold_the_lock(engine, held, release)  # short: nothing said
+        assert caplog.text == ""
+        monkeypatch.setattr(db, "HELD_LONG_S", 0.0)
+        _hold_the_lock(engine, held, release)
+        with engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:  # a reader's: nothing said
+            conn.execute(text("SELECT 1"))
+            conn.commit()
+    said = caplog.text
+    assert said.count("write lock was held") == 1 and "_hold_the_lock" in said, said
+    engine.dispose()
