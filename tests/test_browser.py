@@ -323,6 +323,17 @@ def test_a_sound_only_asset_shows_its_waveform_and_no_broken_picture(page: Any, 
     assert page.is_visible("#waveform") and page.is_hidden("#contact-sheet"), "no link to a contact sheet never made"
 
 
+def test_a_proxy_the_browser_cannot_play_is_said_and_the_page_still_works(page: Any, server: Server) -> None:
+    # what reaches the browser is not a film (a proxy damaged on its storage, a proxy in front that answers junk)
+    page.route("**/api/v1/versions/*/proxy", lambda route: route.fulfill(status=200, content_type="video/mp4",
+                                                                         body=b"not a film at all" * 64))
+    page.goto(f"{server.base}/assets/{server.asset_id}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#problems li:has-text('the proxy could not be played')")
+    assert page.locator("#comment-form").is_visible() and page.locator("#scenes li").count() > 0, "the rest is there"
+    page.unroute("**/api/v1/versions/*/proxy")
+
+
 def test_footage_that_switches_language_shows_each_lines_language(page: Any, server: Server) -> None:
     # Given a recording in English then German (JFK, then a German reading by espeak-ng), nobody saying which
     make_language_switch(server.tmp / "bilingual.wav")

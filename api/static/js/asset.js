@@ -81,6 +81,12 @@ async function load() {
   const start = query.has("t") ? state.clock.nearestFrame(Number(query.get("t"))) : 0;
   const ready = () => { if (video.duration) state.frames = Math.max(1, Math.round(video.duration * state.clock.fps)); seekFrame(start); drawAll(); document.body.dataset.ready = "true"; };
   if (video.readyState >= 1) ready(); else video.addEventListener("loadedmetadata", ready, { once: true });
+  // a proxy the browser cannot load or play: the page says so and is usable without its player
+  const unplayable = () => {
+    showError(`the proxy could not be played (${video.error.message || `media error ${video.error.code}`}): reload the page`, "player");
+    document.body.dataset.ready = "true";
+  };
+  if (version.proxy_url && video.error) unplayable(); else if (version.proxy_url) video.addEventListener("error", unplayable, { once: true });
   if (!version.proxy_url) { seekFrame(0); document.body.dataset.ready = "true"; }
   $("rights-edit").hidden = !allowedTo("edit_metadata");
   await Promise.all([[loadComments(), "comments"], [loadReview(), "review"], [loadDelivery(), "delivery"],
