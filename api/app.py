@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.admin import router as admin_router
@@ -116,8 +117,8 @@ def create_app(farm: Farm) -> FastAPI:
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
-        with farm.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        with farm.readers() as session:  # a reader's: healthy while a writer holds SQLite's write lock
+            session.execute(text("SELECT 1"))
         return {"status": "ok", "database": farm.engine.dialect.name,
                 "broker": "redis" if farm.settings.broker_url else "embedded"}
 
@@ -130,8 +131,10 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Denied)
     async def denied(request: Request, exc: Denied) -> JSONResponse:
-        try:
-            audit_denial(request, exc.denial)  # the request's own transaction is gone: a fresh one
+        try:  # the request's own transaction is gone: a fresh one, in a worker thread. Never on the event loop:
+            # waiting there for the write lock (SQLite) or the trail's lock (PostgreSQL) stops every request,
+            # the holder's own commit among them (a 30 s stall on SQLite, for ever on PostgreSQL)
+            await run_in_threadpool(audit_denial, request, exc.denial)
         except Exception:  # a refusal is answered even if the trail cannot be written; the log says why
             log.exception("could not write the audit trail for a refusal")
         response = reply(exc.status_code, str(exc.detail))

@@ -123,3 +123,40 @@ def test_a_read_does_not_wait_for_the_write_lock_to_note_its_token_use(farm: Far
             return session.scalar(select(Token.last_used_at)) is not None
 
     wait_for(noted, timeout=30, what="the token's use to be written once the lock is free")
+
+
+def test_a_refusal_waiting_to_be_audited_does_not_stop_the_server(farm: Farm, served: str) -> None:
+    """A refused request's audit line waits for the trail's lock (SQLite's write lock, PostgreSQL's advisory lock)
+    in a worker thread: the server answers everyone else meanwhile, the request whose transaction holds the lock
+    among them (on the event loop, the wait stopped every request: 30 s on SQLite, for ever on PostgreSQL)."""
+    from sqlalchemy import func, select, text
+
+    from catalog.audit import LOCK_KEY
+    from catalog.models import AuditEntry
+
+    refused: list[httpx.Response] = []
+    with farm.engine.connect() as holder:
+        holder.begin()
+        if farm.engine.dialect.name == "sqlite":  # the catalog's own BEGIN IMMEDIATE: the write lock, held
+            holder.execute(text("UPDATE tokens SET id = id"))
+        else:  # the lock every append to the trail takes
+            holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        try:
+            asker = threading.Thread(target=lambda: refused.append(httpx.get(
+                f"{served}/api/v1/me", headers={"Authorization": "Bearer rsh_not-a-token"}, timeout=60)))
+            asker.start()
+            time.sleep(1.0)  # the refusal is waiting to be audited
+            started = time.monotonic()
+            try:
+                health = httpx.get(f"{served}/healthz", timeout=5)
+            except httpx.TimeoutException:
+                pytest.fail("the server stopped answering while a refusal waited for the audit trail's lock")
+            assert health.status_code == 200 and time.monotonic() - started < 2
+            assert not refused, "the refusal was answered before its audit line could be written"
+        finally:
+            holder.rollback()
+    asker.join(60)
+    assert refused and refused[0].status_code == 401, refused
+    with farm.readers() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.actor == "(bad token)", AuditEntry.outcome == "denied")) == 1
