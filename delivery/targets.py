@@ -8,9 +8,7 @@ every feed read, download and push is logged, and so is a push refused by the ri
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 from collections.abc import Sequence
 from datetime import datetime
 from email.utils import format_datetime
@@ -18,11 +16,10 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from sqlalchemy import exists, or_, select, text
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
 from catalog.approvals import approved_channels
-from catalog.audit import record as audit_record
 from catalog.auth import create_token, ensure_user
 from catalog.models import ApprovalRequest, Asset, DeliveryEvent, Rendition, Target, Version, utcnow
 from catalog.rights import (
@@ -35,7 +32,6 @@ from catalog.rights import (
     verdict,
 )
 from rushes.errors import ConfigError
-from transcoders.outputs import atomic_output
 
 log = logging.getLogger(__name__)
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -131,87 +127,6 @@ def delivered_name(rendition: Rendition) -> str:
     stem = Path(version.asset.name).stem.replace("/", "_")
     preset = rendition.preset.replace("/", "-")
     return f"{stem}_v{version.number}_{preset}{Path(rendition.path or '').suffix}"
-
-
-def push_due(session: Session, at: datetime | None = None) -> list[tuple[Target, Rendition]]:
-    """(push target, rendition) pairs not pushed yet that the rights allow now."""
-    return [(target, rendition) for target, rendition, v in _unpushed(session, at) if v.allowed]
-
-
-def _unpushed(session: Session, at: datetime | None = None) -> list[tuple[Target, Rendition, Verdict]]:
-    """Every (push target, eligible rendition) pair not pushed yet, with its rights verdict."""
-    done = {(e.target, e.rendition_id) for e in session.scalars(
-        select(DeliveryEvent).where(DeliveryEvent.action == "push", DeliveryEvent.detail == "ok"))}
-    return [(target, rendition, v) for target in session.scalars(select(Target).where(Target.kind == "push"))
-            for rendition, v in judge(session, target, eligible(session, target), at)
-            if (target.name, rendition.id) not in done]
-
-
-def _log_refusals(session: Session, refused: list[tuple[Target, Rendition, Verdict]]) -> None:
-    """Log each refused push once per reason: the same refusal on the next sweep is not logged again."""
-    if not refused:
-        return
-    latest: dict[tuple[str | None, int | None], str | None] = {}
-    for event in session.scalars(select(DeliveryEvent).where(
-            DeliveryEvent.action == "refused", DeliveryEvent.rendition_id.in_({r.id for _, r, _ in refused}))
-            .order_by(DeliveryEvent.id)):
-        latest[(event.target, event.rendition_id)] = event.detail
-    for target, rendition, v in refused:
-        if latest.get((target.name, rendition.id)) != v.reason:
-            log.info("push of rendition %s to %s refused: %s", rendition.id, target.name, v.reason)
-            record(session, "system", "refused", target=target.name, rendition_id=rendition.id, detail=v.reason)
-            audit_record(session, actor="system", action="deliver", outcome="denied", version_id=rendition.version_id,
-                         subject=f"push to {target.name}: rendition {rendition.id}", detail=v.reason)
-
-
-def push(target: Target, rendition: Rendition) -> Path:
-    """Copy the rendition into the target's folder (temp name, then rename) and write its manifest after."""
-    folder = Path(target.folder or "")
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / delivered_name(rendition)
-    source = Path(rendition.path or "")
-    if source.is_dir():  # an HLS package: copy the folder, then rename it into place
-        staging = folder / f".{final.name}.part"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(source, staging)
-        shutil.rmtree(final, ignore_errors=True)
-        staging.rename(final)
-    else:
-        with atomic_output(final) as part:
-            shutil.copyfile(source, part)
-    with atomic_output(final.with_name(final.name + ".json")) as part:
-        part.write_text(json.dumps(manifest(rendition), indent=2), encoding="utf-8")
-    return final
-
-
-def push_all_due(session: Session, at: datetime | None = None,
-                 archived: dict[int, Rendition] | None = None) -> list[Path]:
-    """Push everything due; each push is logged (a failure too, with its reason) and the rest go on.
-
-    A pair the rights refuse is logged as ``refused`` with the reason and tried again on the next call. A rendition
-    due that went to the archive with its original waits (put in ``archived`` by id: the caller asks its restore).
-    Calls are serialised across processes (on SQLite by its write lock), so each pair is pushed once.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(727275)"))
-    pairs = _unpushed(session, at)
-    _log_refusals(session, [p for p in pairs if not p[2].allowed])
-    written = []
-    for target, rendition in ((t, r) for t, r, v in pairs if v.allowed):
-        if rendition.storage == "archive":  # pushed once it is back
-            if archived is not None:
-                archived[rendition.id] = rendition
-            continue
-        try:
-            written.append(push(target, rendition))
-            record(session, "system", "push", target=target.name, rendition_id=rendition.id, detail="ok")
-            audit_record(session, actor="system", action="deliver", version_id=rendition.version_id,
-                         subject=f"push to {target.name}: rendition {rendition.id}")
-        except OSError as exc:
-            log.warning("push of rendition %s to %s failed: %s", rendition.id, target.name, exc)
-            record(session, "system", "push", target=target.name, rendition_id=rendition.id,
-                   detail=f"failed: {exc}")
-    return written
 
 
 def media_rss(target: Target, items: list[dict[str, Any]], base_url: str) -> str:

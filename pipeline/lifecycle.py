@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from catalog.audit import record
 from catalog.holds import holds_on, refuse_if_held
 from catalog.models import Rendition, Step, Version, utcnow
-from delivery.targets import push_all_due
+from delivery.pushes import push_all_due
 from pipeline.farm import Farm
 from pipeline.jobs import Job, Outcome
 from rushes.errors import Conflict, NotFound
@@ -286,8 +286,7 @@ def run_restore(job: Job) -> Outcome:
             archived.unlink(missing_ok=True)
         farm.send(queued)
         if renditions:  # a push target may have waited for them
-            with farm.transaction() as session:
-                push_all_due(session)
+            push_all_due(farm.sessions)
 
     return Outcome(store, after=after)
 

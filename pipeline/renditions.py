@@ -15,7 +15,8 @@ import rushes
 from catalog.audit import record as audit_record
 from catalog.models import Rendition, Step, Version, utcnow
 from delivery.presets import Preset, load_preset
-from delivery.targets import push_all_due, record
+from delivery.pushes import push_all_due
+from delivery.targets import record
 from pipeline.farm import Farm
 from pipeline.lifecycle import needs_original, restore_version, wait_for_restore
 from pipeline.workflow import render_kind
@@ -86,11 +87,12 @@ def _queue_step(session: Session, rendition: Rendition) -> list[tuple[int, str]]
 def deliver_due(farm: Farm) -> None:
     """Push what is due to push targets (idempotent: each pair is pushed once); a rendition due that is in the
     archive asks for its version's restore (one however many ask), and is pushed when it is back."""
+    archived = push_all_due(farm.sessions).archived
+    if not archived:
+        return
     messages: list[tuple[int, str]] = []
-    archived: dict[int, Rendition] = {}
     with farm.transaction() as session:
-        push_all_due(session, archived=archived)
-        for rendition in archived.values():
-            messages += restore_version(session, rendition.version_id, by="rushes", role=None,
-                                        why=f"a push of rendition {rendition.id} waits for it")
+        for rendition_id, version_id in archived.items():
+            messages += restore_version(session, version_id, by="rushes", role=None,
+                                        why=f"a push of rendition {rendition_id} waits for it")
     farm.send(messages)

@@ -30,7 +30,8 @@ from catalog.rights import (
     territory_codes,
     verdict,
 )
-from delivery.targets import create_target, deliverable, push_all_due
+from delivery.pushes import push_all_due
+from delivery.targets import create_target, deliverable
 from pipeline.farm import Farm
 from pipeline.renditions import deliver_due
 from pipeline.review import approve
@@ -373,8 +374,51 @@ def test_a_push_outside_the_rights_is_refused_logged_and_sent_once_they_allow_it
     assert media.is_file() and json.loads((outbox / "clip_v1_audio-mp3.mp3.json").read_text())["rendition_id"] == (
         rendition_id)
     assert events() == [("refused", "territory 'US' not licensed (licensed: GB)"), ("push", "ok")]
+    assert push_all_due(farm.sessions).written == []  # idempotent
+
+
+def test_a_push_copies_while_the_farm_writes_and_two_sweeps_push_a_pair_once(farm: Farm, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is copied with no catalog transaction open (on SQLite one held the farm's only write lock for the
+    whole copy), and sweeps at once still push each pair once (the push lock)."""
+    import threading
+    import time
+
+    from sqlalchemy import update
+
+    from delivery import pushes
+
+    asset_id, (version_id,) = _asset(farm, approved=True)
+    rendition_id = _rendition(farm, version_id, AUDIO, tmp_path / "renditions")
     with farm.transaction() as session:
-        assert push_all_due(session) == []  # idempotent
+        create_target(session, "outbox", "push", [AUDIO], str(tmp_path / "outbox"))
+    copy_out, writes = pushes.copy_out, []
+
+    def copy_while_the_farm_writes(push: pushes.Push):  # type: ignore[no-untyped-def]
+        def write() -> None:  # a worker's heartbeat, a person's save: any writer of the farm
+            with farm.transaction() as session:
+                session.execute(update(Asset).where(Asset.id == asset_id).values(name="renamed.mov"))
+
+        started = time.monotonic()
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(10)
+        writes.append(time.monotonic() - started)
+        time.sleep(0.3)  # the other sweep waits at the push lock meanwhile
+        return copy_out(push)
+
+    monkeypatch.setattr(pushes, "copy_out", copy_while_the_farm_writes)
+    sweeps = [threading.Thread(target=push_all_due, args=(farm.sessions,)) for _ in range(2)]
+    for sweep in sweeps:
+        sweep.start()
+    for sweep in sweeps:
+        sweep.join(60)
+    assert len(writes) == 1 and writes[0] < 2, f"copies made: {len(writes)}; the write during it took {writes}"
+    assert (tmp_path / "outbox" / "clip_v1_audio-mp3.mp3").is_file()
+    with farm.readers() as session:
+        assert [(e.action, e.detail) for e in session.scalars(select(DeliveryEvent).where(
+            DeliveryEvent.rendition_id == rendition_id))] == [("push", "ok")]
+        assert session.get(Asset, asset_id).name == "renamed.mov"  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------------------------------ a real clip
