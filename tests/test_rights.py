@@ -413,7 +413,7 @@ def test_a_push_copies_while_the_farm_writes_and_two_sweeps_push_a_pair_once(far
         sweep.start()
     for sweep in sweeps:
         sweep.join(60)
-    assert len(writes) == 1 and writes[0] < 2, f"copies made: {len(writes)}; the write during it took {writes}"
+    assert len(writes) == 1 and writes[0] < 5, f"copies made: {len(writes)}; the write during it took {writes}"
     assert (tmp_path / "outbox" / "clip_v1_audio-mp3.mp3").is_file()
     with farm.readers() as session:
         assert [(e.action, e.detail) for e in session.scalars(select(DeliveryEvent).where(
