@@ -16,7 +16,6 @@ import fcntl
 import json
 import logging
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +34,6 @@ from transcoders.outputs import atomic_output
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 727275  # PostgreSQL advisory lock: the farm's push sweep
-_IN_PROCESS = threading.Lock()  # an in-memory SQLite catalog: this process is the farm
 
 
 @dataclass(frozen=True)
@@ -149,12 +147,7 @@ def push_lock(sessions: sessionmaker[Session]) -> Iterator[None]:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
                 conn.commit()
         return
-    database = engine.url.database
-    if not database or database == ":memory:":
-        with _IN_PROCESS:
-            yield
-        return
-    with open(f"{database}.push-lock", "a") as handle:
+    with open(f"{engine.url.database}.push-lock", "a") as handle:  # beside the catalog's file
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield

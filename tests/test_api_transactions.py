@@ -10,12 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import event
+from sqlalchemy import Executable, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -61,6 +62,22 @@ def on_commit() -> Iterator[list[Any]]:
 POLICY = "/api/v1/collections/default/policy"
 
 
+@contextmanager
+def _held(farm: Farm, on_postgresql: Executable) -> Iterator[None]:
+    """A lock held by another connection of the catalog until the block ends: on SQLite its write lock (the
+    catalog's own BEGIN IMMEDIATE and a write), on PostgreSQL what ``on_postgresql`` locks."""
+    with farm.engine.connect() as holder:
+        holder.begin()
+        try:
+            if farm.engine.dialect.name == "sqlite":
+                holder.execute(text("UPDATE tokens SET id = id"))
+            else:
+                holder.execute(on_postgresql)
+            yield
+        finally:
+            holder.rollback()
+
+
 def test_a_save_is_committed_before_it_is_answered(farm: Farm, served: str, on_commit: list[Any]) -> None:
     bearer(farm, "ed", "editor")  # the collection "default", with an editor's grant on it
     headers = bearer(farm, "boss", "admin")
@@ -97,18 +114,12 @@ def test_a_read_does_not_wait_for_the_write_lock_to_note_its_token_use(farm: Far
     """A token's use is written at most once a minute; the request whose use is due answers at once even while
     another connection holds the catalog's write lock (SQLite) or the token's row (PostgreSQL), and the use is
     written once the lock is free."""
-    from sqlalchemy import select, text
+    from sqlalchemy import select
 
     from catalog.models import Token
 
     headers = bearer(farm, "ed", "editor")
-    with farm.engine.connect() as holder:
-        if farm.engine.dialect.name == "sqlite":  # the catalog's own BEGIN IMMEDIATE: the write lock, held
-            holder.begin()
-            holder.execute(text("UPDATE tokens SET id = id"))
-        else:  # the token's row, locked as a write of it would
-            holder.begin()
-            holder.execute(select(Token.id).with_for_update())
+    with _held(farm, select(Token.id).with_for_update()):  # PostgreSQL: the token's row, as a write of it locks it
         started = time.monotonic()
         answer = httpx.get(f"{served}/api/v1/me", headers=headers, timeout=60)
         took = time.monotonic() - started
@@ -116,7 +127,6 @@ def test_a_read_does_not_wait_for_the_write_lock_to_note_its_token_use(farm: Far
         assert took < 5, f"the request waited {took:.1f} s for the write lock"
         with farm.readers() as session:
             assert session.scalar(select(Token.last_used_at)) is None, "not written while the lock is held"
-        holder.rollback()
 
     def noted() -> bool:
         with farm.readers() as session:
@@ -129,32 +139,24 @@ def test_a_refusal_waiting_to_be_audited_does_not_stop_the_server(farm: Farm, se
     """A refused request's audit line waits for the trail's lock (SQLite's write lock, PostgreSQL's advisory lock)
     in a worker thread: the server answers everyone else meanwhile, the request whose transaction holds the lock
     among them (on the event loop, the wait stopped every request: 30 s on SQLite, for ever on PostgreSQL)."""
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
     from catalog.audit import LOCK_KEY
     from catalog.models import AuditEntry
 
     refused: list[httpx.Response] = []
-    with farm.engine.connect() as holder:
-        holder.begin()
-        if farm.engine.dialect.name == "sqlite":  # the catalog's own BEGIN IMMEDIATE: the write lock, held
-            holder.execute(text("UPDATE tokens SET id = id"))
-        else:  # the lock every append to the trail takes
-            holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    with _held(farm, text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=LOCK_KEY)):  # every append takes it
+        asker = threading.Thread(target=lambda: refused.append(httpx.get(
+            f"{served}/api/v1/me", headers={"Authorization": "Bearer rsh_not-a-token"}, timeout=60)))
+        asker.start()
+        time.sleep(1.0)  # the refusal is waiting to be audited
+        started = time.monotonic()
         try:
-            asker = threading.Thread(target=lambda: refused.append(httpx.get(
-                f"{served}/api/v1/me", headers={"Authorization": "Bearer rsh_not-a-token"}, timeout=60)))
-            asker.start()
-            time.sleep(1.0)  # the refusal is waiting to be audited
-            started = time.monotonic()
-            try:
-                health = httpx.get(f"{served}/healthz", timeout=5)
-            except httpx.TimeoutException:
-                pytest.fail("the server stopped answering while a refusal waited for the audit trail's lock")
-            assert health.status_code == 200 and time.monotonic() - started < 4
-            assert not refused, "the refusal was answered before its audit line could be written"
-        finally:
-            holder.rollback()
+            health = httpx.get(f"{served}/healthz", timeout=5)
+        except httpx.TimeoutException:
+            pytest.fail("the server stopped answering while a refusal waited for the audit trail's lock")
+        assert health.status_code == 200 and time.monotonic() - started < 4
+        assert not refused, "the refusal was answered before its audit line could be written"
     asker.join(60)
     assert refused and refused[0].status_code == 401, refused
     with farm.readers() as session:

@@ -86,8 +86,9 @@ async function load() {
     showError(`the proxy could not be played (${video.error.message || `media error ${video.error.code}`}): reload the page`, "player");
     document.body.dataset.ready = "true";
   };
-  if (version.proxy_url && video.error) unplayable(); else if (version.proxy_url) video.addEventListener("error", unplayable, { once: true });
   if (!version.proxy_url) { seekFrame(0); document.body.dataset.ready = "true"; }
+  else if (video.error) unplayable();
+  else video.addEventListener("error", unplayable, { once: true });
   $("rights-edit").hidden = !allowedTo("edit_metadata");
   await Promise.all([[loadComments(), "comments"], [loadReview(), "review"], [loadDelivery(), "delivery"],
                      [loadRights(), "rights"], [loadStorage(), "storage"], [loadTeamMetadata(), "metadata"], [loadSuggestions(), "suggestions"],
